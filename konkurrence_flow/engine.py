@@ -1,0 +1,304 @@
+"""The pure core: (definition, tender, trigger, actor, time) -> outcome, or a refusal that says why.
+
+The state graph is a `transitions` machine, built once per definition (by content hash) and reused;
+a tender is bound to it only for the moment it fires. The machine knows where a trigger leads;
+the guards that the definition language adds (roles, facts, notes, periods, sign-offs) are checked
+here first, so that a refusal can name the rule and what is allowed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from transitions import Machine
+
+from .calendar import Period, expires_at, expiry_day, local_date
+from .definitions import Definition, LegalPeriod, PeriodRef, State, Transition
+from .errors import InvalidInput, NotAllowed, NotFound
+from .model import Person, Tender
+
+PeriodResolver = Callable[[PeriodRef, Tender], Period]
+"""Turns a period of a definition into a calendar period for one tender (legal.* needs the tender)."""
+
+
+def calendar_periods(ref: PeriodRef, tender: Tender) -> Period:
+    """Resolve calendar periods; refuse `legal.*` periods, whose rules are not in this version yet."""
+    if isinstance(ref, LegalPeriod):
+        raise NotAllowed(
+            f"tender {tender.id}: the legal period '{ref}' cannot be resolved yet; "
+            "legal regimes are not supported in this version (use a calendar period such as P52D)"
+        )
+    return ref
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What firing a trigger did: the move (or a recorded sign-off that leaves the state as it is)."""
+
+    tender: str
+    trigger: str
+    source: str
+    dest: str
+    actor: str
+    kind: str
+    occurred_at: datetime
+    note: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    signed: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+    signoff: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """True when the tender moved to `dest` (a pending sign-off leaves it where it was)."""
+        return not self.pending
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What entering a state sets up: its due date and the instant its timed transition fires."""
+
+    due: date | None
+    timer_at: datetime | None
+    timer_trigger: str | None
+
+
+class _Bound:
+    """The stand-in a tender becomes while bound to its definition's machine for one firing."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+_machines: dict[str, Machine] = {}
+
+
+def machine_for(definition: Definition) -> Machine:
+    """The definition's machine: built on first use, then shared by every tender of that content."""
+    machine = _machines.get(definition.sha256)
+    if machine is None:
+        machine = Machine(
+            model=None,
+            states=list(definition.states),
+            transitions=[_machine_transition(t) for t in definition.transitions],
+            initial=definition.initial,
+            auto_transitions=False,
+        )
+        _machines[definition.sha256] = machine
+    return machine
+
+
+def _machine_transition(t: Transition) -> dict[str, Any]:
+    return {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+
+
+def allowed_triggers(definition: Definition, state: str) -> tuple[str, ...]:
+    """The triggers that can be fired from `state`, in definition order."""
+    return tuple(t.trigger for t in definition.transitions_from(state))
+
+
+def fire(
+    definition: Definition,
+    tender: Tender,
+    trigger: str,
+    actor: Person,
+    at: datetime,
+    *,
+    note: str | None = None,
+    facts: Mapping[str, Any] | None = None,
+    resolve: PeriodResolver = calendar_periods,
+) -> Outcome:
+    """Fire `trigger` on `tender` as `actor` at effective time `at`; refuse with the reason."""
+    transition = find_transition(definition, tender, trigger)
+    check_actor(definition, tender, transition, actor)
+    check_note(tender, transition, note)
+    known = {**tender.facts, **(facts or {})}
+    check_requires(tender, transition, known)
+    check_min_period(tender, transition, at, resolve)
+    signed, pending = check_signoff(tender, transition, actor)
+    dest = tender.state if pending else _move(definition, tender.state, trigger)
+    return Outcome(
+        tender=tender.id,
+        trigger=trigger,
+        source=tender.state,
+        dest=dest,
+        actor=actor.id,
+        kind="timer" if actor.role == "system" else "human",
+        occurred_at=at,
+        note=note,
+        facts=MappingProxyType(dict(facts or {})),
+        signed=signed,
+        pending=pending,
+        signoff=actor.municipality if transition.signoff else None,
+    )
+
+
+def _move(definition: Definition, state: str, trigger: str) -> str:
+    bound = _Bound(state)
+    machine_for(definition).events[trigger].trigger(bound)
+    return bound.state
+
+
+def find_transition(definition: Definition, tender: Tender, trigger: str) -> Transition:
+    """The transition `trigger` names from the tender's state, or a refusal listing what is allowed."""
+    transition = definition.find(tender.state, trigger)
+    if transition is not None:
+        return transition
+    allowed = ", ".join(allowed_triggers(definition, tender.state)) or "none: it is final"
+    if trigger not in definition.triggers():
+        raise NotFound(
+            f"'{trigger}' is not a trigger of definition '{definition.name}' "
+            f"(tender {tender.id} is in '{tender.state}'; allowed there: {allowed})"
+        )
+    raise NotAllowed(
+        f"tender {tender.id} is in '{tender.state}'; '{trigger}' is not allowed there "
+        f"(allowed: {allowed})"
+    )
+
+
+def check_actor(
+    definition: Definition, tender: Tender, transition: Transition, actor: Person
+) -> None:
+    """Refuse an actor whose role may not fire the transition, or whose municipality is not in it."""
+    if actor.role == "system" and _is_timed(definition.state(tender.state), transition):
+        return
+    if actor.role not in transition.roles:
+        roles = ", ".join(sorted(transition.roles))
+        raise NotAllowed(
+            f"{actor.id} ({actor.role}) may not fire '{transition.trigger}' on tender {tender.id}; "
+            f"allowed roles: {roles}"
+        )
+    check_may_touch(tender, actor)
+
+
+def check_may_touch(tender: Tender, actor: Person) -> None:
+    """A project leader acts only on tenders of their own municipality."""
+    if actor.role == "project_leader" and actor.municipality not in tender.municipalities:
+        raise NotAllowed(
+            f"{actor.id} is project leader for municipality {actor.municipality}; tender "
+            f"{tender.id} belongs to {', '.join(tender.municipalities) or 'no municipality'}"
+        )
+
+
+def _is_timed(state: State, transition: Transition) -> bool:
+    return state.after is not None and state.after.trigger == transition.trigger
+
+
+def check_note(tender: Tender, transition: Transition, note: str | None) -> None:
+    """Refuse a transition that needs a note when none (or only blanks) was given."""
+    if transition.note_required and not (note and note.strip()):
+        raise NotAllowed(
+            f"'{transition.trigger}' on tender {tender.id} needs a note saying why (give --note)"
+        )
+
+
+def check_requires(tender: Tender, transition: Transition, facts: Mapping[str, Any]) -> None:
+    """Refuse while facts that the transition requires are not recorded on the tender."""
+    missing = [name for name in transition.requires if facts.get(name) in (None, "")]
+    if missing:
+        raise NotAllowed(
+            f"'{transition.trigger}' on tender {tender.id} needs the facts "
+            f"{', '.join(missing)} first (record them with `kflow tender set` or --set)"
+        )
+
+
+def check_min_period(
+    tender: Tender, transition: Transition, at: datetime, resolve: PeriodResolver
+) -> None:
+    """Refuse before the transition's minimum period since entering the state has expired."""
+    if transition.min_period is None:
+        return
+    period = resolve(transition.min_period, tender)
+    entered = local_date(tender.state_entered_at)
+    if at < expires_at(entered, period):
+        last = expiry_day(entered, period)
+        raise NotAllowed(
+            f"'{transition.trigger}' on tender {tender.id} is not allowed before the period "
+            f"{transition.min_period} ({period}) since entering '{tender.state}' on "
+            f"{entered.isoformat()} has expired at the end of {last.isoformat()}"
+        )
+
+
+def check_signoff(
+    tender: Tender, transition: Transition, actor: Person
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """For a sign-off transition: who has signed with this act, and who is still pending."""
+    if transition.signoff is None:
+        return (), ()
+    signed = tender.signoffs.get(transition.trigger, ())
+    if actor.role != "project_leader":
+        raise NotAllowed(
+            f"'{transition.trigger}' on tender {tender.id} is a sign-off by each participating "
+            f"municipality's project leader; {actor.id} is {actor.role}"
+        )
+    if actor.municipality in signed:
+        waiting = [m for m in tender.municipalities if m not in signed]
+        raise NotAllowed(
+            f"municipality {actor.municipality} has already signed off '{transition.trigger}' "
+            f"on tender {tender.id}; waiting for: {', '.join(waiting)}"
+        )
+    now_signed = (*signed, str(actor.municipality))
+    pending = tuple(m for m in tender.municipalities if m not in now_signed)
+    return now_signed, pending
+
+
+def plan_step(
+    definition: Definition,
+    state: str,
+    entered_at: datetime,
+    tender: Tender,
+    milestones: Mapping[str, date],
+    resolve: PeriodResolver = calendar_periods,
+) -> StepPlan:
+    """Due date and timer of a visit of `state` entered at `entered_at`."""
+    spec = definition.state(state)
+    entered = local_date(entered_at)
+    timer_at = timer_trigger = None
+    if spec.after is not None:
+        timer_at = expires_at(entered, resolve(spec.after.period, tender))
+        timer_trigger = spec.after.trigger
+    return StepPlan(_due(spec, entered, tender, milestones, resolve), timer_at, timer_trigger)
+
+
+def _due(
+    spec: State,
+    entered: date,
+    tender: Tender,
+    milestones: Mapping[str, date],
+    resolve: PeriodResolver,
+) -> date | None:
+    due = spec.due
+    if due is None:
+        return None
+    if due.milestone is not None:
+        return milestones.get(due.milestone)
+    if due.after is not None:
+        return expiry_day(entered, resolve(due.after, tender))
+    return due.date
+
+
+def days_overdue(due: date | None, today: date) -> int:
+    """Whole days past the due date (0 when not overdue): a step is overdue from the day after."""
+    if due is None or today <= due:
+        return 0
+    return (today - due).days
+
+
+def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
+    """An act's effective time is never in the future and never before the tender's last event."""
+    if at > now:
+        raise InvalidInput(
+            f"--at {at.isoformat()} is in the future (now is {now.isoformat()}); "
+            "an act can only be recorded at an earlier time"
+        )
+    if at < tender.last_event_at:
+        raise InvalidInput(
+            f"--at {at.isoformat()} is before tender {tender.id}'s last event "
+            f"({tender.last_event_at.isoformat()}); history cannot be rewritten"
+        )

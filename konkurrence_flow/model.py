@@ -1,0 +1,90 @@
+"""The domain records: frozen values that the store hands out and the engine reasons about.
+
+SQL rows never leave the store; these do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+ROLES = ("project_leader", "secretariat", "system")
+EVENT_KINDS = ("human", "timer", "system")
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who acts: a project leader of a municipality, the secretariat, or the scheduler."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    municipality: str | None = None
+
+
+SYSTEM = Person(id="system", name="Scheduler", email="", role="system")
+
+
+@dataclass(frozen=True)
+class Tender:
+    """A tender as stored: where it is, since when, and what is known about it."""
+
+    id: str
+    title: str
+    definition: str
+    definition_version: int
+    state: str
+    state_entered_at: datetime
+    municipalities: tuple[str, ...]
+    version: int
+    seq: int
+    visit: int
+    last_event_at: datetime
+    created_at: datetime
+    due: date | None = None
+    timer_at: datetime | None = None
+    next_check_at: datetime | None = None
+    programme: str | None = None
+    leader: str | None = None
+    area: str | None = None
+    procedure: str | None = None
+    regime: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    signoffs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a tender's append-only history."""
+
+    tender: str
+    seq: int
+    kind: str
+    trigger: str | None
+    source: str | None
+    dest: str | None
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    note: str | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One visit of a state: when it was entered, when it is due, when it was left."""
+
+    tender: str
+    visit: int
+    state: str
+    entered_at: datetime
+    due: date | None = None
+    timer_at: datetime | None = None
+    left_at: datetime | None = None
+    overdue_flagged_at: datetime | None = None

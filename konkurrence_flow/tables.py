@@ -1,0 +1,126 @@
+"""The SQLModel tables. Only `store` imports this module: rows never leave it.
+
+Portable SQL only (SQLite is the embedded default, PostgreSQL the way to grow). Instants are
+stored as UTC; dates as dates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware instant, stored in UTC; a naive datetime is refused at the boundary."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value} refused: instants must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class MetaRow(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class DefinitionRow(SQLModel, table=True):
+    __tablename__ = "definition"
+    name: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    sha256: str = Field(index=True)
+    path: str
+    source: str = Field(sa_type=Text)
+    loaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PersonRow(SQLModel, table=True):
+    __tablename__ = "person"
+    id: str = Field(primary_key=True)
+    name: str
+    email: str
+    role: str
+    municipality: str | None = Field(default=None, index=True)
+
+
+class TenderRow(SQLModel, table=True):
+    __tablename__ = "tender"
+    id: str = Field(primary_key=True)
+    title: str
+    definition: str
+    definition_version: int
+    programme: str | None = Field(default=None, index=True)
+    state: str = Field(index=True)
+    state_entered_at: datetime = Field(sa_type=UTCDateTime)
+    due: date | None = None
+    timer_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    leader: str | None = None
+    area: str | None = None
+    procedure: str | None = None
+    regime: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    signoffs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    version: int = 1
+    seq: int = 0
+    visit: int = 1
+    last_event_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TenderMunicipalityRow(SQLModel, table=True):
+    __tablename__ = "tender_municipality"
+    tender_id: str = Field(primary_key=True, foreign_key="tender.id")
+    municipality: str = Field(primary_key=True, index=True)
+    position: int = 0
+
+
+class StepRow(SQLModel, table=True):
+    __tablename__ = "step"
+    tender_id: str = Field(primary_key=True, foreign_key="tender.id")
+    visit: int = Field(primary_key=True)
+    state: str
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+    due: date | None = None
+    timer_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+    tender_id: str = Field(primary_key=True, foreign_key="tender.id")
+    seq: int = Field(primary_key=True)
+    kind: str
+    trigger: str | None = None
+    source: str | None = None
+    dest: str | None = None
+    actor: str
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    note: str | None = Field(default=None, sa_type=Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+def table(model: type[SQLModel]) -> Any:
+    """The Core table behind a SQLModel class (for fast, explicit statements)."""
+    return model.__table__  # type: ignore[attr-defined]
