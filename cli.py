@@ -140,7 +140,9 @@ def definitions_validate(paths: tuple[str, ...]) -> None:
     if problems:
         sys.exit(1)
     for definition in found:
-        click.echo(f"{definition.path}: {definition.name} is valid ({len(definition.states)} states)")
+        click.echo(
+            f"{definition.path}: {definition.name} is valid ({len(definition.states)} states)"
+        )
 
 
 @definitions.command("load")
@@ -195,7 +197,9 @@ def definitions_show(name: str, version: int | None, as_json: bool) -> None:
         click.echo(f"  {state.name}{marks}: {state.label}")
     click.echo("transitions:")
     for t in definition.transitions:
-        click.echo(f"  {t.trigger}: {', '.join(t.sources)} -> {t.dest}  [{', '.join(sorted(t.roles))}]")
+        click.echo(
+            f"  {t.trigger}: {', '.join(t.sources)} -> {t.dest}  [{', '.join(sorted(t.roles))}]"
+        )
 
 
 def _definition_json(definition: Definition, version: int) -> dict[str, Any]:
@@ -249,7 +253,9 @@ def person_add(person_id: str, name: str, email: str, role: str, municipality: s
     from konkurrence_flow.model import Person
 
     added = _settings().ready_store().add_person(Person(person_id, name, email, role, municipality))
-    click.echo(f"added {added.id} ({added.role}{', ' + added.municipality if added.municipality else ''})")
+    click.echo(
+        f"added {added.id} ({added.role}{', ' + added.municipality if added.municipality else ''})"
+    )
 
 
 @person.command("list")
@@ -308,7 +314,9 @@ def _tender_json(t: Any) -> dict[str, Any]:
     from konkurrence_flow.reports import tender_json
 
     settings = _settings()
-    return tender_json(t, settings.store.definition(t.definition, t.definition_version), settings.now)
+    return tender_json(
+        t, settings.store.definition(t.definition, t.definition_version), settings.now
+    )
 
 
 @tender.command("list")
@@ -408,7 +416,11 @@ def tender_set(tender_id: str, assignments: tuple[str, ...]) -> None:
 @click.option("--set", "assignments", multiple=True, help="KEY=VALUE fact recorded with the act.")
 @click.option("--at", "at_text", help="Earlier effective time (ISO date or datetime).")
 def advance(
-    tender_id: str, trigger: str, note: str | None, assignments: tuple[str, ...], at_text: str | None
+    tender_id: str,
+    trigger: str,
+    note: str | None,
+    assignments: tuple[str, ...],
+    at_text: str | None,
 ) -> None:
     """Fire TRIGGER on tender TENDER_ID."""
     from konkurrence_flow.calendar import parse_instant

@@ -11,8 +11,8 @@ Scalars are resolved as YAML resolves them (`2007-09-30` becomes a `datetime.dat
 recursive aliases, unreadable scalars - is a `Problem`; a syntax error is a `DefinitionError` at
 once, since nothing after it can be trusted.
 
-`Problems`, `did_you_mean`, `check_keys`, `describe` and `expect` help a loader validate the data
-and report every problem in one `DefinitionError`.
+`Problems`, `did_you_mean`, `close_match`, `check_keys`, `describe` and `expect` help a loader
+validate the data and report every problem in one `DefinitionError`.
 """
 
 from __future__ import annotations
@@ -137,10 +137,16 @@ def read_yaml(text: str, file: str) -> Any:
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """A hint: "; did you mean 'x'?" for a close match, else "; allowed: a, b, c"."""
     choices = [str(option) for option in options]
-    close = difflib.get_close_matches(str(word), choices, n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
+    close = close_match(word, choices)
+    if close is not None:
+        return f"; did you mean {close!r}?"
     return f"; allowed: {', '.join(choices)}" if choices else ""
+
+
+def close_match(word: str, options: Iterable[str]) -> str | None:
+    """The option closest to `word`, if one is close enough to be a likely typo."""
+    close = difflib.get_close_matches(str(word), [str(option) for option in options], n=1)
+    return close[0] if close else None
 
 
 def check_keys(ymap: YMap, allowed: Collection[str], what: str, problems: Problems) -> None:
@@ -234,9 +240,15 @@ class _Builder:
             return None
         self._open.add(id(node))
         try:
-            return self._mapping(node) if isinstance(node, MappingNode) else self._sequence(node)
+            return self._collection(node)
         finally:
             self._open.discard(id(node))
+
+    def _collection(self, node: Node) -> YMap | YList:
+        if isinstance(node, MappingNode):
+            return self._mapping(node)
+        assert isinstance(node, SequenceNode)  # the composer makes no other kind of node
+        return self._sequence(node)
 
     def _scalar(self, node: ScalarNode) -> Any:
         try:
@@ -267,7 +279,9 @@ class _Builder:
             self.problems.add(_node_pos(node), "a key must be a plain value, not a list or mapping")
             return _SKIP
         if node.tag == _MERGE_TAG:
-            self.problems.add(_node_pos(node), "merge keys ('<<') are not supported; write keys out")
+            self.problems.add(
+                _node_pos(node), "merge keys ('<<') are not supported; write keys out"
+            )
             return _SKIP
         return self._scalar(node)
 

@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeAlias
@@ -32,6 +32,7 @@ from konkurrence_flow._yaml import (
     YList,
     YMap,
     check_keys,
+    close_match,
     describe,
     did_you_mean,
     expect,
@@ -76,6 +77,7 @@ _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _STATE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _PERIOD_FORMS = "a period like 'P52D', '10 working days' or 'legal.tender_period'"
+_NO_INITIAL = "no initial state; set 'initial: <state>' at the top or 'initial: true' on a state"
 
 
 # The model
@@ -150,7 +152,7 @@ class Definition:
     initial: str
     states: Mapping[str, State]
     transitions: tuple[Transition, ...]
-    source: str = ""
+    source: str = field(default="", repr=False)
     sha256: str = ""
     path: str = ""
     _from: Mapping[str, tuple[Transition, ...]] = field(init=False, repr=False)
@@ -333,7 +335,7 @@ class _Parser:
     def parse(self, top: YMap) -> Definition | None:
         check_keys(top, _TOP_KEYS, "the definition", self.problems)
         name = self._name(top)
-        title = self._text(top, "title", "title of the definition") or name
+        title = self._text(top, "title", "the definition")
         states = self._states(top)
         entries = self._transitions(top, states)
         initial = self._initial(top, states) if states else None
@@ -351,10 +353,7 @@ class _Parser:
     # top level
 
     def _name(self, top: YMap) -> str | None:
-        if "name" not in top:
-            self._missing(top, "name", "an id like 'individual-tender'")
-            return None
-        name = self._text(top, "name", "name of the definition")
+        name = self._text(top, "name", "the definition", required="an id like 'individual-tender'")
         if name is not None and not _ID.fullmatch(name):
             self.problems.add(
                 top.value_pos("name"),
@@ -364,40 +363,32 @@ class _Parser:
         return name
 
     def _initial(self, top: YMap, states: Mapping[str, _StateEntry]) -> str | None:
-        candidates = self._initial_candidates(top, states)
-        if candidates is None:
-            return None
-        names = list(dict.fromkeys(name for name, _, _ in candidates))
-        if not names:
-            self.problems.add(
-                top.pos,
-                "no initial state; set 'initial: <state>' at the top or 'initial: true' on a state",
-            )
+        """The one initial state, or None after reporting none, several or an unknown one."""
+        marked = [(n, e.initial_pos, "initial: true") for n, e in states.items() if e.initial_pos]
+        if top.get("initial") is not None:
+            name = self._state_ref(top, "initial", states, "initial state")
+            if name is None:
+                self._one_initial(marked)
+                return None
+            marked.insert(0, (name, top.value_pos("initial"), "top-level 'initial'"))
+        if not marked:
+            self.problems.add(top.pos, _NO_INITIAL)
+        return self._one_initial(marked)
+
+    def _one_initial(self, marked: list[tuple[str, Pos, str]]) -> str | None:
+        """The state marked initial, or None after reporting several (at the second)."""
+        names = list(dict.fromkeys(name for name, _, _ in marked))
         if len(names) > 1:
-            listed = " and ".join(f"{n!r} ({how})" for n, _, how in candidates)
-            second = next(pos for n, pos, _ in candidates if n != names[0])
+            listed = " and ".join(f"{name!r} ({how})" for name, _, how in marked)
+            second = next(pos for name, pos, _ in marked if name != names[0])
             self.problems.add(second, f"several initial states: {listed}; keep one")
         return names[0] if len(names) == 1 else None
-
-    def _initial_candidates(
-        self, top: YMap, states: Mapping[str, _StateEntry]
-    ) -> list[tuple[str, Pos, str]] | None:
-        """(state, where, how) for each way a state is marked initial; None if one is invalid."""
-        candidates = [(n, e.initial_pos, "initial: true") for n, e in states.items() if e.initial_pos]
-        if top.get("initial") is None:
-            return [(n, pos, how) for n, pos, how in candidates if pos]
-        name = self._state_ref(top, "initial", states, "initial state")
-        if name is None:
-            return None
-        return [(name, top.value_pos("initial"), "top-level 'initial'")] + [
-            (n, pos, how) for n, pos, how in candidates if pos
-        ]
 
     def _state_ref(
         self, ymap: YMap, key: str, states: Mapping[str, _StateEntry], subject: str
     ) -> str | None:
         """A known state named under `key`, or None after reporting what is wrong."""
-        name = self._text(ymap, key, subject)
+        name = self._text(ymap, key, "the definition")
         if name is not None and name not in states:
             hint = did_you_mean(name, states)
             self.problems.add(ymap.value_pos(key), f"{subject} {name!r} is not a state{hint}")
@@ -407,33 +398,27 @@ class _Parser:
     # states
 
     def _states(self, top: YMap) -> dict[str, _StateEntry]:
-        if "states" not in top:
-            self._missing(top, "states", "a mapping of state names, in display order")
+        if not self._present(top, "states", "the definition", "state names, in display order"):
             return {}
-        states = top["states"]
-        pos = top.value_pos("states")
+        states, pos = top["states"], top.value_pos("states")
         if not expect(states, YMap, "a mapping of state names", pos, "states", self.problems):
             return {}
         if not states:
             self.problems.add(pos, "states is empty; a definition needs at least one state")
-        return {
-            name: entry
-            for name in states
-            if (entry := self._state_entry(states, name)) is not None
-        }
+        entries = (self._state_entry(states, name) for name in states)
+        return {entry.state.name: entry for entry in entries if entry is not None}
 
     def _state_entry(self, states: YMap, name: Any) -> _StateEntry | None:
         pos = states.key_pos(name)
         if not self._is_state_name(name, pos):
             return None
-        value = states[name]
-        if value is None:
+        settings, what = states[name], f"state {name!r}"
+        if settings is None:
             return _StateEntry(State(name, name), pos)
-        what = f"state {name!r}"
-        if not expect(value, YMap, "a mapping of settings, or empty", value_pos(states, name),
-                      what, self.problems):
+        forms = "a mapping of settings, or empty"
+        if not expect(settings, YMap, forms, states.value_pos(name), what, self.problems):
             return _StateEntry(State(name, name), pos)
-        return self._state_settings(name, value, pos)
+        return self._state_settings(name, settings, pos)
 
     def _is_state_name(self, name: Any, pos: Pos) -> bool:
         if not isinstance(name, str):
@@ -450,53 +435,50 @@ class _Parser:
     def _state_settings(self, name: str, settings: YMap, pos: Pos) -> _StateEntry:
         what = f"state {name!r}"
         check_keys(settings, _STATE_KEYS, what, self.problems)
-        final = self._bool(settings, "final", f"final of {what}")
         due = self._due(settings, what)
         state = State(
             name=name,
-            label=self._text(settings, "label", f"label of {what}") or name,
-            final=final,
+            label=self._text(settings, "label", what) or name,
+            final=self._bool(settings, "final", what),
             due=due,
-            remind=self._remind(settings, what, due),
+            remind=self._remind(settings, what),
             after=self._timed(settings, what),
         )
-        if final and "due" in settings:
-            self.problems.add(
-                settings.key_pos("due"), f"final {what} has a 'due'; a final state is never due"
-            )
-        initial = self._bool(settings, "initial", f"initial of {what}")
+        if state.final and "due" in settings:
+            self.problems.add(settings.key_pos("due"), f"final {what} has a 'due'; it is never due")
+        initial = self._bool(settings, "initial", what)
         initial_pos = settings.value_pos("initial") if initial else None
-        after_pos = _timed_trigger_pos(settings)
-        return _StateEntry(state, pos, initial_pos, after_pos)
+        return _StateEntry(state, pos, initial_pos, _timed_trigger_pos(settings))
 
     def _due(self, settings: YMap, what: str) -> Due | None:
-        due = settings.get("due")
-        pos = settings.value_pos("due")
+        due, pos, subject = settings.get("due"), settings.value_pos("due"), f"due of {what}"
         forms = "a mapping like {milestone: NAME}, {after: P30D} or {date: 2007-09-30}"
-        if due is None or not expect(due, YMap, forms, pos, f"due of {what}", self.problems):
+        if due is None or not expect(due, YMap, forms, pos, subject, self.problems):
             return None
-        check_keys(due, _DUE_KEYS, f"due of {what}", self.problems)
+        check_keys(due, _DUE_KEYS, subject, self.problems)
         written = [key for key in _DUE_KEYS if key in due]
         if len(written) != 1:
             got = ", ".join(written) or "none"
             self.problems.add(
-                pos, f"due of {what} takes exactly one of milestone, after, date; got {got}"
+                pos, f"{subject} takes exactly one of milestone, after, date; got {got}"
             )
             return None
-        return self._due_form(due, written[0], f"due of {what}")
+        return self._due_form(due, written[0], subject)
 
     def _due_form(self, due: YMap, key: str, subject: str) -> Due | None:
+        pos = due.value_pos(key)
         if key == "milestone":
-            milestone = self._text(due, "milestone", f"milestone of {subject}")
+            milestone = self._text(due, key, subject, required="a milestone name")
             return Due(milestone=milestone) if milestone else None
         if key == "after":
-            period = self._period(due["after"], due.value_pos("after"), f"after of {subject}")
+            period = self._period(due[key], pos, subject)
             return Due(after=period) if period else None
-        day = self._date(due["date"], due.value_pos("date"), f"date of {subject}")
+        day = self._date(due[key], pos, subject)
         return Due(date=day) if day else None
 
     def _date(self, value: Any, pos: Pos, subject: str) -> date | None:
-        if not expect(value, (date, str), "a date like 2007-09-30", pos, subject, self.problems):
+        forms = "a date like 2007-09-30 or 'end of Q3 2007'"
+        if not expect(value, (date, str), forms, pos, subject, self.problems):
             return None
         try:
             return parse_date_expr(value)
@@ -504,102 +486,83 @@ class _Parser:
             self.problems.add(pos, f"{subject}: {exc}")
             return None
 
-    def _remind(self, settings: YMap, what: str, due: Due | None) -> tuple[Period, ...]:
-        value = settings.get("remind")
-        subject = f"remind of {what}"
-        pos = settings.value_pos("remind")
-        if value is None or not expect(value, YList, "a list of periods", pos, subject, self.problems):
+    def _remind(self, settings: YMap, what: str) -> tuple[Period, ...]:
+        periods = self._items(settings, "remind", what, "a list of periods")
+        if periods is None:
             return ()
         if "due" not in settings:
             self.problems.add(
                 settings.key_pos("remind"),
                 f"{what} has 'remind' but no 'due'; reminders are counted back from the due date",
             )
-        periods = (self._period(p, value.item_pos(i), subject, legal=False) for i, p in enumerate(value))
-        return tuple(p for p in periods if isinstance(p, Period))
+        read = (self._period(p, pos, f"remind of {what}", legal=False) for p, pos in periods)
+        return tuple(p for p in read if isinstance(p, Period))
 
     def _timed(self, settings: YMap, what: str) -> Timed | None:
-        after = settings.get("after")
-        subject = f"after of {what}"
+        after, pos, subject = settings.get("after"), settings.value_pos("after"), f"after of {what}"
         forms = "a mapping like {period: P52D, trigger: close_bidding}"
-        pos = settings.value_pos("after")
         if after is None or not expect(after, YMap, forms, pos, subject, self.problems):
             return None
         check_keys(after, _TIMED_KEYS, subject, self.problems)
-        period = self._required(after, "period", subject)
-        trigger = self._trigger(after, subject) if "trigger" in after else None
-        if trigger is None and "trigger" not in after:
-            self._missing(after, "trigger", "the trigger the scheduler fires", subject)
-        rolls = self._optional_bool(after, "rolls", f"rolls of {subject}")
-        ref = self._period(period, after.value_pos("period"), subject, rolls=rolls)
-        return Timed(ref, trigger) if ref is not None and trigger is not None else None
+        trigger = self._trigger(after, subject)
+        rolls = self._optional_bool(after, "rolls", subject)
+        if not self._present(after, "period", subject, _PERIOD_FORMS):
+            return None
+        period = self._period(after["period"], after.value_pos("period"), subject, rolls=rolls)
+        return Timed(period, trigger) if period is not None and trigger is not None else None
 
     # transitions
 
-    def _transitions(
-        self, top: YMap, states: Mapping[str, _StateEntry]
-    ) -> list[_TransitionEntry]:
-        items = top.get("transitions")
-        pos = top.value_pos("transitions")
+    def _transitions(self, top: YMap, states: Mapping[str, _StateEntry]) -> list[_TransitionEntry]:
         forms = "a list of mappings with trigger, source and dest"
-        if items is None or not expect(items, YList, forms, pos, "transitions", self.problems):
-            return []
-        entries = (self._transition(item, items.item_pos(i), i + 1, states) for i, item in enumerate(items))
+        items = self._items(top, "transitions", "the definition", forms)
+        entries = (
+            self._transition(item, pos, i, states) for i, (item, pos) in enumerate(items or ())
+        )
         return [entry for entry in entries if entry is not None]
 
     def _transition(
-        self, item: Any, pos: Pos, number: int, states: Mapping[str, _StateEntry]
+        self, item: Any, pos: Pos, index: int, states: Mapping[str, _StateEntry]
     ) -> _TransitionEntry | None:
         forms = "a mapping with trigger, source and dest"
-        if not expect(item, YMap, forms, pos, f"transition #{number}", self.problems):
+        if not expect(item, YMap, forms, pos, f"transition #{index + 1}", self.problems):
             return None
-        trigger = self._trigger(item, f"transition #{number}") if "trigger" in item else None
-        what = f"transition {trigger!r}" if trigger else f"transition #{number}"
+        written = item.get("trigger")
+        what = f"transition {written!r}" if isinstance(written, str) else f"transition #{index + 1}"
+        trigger = self._trigger(item, what)
         check_keys(item, _TRANSITION_KEYS, what, self.problems)
-        if "trigger" not in item:
-            self._missing(item, "trigger", "a snake_case name", what)
-        source_pos = self._sources(item, what, states)
-        dest = self._dest(item, what, states)
+        sources = self._sources(item, what, states)
         transition = Transition(
             trigger=trigger or "",
-            sources=tuple(source_pos),
-            dest=dest or "",
+            sources=tuple(sources),
+            dest=self._dest(item, what, states) or "",
             roles=self._roles(item, what),
             requires=self._requires(item, what),
-            min_period=self._optional_period(item, "min_period", f"min_period of {what}"),
-            note_required=self._bool(item, "note_required", f"note_required of {what}"),
+            min_period=self._optional_period(item, "min_period", what),
+            note_required=self._bool(item, "note_required", what),
             signoff=self._signoff(item, what),
         )
-        return _TransitionEntry(transition, trigger is not None, source_pos)
+        return _TransitionEntry(transition, trigger is not None, sources)
 
-    def _sources(
-        self, item: YMap, what: str, states: Mapping[str, _StateEntry]
-    ) -> dict[str, Pos]:
+    def _sources(self, item: YMap, what: str, states: Mapping[str, _StateEntry]) -> dict[str, Pos]:
         """Each source state with where it is written; "*" is every non-final state."""
-        source = self._required(item, "source", what)
-        pos = item.value_pos("source")
+        if not self._present(item, "source", what, "a state, a list of states, or '*'"):
+            return {}
+        source, pos = item["source"], item.value_pos("source")
         if source == "*":
             return {name: pos for name, entry in states.items() if not entry.state.final}
-        if isinstance(source, YList):
-            return self._source_list(source, what, states)
-        forms = "a state, a list of states, or '*'"
-        if source is None or not expect(source, str, forms, pos, f"source of {what}", self.problems):
-            return {}
-        return self._source_states([(source, pos)], what, states)
+        if isinstance(source, YList) and not source:
+            self.problems.add(pos, f"source of {what} is empty; name at least one state")
+        named = [(source, pos)] if isinstance(source, str) else self._source_list(item, what)
+        return self._source_states(named, what, states)
 
-    def _source_list(
-        self, source: YList, what: str, states: Mapping[str, _StateEntry]
-    ) -> dict[str, Pos]:
-        if not source:
-            self.problems.add(source.pos, f"source of {what} is empty; name at least one state")
-        named: list[tuple[str, Pos]] = []
-        for i, name in enumerate(source):
-            pos = source.item_pos(i)
+    def _source_list(self, item: YMap, what: str) -> list[tuple[str, Pos]]:
+        forms = "a state, a list of states, or '*'"
+        named = self._items(item, "source", what, forms, text=True) or []
+        for name, pos in named:
             if name == "*":
                 self.problems.add(pos, f"'*' in the source of {what} must stand alone: source: '*'")
-            elif expect(name, str, "a state name", pos, f"source of {what}", self.problems):
-                named.append((name, pos))
-        return self._source_states(named, what, states)
+        return [(name, pos) for name, pos in named if name != "*"]
 
     def _source_states(
         self, named: list[tuple[str, Pos]], what: str, states: Mapping[str, _StateEntry]
@@ -612,98 +575,79 @@ class _Parser:
                 hint = did_you_mean(name, states)
                 self.problems.add(pos, f"{what} comes from unknown state {name!r}{hint}")
             else:
-                self._check_not_final(states[name], pos, what)
+                self._check_not_final(states[name].state, pos, what)
                 found[name] = pos
         return found
 
-    def _check_not_final(self, entry: _StateEntry, pos: Pos, what: str) -> None:
-        if entry.state.final:
-            self.problems.add(
-                pos,
-                f"{what} leaves final state {entry.state.name!r}; a final state has no exits",
-            )
+    def _check_not_final(self, state: State, pos: Pos, what: str) -> None:
+        if state.final:
+            message = f"{what} leaves final state {state.name!r}; a final state has no exits"
+            self.problems.add(pos, message)
 
     def _dest(self, item: YMap, what: str, states: Mapping[str, _StateEntry]) -> str | None:
-        dest = self._required(item, "dest", what)
-        pos = item.value_pos("dest")
-        if dest is None or not expect(dest, str, "a state name", pos, f"dest of {what}", self.problems):
-            return None
-        if dest not in states:
+        dest = self._text(item, "dest", what, required="the state it goes to")
+        if dest is not None and dest not in states:
             hint = did_you_mean(dest, states)
-            self.problems.add(pos, f"{what} goes to unknown state {dest!r}{hint}")
+            self.problems.add(
+                item.value_pos("dest"), f"{what} goes to unknown state {dest!r}{hint}"
+            )
         return dest
 
     def _roles(self, item: YMap, what: str) -> frozenset[str]:
-        names = self._names(item, "roles", f"roles of {what}", "a list of roles")
-        if names is None:
+        roles = self._items(item, "roles", what, "a list of roles", text=True)
+        if roles is None:
             return DEFAULT_ROLES
-        roles = item["roles"]
-        for i, role in enumerate(names):
+        for role, pos in roles:
             if role not in ROLES:
-                hint = did_you_mean(role, ROLES)
-                self.problems.add(roles.item_pos(i), f"unknown role {role!r} in {what}{hint}")
-        if not roles:
-            self.problems.add(
-                roles.pos, f"roles of {what} is empty; no one could fire it; allowed: {', '.join(ROLES)}"
-            )
-        return frozenset(names)
+                self.problems.add(
+                    pos, f"unknown role {role!r} in {what}{did_you_mean(role, ROLES)}"
+                )
+        if not item["roles"]:
+            allowed = ", ".join(ROLES)
+            message = f"roles of {what} is empty, so no one could fire it; allowed: {allowed}"
+            self.problems.add(item.value_pos("roles"), message)
+        return frozenset(role for role, _ in roles)
 
     def _requires(self, item: YMap, what: str) -> tuple[str, ...]:
-        names = self._names(item, "requires", f"requires of {what}", "a list of fact names")
-        if names is None:
-            return ()
-        for i, fact in enumerate(names):
+        facts = self._items(item, "requires", what, "a list of facts", text=True)
+        for fact, pos in facts or ():
             if not _SNAKE.fullmatch(fact):
-                self.problems.add(
-                    item["requires"].item_pos(i),
-                    f"fact {fact!r} in {what} is not snake_case, e.g. {_slug(fact, '_')!r}",
-                )
-        return tuple(names)
-
-    def _names(self, item: YMap, key: str, subject: str, forms: str) -> list[str] | None:
-        """The text items of a list under `key`, or None when absent (or not a list)."""
-        value = item.get(key)
-        pos = item.value_pos(key)
-        if value is None or not expect(value, YList, forms, pos, subject, self.problems):
-            return None
-        return [
-            name
-            for i, name in enumerate(value)
-            if expect(name, str, "text", value.item_pos(i), subject, self.problems)
-        ]
+                message = f"fact {fact!r} in {what} is not snake_case, e.g. {_slug(fact, '_')!r}"
+                self.problems.add(pos, message)
+        return tuple(fact for fact, _ in facts or ())
 
     def _signoff(self, item: YMap, what: str) -> str | None:
-        signoff = self._text(item, "signoff", f"signoff of {what}")
-        if signoff is None:
-            return None
-        if signoff not in SIGNOFFS:
+        signoff = self._text(item, "signoff", what)
+        if signoff is not None and signoff not in SIGNOFFS:
             hint = did_you_mean(signoff, SIGNOFFS)
-            self.problems.add(item.value_pos("signoff"), f"unknown signoff {signoff!r} in {what}{hint}")
+            message = f"unknown signoff {signoff!r} in {what}{hint}"
+            self.problems.add(item.value_pos("signoff"), message)
             return None
         roles = item.get("roles")
-        if isinstance(roles, YList) and "project_leader" not in roles:
+        if signoff and isinstance(roles, YList) and "project_leader" not in roles:
             self.problems.add(
-                roles.pos,
+                item.value_pos("roles"),
                 f"{what} needs a sign-off by each municipality's project leader, "
                 "so its roles must include 'project_leader'",
             )
         return signoff
 
     def _trigger(self, ymap: YMap, what: str) -> str | None:
-        trigger = self._text(ymap, "trigger", f"trigger of {what}")
-        if trigger is not None and not _SNAKE.fullmatch(trigger):
-            self.problems.add(
-                ymap.value_pos("trigger"),
-                f"trigger {trigger!r} is not snake_case; use lowercase letters, digits and "
-                f"underscores, e.g. {_slug(trigger, '_')!r}",
-            )
-            return None
-        return trigger
+        trigger = self._text(ymap, "trigger", what, required="a snake_case name")
+        if trigger is None or _SNAKE.fullmatch(trigger):
+            return trigger
+        self.problems.add(
+            ymap.value_pos("trigger"),
+            f"trigger {trigger!r} is not snake_case; use lowercase letters, digits and "
+            f"underscores, e.g. {_slug(trigger, '_')!r}",
+        )
+        return None
 
     # periods
 
-    def _optional_period(self, ymap: YMap, key: str, subject: str) -> PeriodRef | None:
+    def _optional_period(self, ymap: YMap, key: str, what: str) -> PeriodRef | None:
         value = ymap.get(key)
+        subject = f"{key} of {what}"
         return None if value is None else self._period(value, ymap.value_pos(key), subject)
 
     def _period(
@@ -711,9 +655,7 @@ class _Parser:
     ) -> PeriodRef | None:
         """A period written as text or as {period: ..., rolls: ...}; None if it is invalid."""
         if isinstance(value, YMap):
-            check_keys(value, _PERIOD_KEYS, subject, self.problems)
-            rolls = self._optional_bool(value, "rolls", f"rolls of {subject}")
-            pos, value = value.value_pos("period"), self._required(value, "period", subject)
+            return self._period_mapping(value, subject, legal=legal)
         if not expect(value, str, _PERIOD_FORMS, pos, subject, self.problems):
             return None
         if value.startswith("legal."):
@@ -724,53 +666,77 @@ class _Parser:
             self.problems.add(pos, f"{subject}: {exc}")
             return None
 
+    def _period_mapping(self, ymap: YMap, subject: str, *, legal: bool) -> PeriodRef | None:
+        """The form {period: P10D, rolls: true}."""
+        check_keys(ymap, _PERIOD_KEYS, subject, self.problems)
+        rolls = self._optional_bool(ymap, "rolls", subject)
+        if not self._present(ymap, "period", subject, _PERIOD_FORMS):
+            return None
+        period, pos = ymap["period"], ymap.value_pos("period")
+        return self._period(period, pos, subject, rolls=rolls, legal=legal)
+
     def _legal(
         self, text: str, pos: Pos, subject: str, *, rolls: bool | None, legal: bool
     ) -> LegalPeriod | None:
-        if not legal:
-            self.problems.add(
-                pos, f"{subject} takes calendar periods like 'P14D', not the legal period {text!r}"
-            )
-            return None
         name = text.removeprefix("legal.")
-        if name not in LEGAL_PERIODS:
+        if not legal:
+            message = f"{subject} takes calendar periods like 'P14D', not the legal period {text!r}"
+            self.problems.add(pos, message)
+        elif name not in LEGAL_PERIODS:
             hint = did_you_mean(text, [f"legal.{n}" for n in LEGAL_PERIODS])
             self.problems.add(pos, f"unknown legal period {text!r} in {subject}{hint}")
-            return None
-        if rolls is False:
+        elif rolls is False:
             self.problems.add(pos, f"{subject}: legal periods always roll; remove 'rolls: false'")
-        return LegalPeriod(name)
+        return LegalPeriod(name) if legal and name in LEGAL_PERIODS else None
 
     # values
 
-    def _required(self, ymap: YMap, key: str, what: str) -> Any:
-        if key not in ymap:
-            self._missing(ymap, key, None, what)
-        return ymap.get(key)
+    def _present(self, ymap: YMap, key: str, what: str, hint: str) -> bool:
+        """True if `key` is written in `ymap`; otherwise report it missing, at the mapping."""
+        if key in ymap:
+            return True
+        self.problems.add(ymap.pos, f"{what} is missing the key {key!r} ({hint})")
+        return False
 
-    def _missing(self, ymap: YMap, key: str, hint: str | None, what: str = "the definition") -> None:
-        tail = f" ({hint})" if hint else ""
-        self.problems.add(ymap.pos, f"{what} is missing the key {key!r}{tail}")
-
-    def _text(self, ymap: YMap, key: str, subject: str) -> str | None:
-        value = ymap.get(key)
-        if value is None:
+    def _text(self, ymap: YMap, key: str, what: str, *, required: str | None = None) -> str | None:
+        """Non-blank text under `key`; None if absent or invalid. A `required` key's absence is
+        reported, with `required` as the hint."""
+        if required and not self._present(ymap, key, what, required):
             return None
-        if not expect(value, str, "text", ymap.value_pos(key), subject, self.problems):
+        value: Any = ymap.get(key)
+        pos, subject = ymap.value_pos(key), f"{key} of {what}"
+        if value is None and not required:
+            return None
+        if not expect(value, str, "text", pos, subject, self.problems):
             return None
         if not value.strip():
-            self.problems.add(ymap.value_pos(key), f"{subject} is empty")
+            self.problems.add(pos, f"{subject} is blank")
             return None
-        return value
+        return str(value)
 
-    def _bool(self, ymap: YMap, key: str, subject: str) -> bool:
-        return bool(self._optional_bool(ymap, key, subject))
+    def _items(
+        self, ymap: YMap, key: str, what: str, forms: str, *, text: bool = False
+    ) -> list[tuple[Any, Pos]] | None:
+        """The items of the list under `key` with their positions; None if absent or no list.
 
-    def _optional_bool(self, ymap: YMap, key: str, subject: str) -> bool | None:
-        value = ymap.get(key)
+        With `text`, only the items that are text (the others are reported).
+        """
+        value, pos, subject = ymap.get(key), ymap.value_pos(key), f"{key} of {what}"
+        if value is None or not expect(value, YList, forms, pos, subject, self.problems):
+            return None
+        items = [(item, value.item_pos(i)) for i, item in enumerate(value)]
+        if not text:
+            return items
+        return [(v, p) for v, p in items if expect(v, str, "text", p, subject, self.problems)]
+
+    def _bool(self, ymap: YMap, key: str, what: str) -> bool:
+        return bool(self._optional_bool(ymap, key, what))
+
+    def _optional_bool(self, ymap: YMap, key: str, what: str) -> bool | None:
+        value, pos = ymap.get(key), ymap.value_pos(key)
         if value is None:
             return None
-        if not expect(value, bool, "true or false", ymap.value_pos(key), subject, self.problems):
+        if not expect(value, bool, "true or false", pos, f"{key} of {what}", self.problems):
             return None
         return bool(value)
 
@@ -799,12 +765,10 @@ class _GraphCheck:
         """Report a trigger defined twice from one state; return where each pair is first set."""
         first_seen: dict[tuple[str, str], Pos] = {}
         for entry in self.entries:
-            if not entry.trigger_ok:
-                continue
             trigger = entry.transition.trigger
-            for source, pos in entry.source_pos.items():
+            for source, pos in entry.source_pos.items() if entry.trigger_ok else ():
                 first = first_seen.setdefault((source, trigger), pos)
-                if first is not pos:
+                if first != pos:
                     self.problems.add(
                         pos,
                         f"trigger {trigger!r} is defined twice from state {source!r} "
@@ -813,16 +777,16 @@ class _GraphCheck:
         return first_seen
 
     def _check_timed(self, first_seen: Mapping[tuple[str, str], Pos]) -> None:
+        """A state's timed trigger must be a transition leaving that state."""
         for name, entry in self.states.items():
             timed = entry.state.after
-            if timed is None or (name, timed.trigger) in first_seen or entry.after_pos is None:
+            if timed is None or entry.after_pos is None or (name, timed.trigger) in first_seen:
                 continue
             leaving = [trigger for source, trigger in first_seen if source == name]
-            hint = did_you_mean(timed.trigger, leaving) if leaving else "; none leaves it yet"
             self.problems.add(
                 entry.after_pos,
                 f"state {name!r} fires {timed.trigger!r} after {timed.period}, but no transition "
-                f"{timed.trigger!r} leaves {name!r}{hint}",
+                f"{timed.trigger!r} leaves {name!r}{_leaving_hint(timed.trigger, leaving)}",
             )
 
     def _check_ways_out(self) -> None:
@@ -839,25 +803,27 @@ class _GraphCheck:
         reached = self._reached_from(initial)
         for name, entry in self.states.items():
             if name not in reached:
-                self.problems.add(
-                    entry.pos, f"state {name!r} is unreachable from the initial state {initial!r}"
-                )
+                message = f"state {name!r} is unreachable from the initial state {initial!r}"
+                self.problems.add(entry.pos, message)
 
     def _reached_from(self, initial: str) -> set[str]:
-        reached = {initial}
-        todo = [initial]
+        following: dict[str, set[str]] = {}
+        for entry in self.entries:
+            for source in entry.source_pos:
+                following.setdefault(source, set()).add(entry.transition.dest)
+        reached, todo = {initial}, [initial]
         while todo:
-            state = todo.pop()
-            for entry in self.entries:
-                dest = entry.transition.dest
-                if state in entry.source_pos and dest in self.states and dest not in reached:
-                    reached.add(dest)
-                    todo.append(dest)
+            fresh = following.get(todo.pop(), set()) - reached
+            reached |= fresh
+            todo.extend(fresh)
         return reached
 
 
-def value_pos(ymap: YMap, key: Any) -> Pos:
-    return ymap.value_pos(key)
+def _leaving_hint(trigger: str, leaving: list[str]) -> str:
+    close = close_match(trigger, leaving)
+    if close is not None:
+        return f"; did you mean {close!r}?"
+    return f"; triggers from it: {', '.join(leaving)}" if leaving else "; none leaves it yet"
 
 
 def _timed_trigger_pos(settings: YMap) -> Pos | None:

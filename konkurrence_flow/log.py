@@ -27,4 +27,4 @@ def configure(verbose: bool = False) -> None:
 
 def logger() -> structlog.typing.FilteringBoundLogger:
     """The package's logger."""
-    return structlog.get_logger("konkurrence_flow")  # type: ignore[no-any-return]
+    return structlog.get_logger("konkurrence_flow")

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
 from . import engine as core
@@ -144,9 +145,7 @@ class Store:
         """A stored definition (the latest version unless one is named)."""
         return self.versioned_definition(name, version)[1]
 
-    def versioned_definition(
-        self, name: str, version: int | None = None
-    ) -> tuple[int, Definition]:
+    def versioned_definition(self, name: str, version: int | None = None) -> tuple[int, Definition]:
         """(version, definition) of a stored definition, the latest unless a version is named."""
         if version is not None and (name, version) in self._definitions:
             return version, self._definitions[(name, version)]
@@ -234,7 +233,9 @@ class Store:
             return f"; did you mean {close[0]}?"
         return "; see `kflow tender list`" if ids else "; there are no tenders yet"
 
-    def tenders(self, municipality_code: str | None = None, state: str | None = None) -> list[Tender]:
+    def tenders(
+        self, municipality_code: str | None = None, state: str | None = None
+    ) -> list[Tender]:
         """Tenders, optionally of one municipality and/or in one state, by id."""
         query = select(T_TENDER).order_by(T_TENDER.c.id)
         if municipality_code is not None:
@@ -624,9 +625,7 @@ def _read_tenders(conn: Any, query: Any) -> list[Tender]:
         return []
     ids = [r.id for r in rows]
     codes: dict[str, list[str]] = {i: [] for i in ids}
-    for tm in conn.execute(
-        select(T_TM).where(T_TM.c.tender_id.in_(ids)).order_by(T_TM.c.position)
-    ):
+    for tm in conn.execute(select(T_TM).where(T_TM.c.tender_id.in_(ids)).order_by(T_TM.c.position)):
         codes[tm.tender_id].append(tm.municipality)
     return [_tender(r, tuple(codes[r.id])) for r in rows]
 
@@ -664,7 +663,10 @@ def _step(row: Any) -> Step:
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 15})
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    else:
+        engine = create_engine(url, connect_args={"timeout": 15})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support import ANNA, DEFINITIONS, OLE, SEK, at
 
 from konkurrence_flow.definitions import Definition, load_definition
@@ -71,7 +70,9 @@ def postgres_url() -> Iterator[str]:
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"
     subprocess.run(
-        _as_postgres(["pg_ctl", "-D", str(data), "-o", options, "-w", "-l", str(folder / "log"), "start"]),
+        _as_postgres(
+            ["pg_ctl", "-D", str(data), "-o", options, "-w", "-l", str(folder / "log"), "start"]
+        ),
         check=True,
         capture_output=True,
     )

@@ -15,7 +15,6 @@ from konkurrence_flow.definitions import Definition, parse_definition
 from konkurrence_flow.errors import InvalidInput, NotAllowed, NotFound
 from konkurrence_flow.model import SYSTEM, Tender
 
-
 JOINT = """
 name: joint-demo
 title: Fælles udbud
@@ -75,7 +74,9 @@ def test_a_trigger_not_allowed_here_lists_what_is(individual: Definition) -> Non
 
 def test_an_unknown_trigger_is_named(individual: Definition) -> None:
     """A trigger the definition does not have is refused as unknown."""
-    with pytest.raises(NotFound, match=r"'launch' is not a trigger of definition 'individual-tender'"):
+    with pytest.raises(
+        NotFound, match=r"'launch' is not a trigger of definition 'individual-tender'"
+    ):
         engine.fire(individual, tender(), "launch", ANNA, at("2008-01-11"))
 
 

@@ -1,0 +1,172 @@
+"""The command line: exit codes, JSON on stdout only, one clear sentence on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from support import DEFINITIONS
+
+from cli import main
+
+
+class Kflow:
+    """Runs kflow in-process against one store, as a user, at a time."""
+
+    def __init__(self, db: Path) -> None:
+        self.env = {
+            "KFLOW_DB": f"sqlite:///{db}",
+            "KFLOW_USER": "kl-sek",
+            "KFLOW_NOW": "2007-07-01",
+        }
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, user: str | None = None, now: str | None = None) -> Result:
+        env = dict(self.env)
+        if user:
+            env["KFLOW_USER"] = user
+        if now:
+            env["KFLOW_NOW"] = now
+        return self.runner.invoke(main, list(args), env=env)
+
+    def ok(self, *args: str, **kw: str) -> str:
+        result = self(*args, **kw)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return result.stdout
+
+
+@pytest.fixture
+def kflow(tmp_path: Path) -> Kflow:
+    """A store with the shipped definitions, the secretariat, Anna (Aarhus) and one tender."""
+    k = Kflow(tmp_path / "kflow.db")
+    assert "registered kl-sek as secretariat" in k.ok("init")
+    k.ok("person", "add", "anna", "--name", "Anna Jensen", "--email", "anna@aarhus.dk",
+         "--role", "project_leader", "--municipality", "Aarhus")  # fmt: skip
+    k.ok("definitions", "load", str(DEFINITIONS))
+    k.ok("tender", "create", "--definition", "individual-tender", "--title", "Genoptræning",
+         "--municipality", "751", "--id", "AAR-01", user="anna")  # fmt: skip
+    return k
+
+
+def test_a_tender_walks_through_its_phases(kflow: Kflow) -> None:
+    """advance moves the tender; show --json reflects state, facts and allowed triggers."""
+    assert "scoping -> materials" in kflow.ok("advance", "AAR-01", "approve_scope", user="anna",
+                                              now="2007-09-01")  # fmt: skip
+    kflow.ok("advance", "AAR-01", "publish", user="anna", now="2008-01-10")
+    kflow.ok("advance", "AAR-01", "close_bidding", now="2008-03-04")
+    kflow.ok("advance", "AAR-01", "decide_award", "--set", "winner=Falck A/S",
+             "--set", "contract_value=1_200_000", user="anna", now="2008-03-20")  # fmt: skip
+    shown = json.loads(kflow.ok("tender", "show", "AAR-01", "--json", now="2008-03-21"))
+    assert shown["state"] == "data_collection"
+    assert shown["facts"] == {"winner": "Falck A/S", "contract_value": 1200000}
+    assert shown["triggers"] == ["complete", "cancel"]
+    assert set(shown) >= {
+        "id", "title", "definition", "definition_version", "programme", "state", "state_label",
+        "entered_at", "due", "overdue", "days_overdue", "municipalities", "leader", "area",
+        "procedure", "regime", "facts", "triggers", "signoffs", "version",
+    }  # fmt: skip
+
+
+def test_history_json_has_the_documented_keys(kflow: Kflow) -> None:
+    """history --json lists events with seq, kind, times and data."""
+    kflow.ok("advance", "AAR-01", "approve_scope", "--at", "2007-08-01", user="anna",
+             now="2007-08-15")  # fmt: skip
+    events = json.loads(kflow.ok("tender", "history", "AAR-01", "--json", now="2007-08-15"))
+    assert [e["seq"] for e in events] == [1, 2]
+    assert events[1]["occurred_at"] == "2007-08-01T00:00:00+02:00"
+    assert events[1]["recorded_at"] == "2007-08-15T00:00:00+02:00"
+    assert set(events[0]) == {"seq", "kind", "trigger", "source", "dest", "actor", "occurred_at",
+                              "recorded_at", "note", "data"}  # fmt: skip
+
+
+def test_json_stdout_stays_clean_when_verbose(kflow: Kflow) -> None:
+    """With -v the act's log line goes to stderr; stdout holds only the JSON document."""
+    result = kflow("-v", "advance", "AAR-01", "approve_scope", user="anna", now="2007-09-01")
+    assert result.exit_code == 0
+    assert "trigger='approve_scope'" in result.stderr and "tender='AAR-01'" in result.stderr
+    listed = kflow("-v", "tender", "list", "--json", now="2007-09-01")
+    assert json.loads(listed.stdout)[0]["state"] == "materials"
+
+
+@pytest.mark.parametrize(
+    ("args", "user", "message"),
+    [
+        (("tender", "show", "AAR-1"), None, "unknown tender 'AAR-1'; did you mean AAR-01?"),
+        (("advance", "AAR-01", "publish"), "anna",
+         "tender AAR-01 is in 'scoping'; 'publish' is not allowed there (allowed: approve_scope, cancel)"),
+        (("advance", "AAR-01", "launch"), "anna", "'launch' is not a trigger of definition"),
+        (("advance", "AAR-01", "cancel"), "anna", "needs a note saying why (give --note)"),
+        (("advance", "AAR-01", "approve_scope"), "bob", "unknown person 'bob'"),
+        (("advance", "AAR-01", "approve_scope", "--at", "2099-01-01"), "anna", "is in the future"),
+        (("advance", "AAR-01", "approve_scope", "--at", "yesterday"), "anna",
+         "time 'yesterday' is not understood"),
+        (("tender", "set", "AAR-01", "Bad Key=1"), "anna", "is not KEY=VALUE"),
+        (("tender", "list", "--municipality", "Arhus"), None, "did you mean 751 (Aarhus)?"),
+        (("tender", "create", "--definition", "nope", "--title", "x"), None,
+         "unknown definition 'nope'; loaded: individual-tender"),
+    ],
+)  # fmt: skip
+def test_refusals_exit_1_with_one_sentence(
+    kflow: Kflow, args: tuple[str, ...], user: str | None, message: str
+) -> None:
+    """Each refusal: exit 1, the reason on stderr, nothing on stdout, no traceback."""
+    result = kflow(*args, user=user)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2(kflow: Kflow) -> None:
+    """A missing argument is a usage error."""
+    assert kflow("advance").exit_code == 2
+    assert kflow("definitions", "graph", "individual-tender", "--format", "png").exit_code == 2
+
+
+def test_validate_reports_problems_with_positions(tmp_path: Path, kflow: Kflow) -> None:
+    """definitions validate: exit 1 and file:line:col for a broken file, exit 0 for good ones."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\ninitial: a\nstates:\n  a: {lable: A}\ntransitions: []\n")
+    result = kflow("definitions", "validate", str(broken))
+    assert result.exit_code == 1
+    assert f"{broken}:4:7: unknown key 'lable'" in result.stderr
+    assert kflow("definitions", "validate", str(DEFINITIONS)).exit_code == 0
+
+
+def test_yaml_syntax_errors_give_a_position_and_a_hint(tmp_path: Path, kflow: Kflow) -> None:
+    """Malformed YAML is reported at its line and column with a hint."""
+    broken = tmp_path / "syntax.yaml"
+    broken.write_text("name: x\nstates:\n  a: [\n")
+    result = kflow("definitions", "load", str(broken))
+    assert result.exit_code == 1
+    assert f"{broken}:" in result.stderr and "hint" in result.stderr
+
+
+def test_graph_prints_mermaid_and_dot(kflow: Kflow) -> None:
+    """The state graph as mermaid text and as DOT."""
+    mermaid = kflow.ok("definitions", "graph", "individual-tender")
+    assert "stateDiagram-v2" in mermaid and "scoping --> materials: approve_scope" in mermaid
+    assert "digraph" in kflow.ok("definitions", "graph", "individual-tender", "--format", "dot")
+
+
+def test_definitions_list_and_show(kflow: Kflow) -> None:
+    """list and show describe what is loaded."""
+    listed = json.loads(kflow.ok("definitions", "list", "--json"))
+    assert [(d["name"], d["version"]) for d in listed] == [("individual-tender", 1)]
+    shown = json.loads(kflow.ok("definitions", "show", "individual-tender", "--json"))
+    assert shown["initial"] == "scoping"
+    assert "Individuelt udbud" in kflow.ok("definitions", "show", "individual-tender")
+
+
+def test_person_list(kflow: Kflow) -> None:
+    """person list shows roles and municipalities."""
+    people = json.loads(kflow.ok("person", "list", "--json"))
+    assert {p["id"]: p["municipality"] for p in people}["anna"] == "751"
+
+
+def test_commands_before_init_say_run_init(tmp_path: Path) -> None:
+    """A store that does not exist yet: exit 1 and the command to run."""
+    result = Kflow(tmp_path / "none.db")("tender", "list")
+    assert result.exit_code == 1 and "run `kflow init` first" in result.stderr
