@@ -35,17 +35,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from transitions import Machine
 
 from konkurrence_flow.definitions import Definition, load_definition
-from konkurrence_flow.model import Person
+from konkurrence_flow.engine import fire
+from konkurrence_flow.model import Person, Tender
 from konkurrence_flow.store import NewTender, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +194,25 @@ def fire_bare(machine: Machine, model: Model, initial: str, n: int) -> int:
     return n * len(events)
 
 
+# Context: the package's pure core, in memory
+
+
+def fire_core(definition: Definition, n: int) -> int:
+    """`engine.fire` for every act of the cycle on `n` tenders, each outcome applied to the tender."""
+    first = Tender(
+        id="MEM-00000", title="Bench", definition=definition.name, definition_version=1,
+        state=definition.initial, state_entered_at=START, municipalities=("751",), version=1,
+        seq=1, visit=1, last_event_at=START, created_at=START,
+    )  # fmt: skip
+    for _ in range(n):
+        tender = first
+        for act in CYCLE:
+            outcome = fire(definition, tender, act.trigger, act.actor, START, facts=act.facts)
+            facts = MappingProxyType({**tender.facts, **outcome.facts})
+            tender = replace(tender, state=outcome.dest, facts=facts)
+    return n * len(CYCLE)
+
+
 # Baseline B: bare sqlite3 inserts of event-like rows
 
 EVENT_DDL = """
@@ -205,13 +226,14 @@ INSERT_EVENT = "INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 STATES = ("scoping", "materials", "publication", "award", "data_collection", "done")
+MOVES = tuple(zip(CYCLE, STATES[:-1], STATES[1:], strict=True))
 
 
 def event_rows(n: int) -> list[tuple[Any, ...]]:
     """As many rows as the persisted runs write events, shaped like the store's event rows."""
     clock, rows = Clock(), []
     for i in range(n):
-        for seq, (act, source, dest) in enumerate(zip(CYCLE, STATES, STATES[1:]), start=2):
+        for seq, (act, source, dest) in enumerate(MOVES, start=2):
             at = clock.tick().isoformat()
             data = json.dumps({"set": dict(act.facts)} if act.facts else {})
             rows.append((f"ROW-{i:05d}", seq, "human", act.trigger, source, dest, act.actor.id,
@@ -301,6 +323,10 @@ def bench_transitions(s: Settings, definition: Definition, results: Results) -> 
     results.rates["transitions"] = best_rate(s.cheap_repeats, lambda _: run)
 
 
+def bench_core(s: Settings, definition: Definition, results: Results) -> None:
+    results.rates["core"] = best_rate(s.cheap_repeats, lambda _: lambda: fire_core(definition, s.n))
+
+
 def bench_sqlite(s: Settings, folder: Path, results: Results) -> None:
     rows, connections = event_rows(s.n), []
 
@@ -383,6 +409,7 @@ def print_rates(s: Settings, rates: Mapping[str, float]) -> None:
     rows = [
         ("persisted (SQLite file), one transaction per act", rates["per_act"]),
         (f"persisted (SQLite file), batched: {size}", rates["batched"]),
+        ("context: engine.fire + tender update, in memory (pure core, no store)", rates["core"]),
         ("baseline A: bare transitions.Machine, in memory", rates["transitions"]),
         ("baseline B: bare sqlite3 insert, one transaction per row", rates["sqlite_per_row"]),
         ("baseline B: bare sqlite3 executemany, one transaction", rates["sqlite_many"]),
@@ -433,10 +460,11 @@ def settings(argv: Sequence[str] | None = None) -> Settings:
     n = args.n or (40 if args.quick else 1000)
     if n < 1 or args.batch < 1:
         parser.error(f"--n and --batch must be >= 1: {n}, {args.batch}")
+    batch = min(args.batch, n)
     if args.quick:
-        return Settings(n, repeats=2, cheap_repeats=2, cli_repeats=2, batch=args.batch,
+        return Settings(n, repeats=2, cheap_repeats=2, cli_repeats=2, batch=batch,
                         profile=args.profile)  # fmt: skip
-    return Settings(n, repeats=3, cheap_repeats=7, cli_repeats=7, batch=args.batch,
+    return Settings(n, repeats=3, cheap_repeats=7, cli_repeats=7, batch=batch,
                     profile=args.profile)  # fmt: skip
 
 
@@ -449,6 +477,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         store = open_store(folder, definition, clock)
         bench_persisted(s, store, clock, results)
         bench_transitions(s, definition, results)
+        bench_core(s, definition, results)
         bench_sqlite(s, folder, results)
         bench_cli(s, store, clock, results)
         report(s, results)
