@@ -6,7 +6,6 @@ The package is imported lazily, inside each command, so that `kflow --help` stay
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -303,7 +302,6 @@ def tender_create(as_json: bool, **options: Any) -> None:
         regime=options["regime"],
     )  # fmt: skip
     created = store.create_tender(spec, settings.actor(), settings.now)
-    _log_act(created.id, "create", None, created.state)
     if as_json:
         _emit(_tender_json(created))
         return
@@ -405,7 +403,6 @@ def tender_set(tender_id: str, assignments: tuple[str, ...]) -> None:
     settings = _settings()
     facts = parse_assignments(assignments)
     settings.ready_store().set_facts(tender_id, facts, settings.actor(), settings.now)
-    _log_act(tender_id, "set", None, None)
     click.echo(f"{tender_id}: recorded {', '.join(facts)}")
 
 
@@ -433,7 +430,6 @@ def advance(
     outcome = store.advance(
         tender_id, trigger, settings.actor(), settings.now, at=at, note=note, facts=facts
     )
-    _log_act(tender_id, trigger, outcome.source, outcome.dest)
     if outcome.changed:
         click.echo(f"{tender_id}: {outcome.source} -> {outcome.dest}")
     else:
@@ -441,27 +437,6 @@ def advance(
             f"{tender_id}: {outcome.signoff} signed off '{trigger}'; "
             f"waiting for {', '.join(outcome.pending)}"
         )
-
-
-def _log_act(tender_id: str, trigger: str, source: str | None, dest: str | None) -> None:
-    settings = _settings()
-    if settings.verbose:
-        from konkurrence_flow.log import logger
-
-        logger().info(
-            "act", tender=tender_id, trigger=trigger, actor=settings.user or _login(),
-            source=source, dest=dest,
-        )  # fmt: skip
-
-
-def _login() -> str:
-    import getpass
-
-    return getpass.getuser()
-
-
-def _unused(_: Callable[..., Any]) -> None:  # pragma: no cover
-    os.environ.get("")
 
 
 if __name__ == "__main__":

@@ -401,7 +401,18 @@ def print_header(s: Settings) -> None:
         f"SQLAlchemy {version('SQLAlchemy')}, SQLModel {version('sqlmodel')}, "
         f"transitions {version('transitions')}; {os.cpu_count()} CPUs"
     )
-    print(f"cycle: {' -> '.join(f'{a.trigger} ({a.actor.id})' for a in CYCLE)}")
+    print(f"package at {source_version()}; cycle: "
+          f"{' -> '.join(f'{a.trigger} ({a.actor.id})' for a in CYCLE)}")  # fmt: skip
+
+
+def source_version() -> str:
+    """The commit measured (`-dirty` when the working tree has uncommitted changes)."""
+    command = ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=7"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
+    return done.stdout.strip()
 
 
 def print_rates(s: Settings, rates: Mapping[str, float]) -> None:
@@ -431,7 +442,7 @@ def print_ratios(rates: Mapping[str, float]) -> None:
     ]
     print(f"\n{'ratios':<60}{'value':>8}  {'goal':<10}verdict")
     for label, value, goal_text, result in rows:
-        print(f"  {label:<58}{value:>8.3f}  {goal_text:<10}{result}")
+        print(f"  {label:<58}{value:>8.3f}  {goal_text:<10}{result}".rstrip())
 
 
 def print_walls(s: Settings, walls: Mapping[str, float]) -> None:
@@ -444,7 +455,7 @@ def print_walls(s: Settings, walls: Mapping[str, float]) -> None:
     ]
     print(f"\n{f'wall time, best of {s.cli_repeats}':<60}{'ms':>8}  {'goal':<10}verdict")
     for label, seconds, goal_text, result in rows:
-        print(f"  {label:<58}{seconds * 1000:>8.0f}  {goal_text:<10}{result}")
+        print(f"  {label:<58}{seconds * 1000:>8.0f}  {goal_text:<10}{result}".rstrip())
 
 
 # The command line

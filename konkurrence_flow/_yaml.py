@@ -196,10 +196,12 @@ def _compose(text: str, file: str) -> Node | None:
         raise DefinitionError([_marked_problem(exc, file)]) from exc
     except yaml.reader.ReaderError as exc:
         line, col = _offset_pos(text, exc.position, in_bytes=_OFFSETS_IN_BYTES)
-        raise DefinitionError([Problem(file, line, col, f"{exc.reason}")]) from exc
+        message = f"{exc.reason}; remove the character here"
+        raise DefinitionError([Problem(file, line, col, message)]) from exc
     except UnicodeError as exc:
         line, col = _offset_pos(text, getattr(exc, "start", 0), in_bytes=False)
-        raise DefinitionError([Problem(file, line, col, f"unreadable character: {exc}")]) from exc
+        message = "a character here is not valid text (a lone surrogate); save the file as UTF-8"
+        raise DefinitionError([Problem(file, line, col, message)]) from exc
 
 
 def _marked_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:

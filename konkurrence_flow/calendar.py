@@ -34,6 +34,7 @@ from dateutil.easter import easter
 from konkurrence_flow.errors import PeriodError
 
 __all__ = [
+    "day_before",
     "TZ",
     "Period",
     "add_working_days",
@@ -122,6 +123,22 @@ def _last_day(start: date, period: Period) -> date:
     if period.unit == "M":
         return _add_months(start, period.amount)
     return add_working_days(start, period.amount)
+
+
+def day_before(end: date, period: Period) -> date:
+    """The day `period` before `end` (a reminder's day before a due date); never rolls."""
+    if period.unit == "D":
+        return end - timedelta(days=period.amount)
+    if period.unit == "W":
+        return end - timedelta(weeks=period.amount)
+    if period.unit == "M":
+        return _add_months(end, -period.amount)
+    day = end
+    for _ in range(period.amount):
+        day -= timedelta(days=1)
+        while not is_working_day(day):
+            day -= timedelta(days=1)
+    return day
 
 
 def _add_months(start: date, months: int) -> date:

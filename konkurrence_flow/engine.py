@@ -16,7 +16,15 @@ from typing import Any
 
 from transitions import Machine
 
-from .calendar import Period, expires_at, expiry_day, local_date
+from .calendar import (
+    Period,
+    day_before,
+    end_of_day,
+    expires_at,
+    expiry_day,
+    local_date,
+    start_of_day,
+)
 from .definitions import Definition, LegalPeriod, PeriodRef, State, Transition
 from .errors import InvalidInput, NotAllowed, NotFound
 from .model import Person, Tender
@@ -302,3 +310,51 @@ def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
             f"--at {at.isoformat()} is before tender {tender.id}'s last event "
             f"({tender.last_event_at.isoformat()}); history cannot be rewritten"
         )
+
+
+_RANK = {"reminder": 0, "advance": 1, "overdue": 2}
+
+
+@dataclass(frozen=True, order=True)
+class Pending:
+    """Something the scheduler owes a tender's current visit, at an instant.
+
+    At the same instant a reminder comes first, then a timed transition, then the overdue flag:
+    a period that expires exactly when the due date ends moves the tender on before it is late.
+    """
+
+    at: datetime
+    rank: int
+    what: str  # reminder | advance | overdue
+    detail: str  # the reminder's period, the timed trigger, or the due date
+
+
+def pending(definition: Definition, tender: Tender) -> list[Pending]:
+    """What the current visit still owes, in order; decided from the tender alone, never from now."""
+    state = definition.state(tender.state)
+    if state.final:
+        return []
+    items = []
+    if tender.timer_at is not None and state.after is not None:
+        items.append(Pending(tender.timer_at, _RANK["advance"], "advance", state.after.trigger))
+    if tender.due is not None:
+        items.extend(_due_items(state, tender, tender.due))
+    return sorted(items)
+
+
+def _due_items(state: State, tender: Tender, due: date) -> list[Pending]:
+    late_at = end_of_day(due)
+    items = []
+    if tender.overdue_flagged_at is None:
+        items.append(Pending(late_at, _RANK["overdue"], "overdue", due.isoformat()))
+    for period in state.remind:
+        at = start_of_day(day_before(due, period))
+        if str(period) not in tender.reminded and tender.state_entered_at <= at < late_at:
+            items.append(Pending(at, _RANK["reminder"], "reminder", str(period)))
+    return items
+
+
+def next_check(definition: Definition, tender: Tender) -> datetime | None:
+    """The earliest instant the scheduler owes this tender something, or None."""
+    items = pending(definition, tender)
+    return items[0].at if items else None

@@ -26,5 +26,7 @@ def configure(verbose: bool = False) -> None:
 
 
 def logger() -> structlog.typing.FilteringBoundLogger:
-    """The package's logger."""
+    """The package's logger (warnings and errors only on stderr until `configure` says more)."""
+    if not structlog.is_configured():
+        configure(verbose=False)
     return structlog.get_logger("konkurrence_flow")

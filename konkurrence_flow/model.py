@@ -57,6 +57,8 @@ class Tender:
     regime: str | None = None
     facts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     signoffs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
+    overdue_flagged_at: datetime | None = None  # the current visit's overdue flag (scheduler)
+    reminded: tuple[str, ...] = ()  # the current visit's reminders already queued, by period
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,24 @@ class Step:
     timer_at: datetime | None = None
     left_at: datetime | None = None
     overdue_flagged_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message in the outbox: queued with the act that causes it, sent by a channel later."""
+
+    id: int
+    dedupe_key: str
+    kind: str
+    recipient: str
+    address: str
+    subject: str
+    body: str
+    created_at: datetime
+    tender: str | None = None
+    status: str = "queued"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)

@@ -18,39 +18,39 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
 from . import engine as core
-from .calendar import end_of_day
+from . import rows
+from .calendar import start_of_day
 from .definitions import Definition, parse_definition
-from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
-from .model import SYSTEM, Event, Person, Step, Tender
+from .errors import DefinitionError, InvalidInput, NotFound, Problem
+from .model import SYSTEM, Event, Notification, Person, Step, Tender
 from .municipalities import municipality
+from .programme import Programme, parse_programme
+from .rows import T_EVENT, T_NOTE, T_PERSON, T_STEP, T_TENDER, T_TM
 from .tables import (
     SCHEMA_VERSION,
     DefinitionRow,
-    EventRow,
+    MemberRow,
     MetaRow,
-    PersonRow,
-    StepRow,
-    TenderMunicipalityRow,
-    TenderRow,
+    MilestoneRow,
+    ProgrammeRow,
     table,
 )
+from .unit import Unit
 
 DEFAULT_URL = "sqlite:///kflow.db"
 PERSON_ROLES = ("project_leader", "secretariat")
 
-T_TENDER = table(TenderRow)
-T_TM = table(TenderMunicipalityRow)
-T_STEP = table(StepRow)
-T_EVENT = table(EventRow)
-T_PERSON = table(PersonRow)
 T_DEF = table(DefinitionRow)
 T_META = table(MetaRow)
+T_PROG = table(ProgrammeRow)
+T_MILE = table(MilestoneRow)
+T_MEMBER = table(MemberRow)
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ class Store:
         self.engine = _make_engine(url)
         self.resolve: core.PeriodResolver = core.calendar_periods
         self._definitions: dict[tuple[str, int], Definition] = {}
+        self._milestones: dict[str, Mapping[str, date]] = {}
+        self._settings: dict[str, Mapping[str, Any]] = {}
+        self._people: list[Person] | None = None
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class Store:
                 return None
             user = os_user or getpass.getuser()
             person = Person(user, user, "", "secretariat")
-            conn.execute(insert(T_PERSON).values(**_person_values(person)))
+            conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
             return person
 
     def is_initialised(self) -> bool:
@@ -190,7 +193,8 @@ class Store:
         person = _checked_person(person)
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(T_PERSON).values(**_person_values(person)))
+                conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
+            self._people = None
         except IntegrityError as exc:
             raise InvalidInput(f"person '{person.id}' exists already") from exc
         return person
@@ -207,20 +211,33 @@ class Store:
                 f"unknown person '{person_id}' (known: {known}); "
                 "add one with `kflow person add` or set KFLOW_USER / --user"
             )
-        return _person(row)
+        return rows.person(row)
 
     def people(self) -> list[Person]:
         """Everyone registered, by id."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(T_PERSON).order_by(T_PERSON.c.id)).all()
-        return [_person(r) for r in rows]
+        if self._people is None:
+            with self.engine.connect() as conn:
+                found = conn.execute(select(T_PERSON).order_by(T_PERSON.c.id)).all()
+            self._people = [rows.person(r) for r in found]
+        return list(self._people)
+
+    def leaders_of(self, tender: Tender) -> list[Person]:
+        """Who hears about a tender: its leader and each participating municipality's leader(s);
+        the secretariat when there is nobody else."""
+        people = self.people()
+        leaders = [
+            p for p in people
+            if p.id == tender.leader
+            or (p.role == "project_leader" and p.municipality in tender.municipalities)
+        ]  # fmt: skip
+        return leaders or [p for p in people if p.role == "secretariat"]
 
     # -- reading tenders ------------------------------------------------------------------------
 
     def tender(self, tender_id: str) -> Tender:
         """One tender, or a refusal that names it."""
         with self.engine.connect() as conn:
-            found = _read_tenders(conn, select(T_TENDER).where(T_TENDER.c.id == tender_id))
+            found = rows.read_tenders(conn, select(T_TENDER).where(T_TENDER.c.id == tender_id))
         if not found:
             raise NotFound(f"unknown tender '{tender_id}'{self._tender_hint(tender_id)}")
         return found[0]
@@ -247,28 +264,183 @@ class Store:
         if state is not None:
             query = query.where(T_TENDER.c.state == state)
         with self.engine.connect() as conn:
-            return _read_tenders(conn, query)
+            return rows.read_tenders(conn, query)
 
     def history(self, tender_id: str) -> list[Event]:
         """A tender's events, in order."""
         self.tender(tender_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(
+            found = conn.execute(
                 select(T_EVENT).where(T_EVENT.c.tender_id == tender_id).order_by(T_EVENT.c.seq)
             ).all()
-        return [_event(r) for r in rows]
+        return [rows.event(r) for r in found]
 
     def steps(self, tender_id: str) -> list[Step]:
         """A tender's state visits, in order."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
+            found = conn.execute(
                 select(T_STEP).where(T_STEP.c.tender_id == tender_id).order_by(T_STEP.c.visit)
             ).all()
-        return [_step(r) for r in rows]
+        return [rows.step(r) for r in found]
+
+    def has_tender(self, tender_id: str) -> bool:
+        """True if a tender with this id is stored."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(T_TENDER.c.id).where(T_TENDER.c.id == tender_id)).first()
+        return found is not None
+
+    def count_tenders(self) -> int:
+        """How many tenders are stored."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(T_TENDER)).scalar_one())
+
+    def due_for_check(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Ids of the tenders the scheduler owes something by `now` (an indexed query)."""
+        query = (
+            select(T_TENDER.c.id)
+            .where(T_TENDER.c.next_check_at <= now)
+            .order_by(T_TENDER.c.next_check_at, T_TENDER.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def with_due_before(self, day: date, municipality_code: str | None = None) -> list[Tender]:
+        """Tenders whose current step was due before `day` (candidates for the overdue list)."""
+        query = select(T_TENDER).where(T_TENDER.c.due < day).order_by(T_TENDER.c.due, T_TENDER.c.id)
+        if municipality_code is not None:
+            members = select(T_TM.c.tender_id).where(T_TM.c.municipality == municipality_code)
+            query = query.where(T_TENDER.c.id.in_(members))
+        with self.engine.connect() as conn:
+            return rows.read_tenders(conn, query)
+
+    def notifications(self, status: str | None = None) -> list[Notification]:
+        """The outbox, oldest first, optionally only one status (queued, sent, failed)."""
+        query = select(T_NOTE).order_by(T_NOTE.c.id)
+        if status is not None:
+            query = query.where(T_NOTE.c.status == status)
+        with self.engine.connect() as conn:
+            return [rows.notification(r) for r in conn.execute(query)]
+
+    # -- programmes -------------------------------------------------------------------------
 
     def milestones(self, programme: str | None) -> Mapping[str, date]:
-        """A programme's milestones by name (none until programmes are loaded)."""
-        return MappingProxyType({})
+        """A programme's milestones by name (none for a tender outside any programme)."""
+        if programme is None:
+            return MappingProxyType({})
+        if programme not in self._milestones:
+            with self.engine.connect() as conn:
+                found = conn.execute(select(T_MILE).where(T_MILE.c.programme == programme))
+                self._milestones[programme] = MappingProxyType({r.name: r.date for r in found})
+        return self._milestones[programme]
+
+    def language(self, programme: str | None) -> str:
+        """The language of a programme's notifications: Danish unless it says `language: en`."""
+        return str(self.programme_settings(programme).get("language", "da"))
+
+    def programme_settings(self, programme: str | None) -> Mapping[str, Any]:
+        """A programme's `notifications:` settings."""
+        if programme is None:
+            return MappingProxyType({})
+        if programme not in self._settings:
+            with self.engine.connect() as conn:
+                found = conn.execute(select(T_PROG.c.settings).where(T_PROG.c.name == programme))
+                self._settings[programme] = MappingProxyType(dict(found.scalar() or {}))
+        return self._settings[programme]
+
+    def programme(self, name: str | None = None) -> Programme:
+        """A stored programme (the only one, or the one named)."""
+        query = select(T_PROG).order_by(T_PROG.c.name)
+        if name is not None:
+            query = query.where(T_PROG.c.name == name)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        if not found:
+            raise NotFound(f"unknown programme '{name}'" if name else
+                           "no programme is loaded yet (use `kflow programme load FILE`)")  # fmt: skip
+        if len(found) > 1:
+            names = ", ".join(r.name for r in found)
+            raise InvalidInput(f"several programmes are loaded ({names}); name one")
+        return parse_programme(found[0].source, found[0].path)
+
+    def load_programme(self, programme: Programme, now: datetime) -> ProgrammeReport:
+        """Load a programme idempotently; moved milestones move the due dates that use them."""
+        self._check_programme(programme)
+        with self.engine.connect() as conn:
+            known = conn.execute(select(T_PROG.c.sha256).where(T_PROG.c.name == programme.name))
+            sha = known.scalar()
+        report = ProgrammeReport(programme.name, "new" if sha is None else "changed")
+        if sha == programme.sha256:
+            return replace(report, status="unchanged")
+        old = dict(self.milestones(programme.name))
+        self._milestones[programme.name] = programme.milestone_dates()
+        self._settings.pop(programme.name, None)
+        try:
+            return self._load_programme(programme, now, old, report)
+        except BaseException:
+            self._milestones.pop(programme.name, None)
+            raise
+        finally:
+            self._people = None
+
+    def _load_programme(
+        self, programme: Programme, now: datetime, old: dict[str, date], report: ProgrammeReport
+    ) -> ProgrammeReport:
+        unit = Unit(self, now)
+        people = {p.id: p for p in self.people()}
+        for person in programme.people:
+            if person.id not in people:
+                report.people_added.append(person.id)
+            elif people[person.id] != person:
+                report.people_updated.append(person.id)
+        for planned in programme.tenders:
+            if not self.has_tender(planned.id):
+                unit.create(_new_tender(programme, planned), SYSTEM, at=start_of_day(planned.start))
+                report.tenders_created.append(planned.id)
+        moved = {n: d for n, d in programme.milestone_dates().items() if n in old and old[n] != d}
+        report.milestones_moved.update({n: (old[n], d) for n, d in moved.items()})
+        for tender in self.tenders():
+            if tender.programme == programme.name and not self._is_final(tender):
+                self._follow_milestone(unit, tender, moved, report)
+        changed = {p.id: p for p in programme.people if p.id in report.people_added + report.people_updated}
+        unit.also(lambda conn: _write_programme(conn, programme, changed, now))
+        unit.commit()
+        return report
+
+    def _is_final(self, tender: Tender) -> bool:
+        return self.definition(tender.definition, tender.definition_version).state(tender.state).final
+
+    def _follow_milestone(
+        self, unit: Unit, tender: Tender, moved: Mapping[str, date], report: ProgrammeReport
+    ) -> None:
+        due = self.definition(tender.definition, tender.definition_version).state(tender.state).due
+        if due is None or due.milestone not in moved:
+            return
+        new = moved[due.milestone]
+        unit.move_due(tender.id, new, due.milestone)
+        report.dues_moved.append((tender.id, tender.state, tender.due, new, due.milestone))
+
+    def _check_programme(self, programme: Programme) -> None:
+        """Each tender's definition must be loaded, and every milestone it uses defined."""
+        problems = []
+        loaded = sorted({d.name for d in self.definitions()})
+        for planned in programme.tenders:
+            where = (programme.path, *planned.pos)
+            if planned.definition not in loaded:
+                problems.append(Problem(*where, f"tender {planned.id} uses definition "
+                                        f"'{planned.definition}', which is not loaded "
+                                        f"(loaded: {', '.join(loaded) or 'none'})"))  # fmt: skip
+                continue
+            for state in self.definition(planned.definition).states.values():
+                name = state.due.milestone if state.due else None
+                if name is not None and name not in programme.milestones:
+                    problems.append(Problem(*where, f"tender {planned.id}: its definition "
+                                            f"'{planned.definition}' needs the milestone '{name}' "
+                                            f"(state '{state.name}'), which the programme does "
+                                            "not define"))  # fmt: skip
+        if problems:
+            raise DefinitionError(problems)
 
     # -- acting ---------------------------------------------------------------------------------
 
@@ -312,272 +484,55 @@ class Store:
 
 
 @dataclass
-class _Work:
-    """A tender being changed inside a unit: its current value and the rows still to write."""
+class ProgrammeReport:
+    """What loading a programme did."""
 
-    tender: Tender
-    read_version: int | None  # None for a tender created in this unit
-    events: list[dict[str, Any]] = field(default_factory=list)
-    new_steps: dict[int, dict[str, Any]] = field(default_factory=dict)
-    closed_steps: dict[int, datetime] = field(default_factory=dict)
-    municipalities: tuple[str, ...] = ()
-
-
-class Unit:
-    """A unit of work: reads, decisions by the engine, and one transaction for every write."""
-
-    def __init__(self, store: Store, now: datetime) -> None:
-        if now.tzinfo is None:
-            raise ValueError(f"naive datetime {now} refused: `now` must be timezone-aware")
-        self.store = store
-        self.now = now
-        self._work: dict[str, _Work] = {}
-
-    def tender(self, tender_id: str) -> Tender:
-        """The tender as this unit sees it (with its own changes so far)."""
-        return self._load(tender_id).tender
-
-    def _load(self, tender_id: str) -> _Work:
-        work = self._work.get(tender_id)
-        if work is None:
-            tender = self.store.tender(tender_id)
-            work = self._work[tender_id] = _Work(tender, tender.version)
-        return work
-
-    def create(self, spec: NewTender, actor: Person) -> Tender:
-        """Start a tender in the initial state of the latest version of its definition."""
-        version, definition = self.store.versioned_definition(spec.definition)
-        codes = tuple(dict.fromkeys(municipality(m).code for m in spec.municipalities))
-        _check_creator(actor, codes)
-        tender_id = spec.id or self._new_id(codes)
-        if tender_id in self._work or self._exists(tender_id):
-            raise InvalidInput(f"tender '{tender_id}' exists already; choose another --id")
-        tender = Tender(
-            id=tender_id,
-            title=spec.title,
-            definition=definition.name,
-            definition_version=version,
-            state=definition.initial,
-            state_entered_at=self.now,
-            municipalities=codes,
-            version=1,
-            seq=0,
-            visit=0,
-            last_event_at=self.now,
-            created_at=self.now,
-            programme=spec.programme,
-            leader=spec.leader or (actor.id if actor.role == "project_leader" else None),
-            area=spec.area,
-            procedure=spec.procedure,
-            regime=spec.regime,
-            facts=MappingProxyType(dict(spec.facts)),
-        )
-        work = self._work[tender_id] = _Work(tender, None, municipalities=codes)
-        self._enter(work, definition, definition.initial, self.now)
-        self._record(work, "human", None, None, definition.initial, actor, self.now, None, {})
-        return work.tender
-
-    def _exists(self, tender_id: str) -> bool:
-        with self.store.engine.connect() as conn:
-            found = conn.execute(select(T_TENDER.c.id).where(T_TENDER.c.id == tender_id)).first()
-        return found is not None
-
-    def _new_id(self, codes: tuple[str, ...]) -> str:
-        prefix = municipality(codes[0]).name[:3].upper() if len(codes) == 1 else "FAE"
-        with self.store.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(T_TENDER)).scalar_one()
-        n = count + len(self._work) + 1
-        while self._exists(f"{prefix}-{n:03d}") or f"{prefix}-{n:03d}" in self._work:
-            n += 1
-        return f"{prefix}-{n:03d}"
-
-    def advance(
-        self,
-        tender_id: str,
-        trigger: str,
-        actor: Person,
-        *,
-        at: datetime | None = None,
-        note: str | None = None,
-        facts: Mapping[str, Any] | None = None,
-    ) -> core.Outcome:
-        """Fire a trigger; the rows it makes wait for `commit`."""
-        work = self._load(tender_id)
-        at = at or self.now
-        core.check_effective_time(work.tender, at, self.now)
-        definition = self.store.definition(work.tender.definition, work.tender.definition_version)
-        outcome = core.fire(
-            definition, work.tender, trigger, actor, at,
-            note=note, facts=facts, resolve=self.store.resolve,
-        )  # fmt: skip
-        self._apply(work, definition, outcome, actor)
-        return outcome
-
-    def _apply(
-        self, work: _Work, definition: Definition, outcome: core.Outcome, actor: Person
-    ) -> None:
-        tender = work.tender
-        facts = MappingProxyType({**tender.facts, **outcome.facts})
-        signoffs = dict(tender.signoffs)
-        if outcome.signed:
-            signoffs[outcome.trigger] = outcome.signed
-        work.tender = replace(tender, facts=facts, signoffs=MappingProxyType(signoffs))
-        if outcome.changed:
-            work.closed_steps[tender.visit] = outcome.occurred_at
-            work.new_steps.get(tender.visit, {}).update(left_at=outcome.occurred_at)
-            self._enter(work, definition, outcome.dest, outcome.occurred_at)
-        data: dict[str, Any] = {}
-        if outcome.facts:
-            data["set"] = dict(outcome.facts)
-        if outcome.signoff:
-            data.update(signoff=outcome.signoff, pending=list(outcome.pending))
-        self._record(
-            work, outcome.kind, outcome.trigger, outcome.source, outcome.dest,
-            actor, outcome.occurred_at, outcome.note, data,
-        )  # fmt: skip
-
-    def _enter(self, work: _Work, definition: Definition, state: str, at: datetime) -> None:
-        milestones = self.store.milestones(work.tender.programme)
-        plan = core.plan_step(definition, state, at, work.tender, milestones, self.store.resolve)
-        visit = work.tender.visit + 1
-        final = definition.state(state).final
-        work.tender = replace(
-            work.tender,
-            state=state,
-            state_entered_at=at,
-            visit=visit,
-            due=plan.due,
-            timer_at=plan.timer_at,
-            next_check_at=None if final else _next_check(plan),
-            signoffs=MappingProxyType({}),
-        )
-        work.new_steps[visit] = {
-            "tender_id": work.tender.id, "visit": visit, "state": state, "entered_at": at,
-            "due": plan.due, "timer_at": plan.timer_at, "left_at": None,
-            "overdue_flagged_at": None,
-        }  # fmt: skip
-
-    def set_facts(self, tender_id: str, facts: Mapping[str, Any], actor: Person) -> Tender:
-        """Record facts on a tender (an event of its own)."""
-        work = self._load(tender_id)
-        if not facts:
-            raise InvalidInput("give at least one KEY=VALUE to record")
-        core.check_may_touch(work.tender, actor)
-        work.tender = replace(work.tender, facts=MappingProxyType({**work.tender.facts, **facts}))
-        state = work.tender.state
-        self._record(work, "human", None, state, state, actor, self.now, None, {"set": dict(facts)})
-        return work.tender
-
-    def _record(
-        self,
-        work: _Work,
-        kind: str,
-        trigger: str | None,
-        source: str | None,
-        dest: str | None,
-        actor: Person,
-        at: datetime,
-        note: str | None,
-        data: dict[str, Any],
-    ) -> None:
-        seq = work.tender.seq + 1
-        work.tender = replace(work.tender, seq=seq, last_event_at=at)
-        work.events.append(
-            {
-                "tender_id": work.tender.id, "seq": seq, "kind": kind, "trigger": trigger,
-                "source": source, "dest": dest, "actor": actor.id, "occurred_at": at,
-                "recorded_at": self.now, "note": note, "data": data,
-            }
-        )  # fmt: skip
-
-    def commit(self) -> None:
-        """Write every change of this unit in one transaction, or nothing at all."""
-        if not self._work:
-            return
-        try:
-            with self.store.engine.begin() as conn:
-                self._write(conn)
-        except IntegrityError as exc:
-            raise ConcurrentChange(_first_id(self._work)) from exc
-        except OperationalError as exc:
-            if _is_busy(exc):
-                raise ConcurrentChange(_first_id(self._work)) from exc
-            raise
-        self._work.clear()
-
-    def _write(self, conn: Any) -> None:
-        created = [w for w in self._work.values() if w.read_version is None]
-        changed = [w for w in self._work.values() if w.read_version is not None]
-        if created:
-            conn.execute(insert(T_TENDER), [_tender_values(w.tender) for w in created])
-            rows = [row for w in created for row in _tm(w)]
-            if rows:
-                conn.execute(insert(T_TM), rows)
-        for work in changed:
-            _update_tender(conn, work)
-        _write_steps(conn, self._work.values())
-        events = [e for w in self._work.values() for e in w.events]
-        if events:
-            conn.execute(insert(T_EVENT), events)
+    name: str
+    status: str  # new | changed | unchanged
+    tenders_created: list[str] = field(default_factory=list)
+    people_added: list[str] = field(default_factory=list)
+    people_updated: list[str] = field(default_factory=list)
+    milestones_moved: dict[str, tuple[date, date]] = field(default_factory=dict)
+    dues_moved: list[tuple[str, str, date | None, date, str]] = field(default_factory=list)
 
 
-def _tm(work: _Work) -> list[dict[str, Any]]:
-    return [
-        {"tender_id": work.tender.id, "municipality": code, "position": i}
-        for i, code in enumerate(work.municipalities)
-    ]
+def _new_tender(programme: Programme, planned: Any) -> NewTender:
+    return NewTender(
+        definition=planned.definition, title=planned.title, municipalities=planned.municipalities,
+        id=planned.id, programme=programme.name, leader=planned.leader, area=planned.area,
+        procedure=planned.procedure, regime=planned.regime or programme.regime,
+        facts=planned.facts,
+    )  # fmt: skip
 
 
-def _update_tender(conn: Any, work: _Work) -> None:
-    values = _tender_values(work.tender)
-    values["version"] = work.read_version + 1  # type: ignore[operator]
-    result = conn.execute(
-        update(T_TENDER)
-        .where(T_TENDER.c.id == work.tender.id, T_TENDER.c.version == work.read_version)
-        .values(**{k: v for k, v in values.items() if k != "id"})
-    )
-    if result.rowcount != 1:
-        raise ConcurrentChange(work.tender.id)
-
-
-def _write_steps(conn: Any, works: Any) -> None:
-    new = [s for w in works for s in w.new_steps.values()]
-    if new:
-        conn.execute(insert(T_STEP), new)
-    for work in works:
-        for visit, left_at in work.closed_steps.items():
-            if visit not in work.new_steps:
-                conn.execute(
-                    update(T_STEP)
-                    .where(T_STEP.c.tender_id == work.tender.id, T_STEP.c.visit == visit)
-                    .values(left_at=left_at)
-                )
-
-
-def _next_check(plan: core.StepPlan) -> datetime | None:
-    candidates = [plan.timer_at]
-    if plan.due is not None:
-        candidates.append(end_of_day(plan.due))
-    present = [c for c in candidates if c is not None]
-    return min(present) if present else None
-
-
-def _first_id(work: Mapping[str, _Work]) -> str:
-    return next(iter(work))
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "locked" in text or "busy" in text or "could not serialize" in text
-
-
-def _check_creator(actor: Person, codes: tuple[str, ...]) -> None:
-    if actor.role == "project_leader" and actor.municipality not in codes:
-        raise NotAllowed(
-            f"{actor.id} is project leader for municipality {actor.municipality} and can only "
-            "create tenders that include it (give --municipality "
-            f"{actor.municipality})"
-        )
+def _write_programme(
+    conn: Any, programme: Programme, people: Mapping[str, Person], now: datetime
+) -> None:
+    """The programme's own rows: itself, its milestones and members, new or changed people."""
+    name = programme.name
+    conn.execute(delete(T_MILE).where(T_MILE.c.programme == name))
+    conn.execute(delete(T_MEMBER).where(T_MEMBER.c.programme == name))
+    conn.execute(delete(T_PROG).where(T_PROG.c.name == name))
+    conn.execute(insert(T_PROG).values(
+        name=name, title=programme.title, start=programme.start, end=programme.end,
+        regime=programme.regime, sha256=programme.sha256, path=programme.path,
+        source=programme.source, settings=dict(programme.notifications), loaded_at=now,
+    ))  # fmt: skip
+    if programme.milestones:
+        conn.execute(insert(T_MILE), [
+            {"programme": name, "name": m.name, "date": m.date, "label": m.label,
+             "planned": m.planned} for m in programme.milestones.values()
+        ])  # fmt: skip
+    if programme.members:
+        conn.execute(insert(T_MEMBER), [
+            {"programme": name, "code": m.code, "name": m.name,
+             "iku_year": m.iku.year if m.iku else None,
+             "iku_exposable": m.iku.exposable if m.iku else None,
+             "iku_exposed": m.iku.exposed if m.iku else None} for m in programme.members
+        ])  # fmt: skip
+    for person in people.values():
+        conn.execute(delete(T_PERSON).where(T_PERSON.c.id == person.id))
+        conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
 
 
 def _checked_person(person: Person) -> Person:
@@ -590,74 +545,6 @@ def _checked_person(person: Person) -> Person:
         raise InvalidInput(f"project leader '{person.id}' needs a --municipality")
     code = municipality(person.municipality).code if person.municipality else None
     return replace(person, municipality=code)
-
-
-def _person_values(person: Person) -> dict[str, Any]:
-    return {
-        "id": person.id,
-        "name": person.name,
-        "email": person.email,
-        "role": person.role,
-        "municipality": person.municipality,
-    }
-
-
-def _person(row: Any) -> Person:
-    return Person(row.id, row.name, row.email, row.role, row.municipality)
-
-
-def _tender_values(t: Tender) -> dict[str, Any]:
-    return {
-        "id": t.id, "title": t.title, "definition": t.definition,
-        "definition_version": t.definition_version, "programme": t.programme, "state": t.state,
-        "state_entered_at": t.state_entered_at, "due": t.due, "timer_at": t.timer_at,
-        "next_check_at": t.next_check_at, "leader": t.leader, "area": t.area,
-        "procedure": t.procedure, "regime": t.regime, "facts": dict(t.facts),
-        "signoffs": {k: list(v) for k, v in t.signoffs.items()}, "version": t.version,
-        "seq": t.seq, "visit": t.visit, "last_event_at": t.last_event_at,
-        "created_at": t.created_at,
-    }  # fmt: skip
-
-
-def _read_tenders(conn: Any, query: Any) -> list[Tender]:
-    rows = conn.execute(query).all()
-    if not rows:
-        return []
-    ids = [r.id for r in rows]
-    codes: dict[str, list[str]] = {i: [] for i in ids}
-    for tm in conn.execute(select(T_TM).where(T_TM.c.tender_id.in_(ids)).order_by(T_TM.c.position)):
-        codes[tm.tender_id].append(tm.municipality)
-    return [_tender(r, tuple(codes[r.id])) for r in rows]
-
-
-def _tender(row: Any, codes: tuple[str, ...]) -> Tender:
-    return Tender(
-        id=row.id, title=row.title, definition=row.definition,
-        definition_version=row.definition_version, state=row.state,
-        state_entered_at=row.state_entered_at, municipalities=codes, version=row.version,
-        seq=row.seq, visit=row.visit, last_event_at=row.last_event_at,
-        created_at=row.created_at, due=row.due, timer_at=row.timer_at,
-        next_check_at=row.next_check_at, programme=row.programme, leader=row.leader,
-        area=row.area, procedure=row.procedure, regime=row.regime,
-        facts=MappingProxyType(dict(row.facts or {})),
-        signoffs=MappingProxyType({k: tuple(v) for k, v in (row.signoffs or {}).items()}),
-    )  # fmt: skip
-
-
-def _event(row: Any) -> Event:
-    return Event(
-        tender=row.tender_id, seq=row.seq, kind=row.kind, trigger=row.trigger,
-        source=row.source, dest=row.dest, actor=row.actor, occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at, note=row.note, data=MappingProxyType(dict(row.data or {})),
-    )  # fmt: skip
-
-
-def _step(row: Any) -> Step:
-    return Step(
-        tender=row.tender_id, visit=row.visit, state=row.state, entered_at=row.entered_at,
-        due=row.due, timer_at=row.timer_at, left_at=row.left_at,
-        overdue_flagged_at=row.overdue_flagged_at,
-    )  # fmt: skip
 
 
 def _make_engine(url: str) -> Engine:

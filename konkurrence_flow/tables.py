@@ -85,6 +85,8 @@ class TenderRow(SQLModel, table=True):
     visit: int = 1
     last_event_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    overdue_flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
 class TenderMunicipalityRow(SQLModel, table=True):
@@ -119,6 +121,58 @@ class EventRow(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ProgrammeRow(SQLModel, table=True):
+    __tablename__ = "programme"
+    name: str = Field(primary_key=True)
+    title: str
+    start: date
+    end: date
+    regime: str | None = None
+    sha256: str
+    path: str
+    source: str = Field(sa_type=Text)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    loaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MilestoneRow(SQLModel, table=True):
+    __tablename__ = "milestone"
+    programme: str = Field(primary_key=True, foreign_key="programme.name")
+    name: str = Field(primary_key=True)
+    date: date
+    label: str
+    planned: bool = False
+
+
+class MemberRow(SQLModel, table=True):
+    __tablename__ = "programme_municipality"
+    programme: str = Field(primary_key=True, foreign_key="programme.name")
+    code: str = Field(primary_key=True)
+    name: str
+    iku_year: int | None = None
+    iku_exposable: int | None = None
+    iku_exposed: int | None = None
+
+
+class NotificationRow(SQLModel, table=True):
+    __tablename__ = "notification"
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True)
+    kind: str
+    tender_id: str | None = Field(default=None, index=True)
+    recipient: str
+    address: str
+    subject: str
+    body: str = Field(sa_type=Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="queued", index=True)
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
 
 
 def table(model: type[SQLModel]) -> Any:

@@ -1,0 +1,74 @@
+"""The texts of notifications: Danish by default, English on request. Pure: no I/O.
+
+A subject says what and when; the plain-text body names the tender, the step, the due date and the
+command that moves the tender on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+LANGUAGES = ("da", "en")
+
+_SUBJECTS = {
+    ("reminder", "da"): "Påmindelse: {tender} «{label}» skal være klar senest {due}",
+    ("reminder", "en"): "Reminder: {tender} '{label}' is due on {due}",
+    ("overdue", "da"): "Overskredet: {tender} «{label}» skulle være klar {due}",
+    ("overdue", "en"): "Overdue: {tender} '{label}' was due on {due}",
+    ("escalation", "da"): "Eskalering: {tender} «{label}» er {days} dage over fristen {due}",
+    ("escalation", "en"): "Escalation: {tender} '{label}' is {days} days past its due date {due}",
+}
+
+_LINES = {
+    "da": {
+        "tender": "Udbud", "step": "Trin", "due": "Frist", "late": "Dage over fristen",
+        "move": "Kommandoen der flytter udbuddet videre", "municipalities": "Kommuner",
+    },
+    "en": {
+        "tender": "Tender", "step": "Step", "due": "Due", "late": "Days overdue",
+        "move": "The command that moves the tender on", "municipalities": "Municipalities",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class About:
+    """What a notification is about: one tender's current step."""
+
+    tender: str
+    title: str
+    state: str
+    label: str
+    due: date
+    municipalities: tuple[str, ...]
+    triggers: tuple[str, ...]
+
+
+def language(value: str | None) -> str:
+    """A supported language code, Danish unless English is asked for."""
+    return "en" if (value or "").lower().startswith("en") else "da"
+
+
+def subject(kind: str, about: About, lang: str, days: int = 0) -> str:
+    """The subject line of a reminder, overdue notice or escalation."""
+    template = _SUBJECTS[(kind, language(lang))]
+    return template.format(tender=about.tender, label=about.label, due=about.due, days=days)
+
+
+def body(kind: str, about: About, lang: str, days: int = 0) -> str:
+    """The plain-text body: tender, step, due date and the command that moves it on."""
+    words = _LINES[language(lang)]
+    lines = [
+        subject(kind, about, lang, days),
+        "",
+        f"{words['tender']}: {about.tender} – {about.title}",
+        f"{words['step']}: {about.label} ({about.state})",
+        f"{words['due']}: {about.due.isoformat()}",
+        f"{words['municipalities']}: {', '.join(about.municipalities)}",
+    ]
+    if days:
+        lines.append(f"{words['late']}: {days}")
+    if about.triggers:
+        lines += ["", f"{words['move']}:", f"  kflow advance {about.tender} {about.triggers[0]}"]
+    return "\n".join(lines) + "\n"

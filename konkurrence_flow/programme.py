@@ -1,0 +1,343 @@
+"""Programmes (`workflows/*.yaml`): a timeline, its milestones, municipalities, people and tenders.
+
+    name: forum-2007
+    title: Forum for konkurrenceudsættelse 2007–2008
+    start: 2007-04-01
+    end: 2008-09-30
+    regime: eu-2004-18
+    milestones:
+      forum-1: 2007-06-22
+      areas-decided: end of Q3 2007              # or "3. kvartal 2007"
+      forum-3: {date: 2007-12-07, label: Forum 3, planned: true}
+    municipalities:
+      - {code: "751", name: Aarhus, iku: {year: 2006, exposable: 5200000000, exposed: 1050000000}}
+    people:
+      - {id: anna, name: Anna Jensen, email: anna@example.dk, role: project_leader, municipality: "751"}
+    tenders:
+      - {id: AAR-SUND-01, definition: individual-tender, title: Genoptræning, area: sundhed,
+         municipalities: ["751"], leader: anna, procedure: open, start: 2007-07-01}
+
+Every problem is reported at once as `file:line:col: message`, as for definitions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ._yaml import Pos, Problems, YList, YMap, check_keys, did_you_mean, expect, read_yaml
+from .calendar import parse_date_expr
+from .errors import DefinitionError, NotFound, PeriodError, Problem
+from .model import Person
+from .municipalities import municipality
+
+_TOP = ("name", "title", "start", "end", "regime", "milestones", "municipalities", "people",
+        "tenders", "notifications")  # fmt: skip
+_MILESTONE = ("date", "label", "planned")
+_MUNICIPALITY = ("code", "name", "iku")
+_IKU = ("year", "exposable", "exposed")
+_PERSON = ("id", "name", "email", "role", "municipality")
+_TENDER = ("id", "definition", "title", "area", "municipalities", "leader", "procedure", "regime",
+           "start", "facts")  # fmt: skip
+_ROLES = ("project_leader", "secretariat")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A named date on the timeline; `planned` marks a date the sources do not give."""
+
+    name: str
+    date: date
+    label: str
+    planned: bool = False
+
+
+@dataclass(frozen=True)
+class Iku:
+    """A municipality's competitive-exposure figures for a year (KL's IKU indicator), in DKK."""
+
+    year: int
+    exposable: int
+    exposed: int
+
+    @property
+    def percent(self) -> float:
+        """IKU = exposed / exposable × 100."""
+        return 100.0 * self.exposed / self.exposable if self.exposable else 0.0
+
+
+@dataclass(frozen=True)
+class Member:
+    """A participating municipality, with its starting IKU figures if known."""
+
+    code: str
+    name: str
+    iku: Iku | None = None
+
+
+@dataclass(frozen=True)
+class PlannedTender:
+    """A tender the programme starts: created in its definition's initial state on `start`."""
+
+    id: str
+    definition: str
+    title: str
+    municipalities: tuple[str, ...]
+    start: date
+    leader: str | None = None
+    area: str | None = None
+    procedure: str | None = None
+    regime: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    pos: Pos = (1, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Programme:
+    """A validated, frozen programme file."""
+
+    name: str
+    title: str
+    start: date
+    end: date
+    regime: str | None
+    milestones: Mapping[str, Milestone]
+    members: tuple[Member, ...]
+    people: tuple[Person, ...]
+    tenders: tuple[PlannedTender, ...]
+    notifications: Mapping[str, Any]
+    source: str
+    sha256: str
+    path: str
+
+    def milestone_dates(self) -> Mapping[str, date]:
+        """Milestone name -> date."""
+        return MappingProxyType({m.name: m.date for m in self.milestones.values()})
+
+
+def load_programme(path: str | Path) -> Programme:
+    """Read and validate a programme file."""
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read: {exc.strerror}")]) from exc
+    return parse_programme(text, str(path))
+
+
+def parse_programme(text: str, file: str = "<string>") -> Programme:
+    """Validate a programme's text; raise one DefinitionError with every problem."""
+    data = read_yaml(text, file)
+    problems = Problems(file)
+    if not isinstance(data, YMap):
+        problems.add((1, 1), "a programme file must be a mapping with name, start, end, …")
+        problems.raise_if_any()
+    parsed = _Reader(problems).read(data)
+    problems.raise_if_any()
+    assert parsed is not None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Programme(**parsed, source=text, sha256=digest, path=file)
+
+
+class _Reader:
+    """Reads a programme's data, collecting every problem instead of stopping."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+
+    def read(self, top: YMap) -> dict[str, Any] | None:
+        check_keys(top, _TOP, "the programme", self.problems)
+        name = self._text(top, "name", "the programme", required=True)
+        start, end = self._date(top, "start", required=True), self._date(top, "end", required=True)
+        if start and end and end < start:
+            self.problems.add(top.value_pos("end"), f"end {end} is before start {start}")
+        members = self._members(top)
+        people = self._people(top)
+        result = {
+            "name": name, "title": self._text(top, "title", "the programme") or name,
+            "start": start, "end": end, "regime": self._text(top, "regime", "the programme"),
+            "milestones": MappingProxyType(self._milestones(top)), "members": tuple(members),
+            "people": tuple(people),
+            "tenders": tuple(self._tenders(top, start, members, people)),
+            "notifications": MappingProxyType(dict(top.get("notifications") or {})),
+        }  # fmt: skip
+        return result if not len(self.problems) else None
+
+    def _text(self, ymap: YMap, key: str, what: str, *, required: bool = False) -> str | None:
+        if key not in ymap or ymap[key] is None:
+            if required:
+                self.problems.add(ymap.pos, f"{what} needs '{key}'")
+            return None
+        value = ymap[key]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        if expect(value, str, "text", ymap.value_pos(key), f"{key!r} of {what}", self.problems):
+            return str(value)
+        return None
+
+    def _date(self, ymap: YMap, key: str, *, required: bool = False) -> date | None:
+        if key not in ymap:
+            if required:
+                self.problems.add(ymap.pos, f"the programme needs '{key}' (a date)")
+            return None
+        return self._date_value(ymap[key], ymap.value_pos(key))
+
+    def _date_value(self, value: Any, pos: Pos) -> date | None:
+        try:
+            return parse_date_expr(value if isinstance(value, date) else str(value))
+        except PeriodError as exc:
+            self.problems.add(pos, str(exc))
+            return None
+
+    def _items(self, top: YMap, key: str) -> list[tuple[YMap, Pos]]:
+        value = top.get(key)
+        if value is None:
+            return []
+        if not expect(value, YList, "a list", top.value_pos(key), key, self.problems):
+            return []
+        items = []
+        for i, item in enumerate(value):
+            if expect(item, YMap, "a mapping", value.item_pos(i), f"{key}[{i}]", self.problems):
+                items.append((item, value.item_pos(i)))
+        return items
+
+    def _milestones(self, top: YMap) -> dict[str, Milestone]:
+        value = top.get("milestones")
+        if value is None:
+            return {}
+        if not expect(value, YMap, "a mapping", top.value_pos("milestones"), "milestones",
+                      self.problems):  # fmt: skip
+            return {}
+        found = {}
+        for name, spec in value.items():
+            milestone = self._milestone(str(name), spec, value.value_pos(name))
+            if milestone is not None:
+                found[milestone.name] = milestone
+        return found
+
+    def _milestone(self, name: str, spec: Any, pos: Pos) -> Milestone | None:
+        if not isinstance(spec, YMap):
+            when = self._date_value(spec, pos)
+            return Milestone(name, when, name) if when else None
+        check_keys(spec, _MILESTONE, f"milestone {name!r}", self.problems)
+        when = self._date(spec, "date", required=True)
+        label = self._text(spec, "label", f"milestone {name!r}") or name
+        return Milestone(name, when, label, bool(spec.get("planned"))) if when else None
+
+    def _members(self, top: YMap) -> list[Member]:
+        members = []
+        for item, pos in self._items(top, "municipalities"):
+            check_keys(item, _MUNICIPALITY, "a municipality", self.problems)
+            code = self._code(item, "code", pos)
+            if code is None:
+                continue
+            official = municipality(code).name
+            given = item.get("name")
+            if given is not None and str(given) != official:
+                self.problems.add(item.value_pos("name"),
+                                  f"municipality {code} is {official}, not {given!r}")  # fmt: skip
+            members.append(Member(code, official, self._iku(item)))
+        return members
+
+    def _code(self, ymap: YMap, key: str, pos: Pos) -> str | None:
+        if key not in ymap:
+            self.problems.add(pos, f"needs '{key}' (an official municipality code like \"751\")")
+            return None
+        try:
+            return municipality(str(ymap[key])).code
+        except NotFound as exc:
+            self.problems.add(ymap.value_pos(key), str(exc))
+            return None
+
+    def _iku(self, item: YMap) -> Iku | None:
+        spec = item.get("iku")
+        if spec is None:
+            return None
+        if not expect(spec, YMap, "a mapping", item.value_pos("iku"), "iku", self.problems):
+            return None
+        check_keys(spec, _IKU, "iku", self.problems)
+        numbers = {}
+        for key in _IKU:
+            value = spec.get(key)
+            if not expect(value, int, "a whole number", spec.pos if value is None
+                          else spec.value_pos(key), f"iku {key}", self.problems):  # fmt: skip
+                return None
+            numbers[key] = value
+        return Iku(**numbers)
+
+    def _people(self, top: YMap) -> list[Person]:
+        people = []
+        for item, pos in self._items(top, "people"):
+            check_keys(item, _PERSON, "a person", self.problems)
+            texts = {k: self._text(item, k, "a person", required=k != "municipality")
+                     for k in _PERSON}  # fmt: skip
+            role = texts["role"]
+            if role is not None and role not in _ROLES:
+                self.problems.add(item.value_pos("role"),
+                                  f"unknown role {role!r}{did_you_mean(role, _ROLES)}")  # fmt: skip
+            code = self._code(item, "municipality", pos) if "municipality" in item else None
+            if role == "project_leader" and code is None and "municipality" not in item:
+                self.problems.add(pos, f"project leader {texts['id']!r} needs a municipality")
+            if all(texts[k] for k in ("id", "name", "email", "role")):
+                people.append(Person(texts["id"], texts["name"], texts["email"], role, code))  # type: ignore[arg-type]
+        return people
+
+    def _tenders(
+        self, top: YMap, start: date | None, members: list[Member], people: list[Person]
+    ) -> list[PlannedTender]:
+        codes = {m.code for m in members}
+        ids = {p.id for p in people}
+        tenders: list[PlannedTender] = []
+        for item, pos in self._items(top, "tenders"):
+            tender = self._tender(item, pos, start, codes, ids)
+            if tender is None:
+                continue
+            if any(t.id == tender.id for t in tenders):
+                self.problems.add(item.value_pos("id"), f"tender id {tender.id!r} is used twice")
+            tenders.append(tender)
+        return tenders
+
+    def _tender(
+        self, item: YMap, pos: Pos, start: date | None, codes: set[str], ids: set[str]
+    ) -> PlannedTender | None:
+        check_keys(item, _TENDER, "a tender", self.problems)
+        text = {k: self._text(item, k, "a tender", required=k in ("id", "definition", "title"))
+                for k in ("id", "definition", "title", "area", "leader", "procedure", "regime")}  # fmt: skip
+        own = self._tender_municipalities(item, pos, codes)
+        if text["leader"] is not None and text["leader"] not in ids:
+            hint = did_you_mean(text["leader"], ids)
+            self.problems.add(item.value_pos("leader"),
+                              f"leader {text['leader']!r} is not among the people{hint}")  # fmt: skip
+        when = self._date(item, "start") if "start" in item else start
+        facts = item.get("facts") or {}
+        if not (text["id"] and text["definition"] and text["title"] and when and own):
+            return None
+        return PlannedTender(
+            id=text["id"], definition=text["definition"], title=text["title"],
+            municipalities=own, start=when, leader=text["leader"], area=text["area"],
+            procedure=text["procedure"], regime=text["regime"],
+            facts=MappingProxyType(dict(facts)), pos=pos,
+        )  # fmt: skip
+
+    def _tender_municipalities(self, item: YMap, pos: Pos, codes: set[str]) -> tuple[str, ...]:
+        listed = item.get("municipalities")
+        if not listed or not isinstance(listed, YList):
+            self.problems.add(pos, "a tender needs 'municipalities': a list of codes")
+            return ()
+        own = []
+        for i, ref in enumerate(listed):
+            try:
+                code = municipality(str(ref)).code
+            except NotFound as exc:
+                self.problems.add(listed.item_pos(i), str(exc))
+                continue
+            if code not in codes:
+                self.problems.add(listed.item_pos(i),
+                                  f"municipality {code} is not in the programme's municipalities")  # fmt: skip
+            own.append(code)
+        return tuple(own)

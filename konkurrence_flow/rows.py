@@ -1,0 +1,110 @@
+"""Rows <-> domain records. Store-internal: only `store` and `unit` import this module."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select
+
+from .model import Event, Notification, Person, Step, Tender
+from .tables import (
+    EventRow,
+    NotificationRow,
+    PersonRow,
+    StepRow,
+    TenderMunicipalityRow,
+    TenderRow,
+    table,
+)
+
+T_TENDER = table(TenderRow)
+T_TM = table(TenderMunicipalityRow)
+T_STEP = table(StepRow)
+T_EVENT = table(EventRow)
+T_PERSON = table(PersonRow)
+T_NOTE = table(NotificationRow)
+
+
+def person_values(person: Person) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "email": person.email,
+        "role": person.role,
+        "municipality": person.municipality,
+    }
+
+
+def person(row: Any) -> Person:
+    return Person(row.id, row.name, row.email, row.role, row.municipality)
+
+
+def tender_values(t: Tender) -> dict[str, Any]:
+    return {
+        "id": t.id, "title": t.title, "definition": t.definition,
+        "definition_version": t.definition_version, "programme": t.programme, "state": t.state,
+        "state_entered_at": t.state_entered_at, "due": t.due, "timer_at": t.timer_at,
+        "next_check_at": t.next_check_at, "leader": t.leader, "area": t.area,
+        "procedure": t.procedure, "regime": t.regime, "facts": dict(t.facts),
+        "signoffs": {k: list(v) for k, v in t.signoffs.items()}, "version": t.version,
+        "seq": t.seq, "visit": t.visit, "last_event_at": t.last_event_at,
+        "created_at": t.created_at, "overdue_flagged_at": t.overdue_flagged_at,
+        "reminded": list(t.reminded),
+    }  # fmt: skip
+
+
+def read_tenders(conn: Any, query: Any) -> list[Tender]:
+    """The tenders a query selects, each with its municipalities in order."""
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    codes: dict[str, list[str]] = {r.id: [] for r in rows}
+    ids = list(codes)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        members = select(T_TM).where(T_TM.c.tender_id.in_(chunk)).order_by(T_TM.c.position)
+        for tm in conn.execute(members):
+            codes[tm.tender_id].append(tm.municipality)
+    return [tender(r, tuple(codes[r.id])) for r in rows]
+
+
+def tender(row: Any, codes: tuple[str, ...]) -> Tender:
+    return Tender(
+        id=row.id, title=row.title, definition=row.definition,
+        definition_version=row.definition_version, state=row.state,
+        state_entered_at=row.state_entered_at, municipalities=codes, version=row.version,
+        seq=row.seq, visit=row.visit, last_event_at=row.last_event_at,
+        created_at=row.created_at, due=row.due, timer_at=row.timer_at,
+        next_check_at=row.next_check_at, programme=row.programme, leader=row.leader,
+        area=row.area, procedure=row.procedure, regime=row.regime,
+        facts=MappingProxyType(dict(row.facts or {})),
+        signoffs=MappingProxyType({k: tuple(v) for k, v in (row.signoffs or {}).items()}),
+        overdue_flagged_at=row.overdue_flagged_at, reminded=tuple(row.reminded or ()),
+    )  # fmt: skip
+
+
+def event(row: Any) -> Event:
+    return Event(
+        tender=row.tender_id, seq=row.seq, kind=row.kind, trigger=row.trigger,
+        source=row.source, dest=row.dest, actor=row.actor, occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at, note=row.note, data=MappingProxyType(dict(row.data or {})),
+    )  # fmt: skip
+
+
+def step(row: Any) -> Step:
+    return Step(
+        tender=row.tender_id, visit=row.visit, state=row.state, entered_at=row.entered_at,
+        due=row.due, timer_at=row.timer_at, left_at=row.left_at,
+        overdue_flagged_at=row.overdue_flagged_at,
+    )  # fmt: skip
+
+
+def notification(row: Any) -> Notification:
+    return Notification(
+        id=row.id, dedupe_key=row.dedupe_key, kind=row.kind, recipient=row.recipient,
+        address=row.address, subject=row.subject, body=row.body, created_at=row.created_at,
+        tender=row.tender_id, status=row.status, attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at, sent_at=row.sent_at, last_error=row.last_error,
+        data=MappingProxyType(dict(row.data or {})),
+    )  # fmt: skip

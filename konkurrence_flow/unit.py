@@ -1,0 +1,402 @@
+"""The unit of work: read the tenders an act touches, let the engine decide, write once.
+
+Every change waits in memory until `commit()`, which writes all of it in one transaction with an
+optimistic version check on every tender it changed. A unit that is never committed changes
+nothing, which is how `forecast` runs the scheduler's own code without touching the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from . import engine as core
+from . import messages
+from .definitions import Definition
+from .errors import ConcurrentChange, InvalidInput, NotAllowed
+from .log import logger
+from .model import SYSTEM, Person, Tender
+from .municipalities import municipality
+from .rows import T_EVENT, T_NOTE, T_STEP, T_TENDER, T_TM, tender_values
+
+if TYPE_CHECKING:
+    from .store import NewTender, Store
+
+
+@dataclass
+class _Work:
+    """A tender being changed inside a unit: its current value and the rows still to write."""
+
+    tender: Tender
+    read_version: int | None  # None for a tender created in this unit
+    events: list[dict[str, Any]] = field(default_factory=list)
+    new_steps: dict[int, dict[str, Any]] = field(default_factory=dict)
+    step_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    municipalities: tuple[str, ...] = ()
+    dirty: bool = False
+
+    def update_step(self, visit: int, **values: Any) -> None:
+        """Change a step row, whether it is new in this unit or already stored."""
+        if visit in self.new_steps:
+            self.new_steps[visit].update(values)
+        else:
+            self.step_updates.setdefault(visit, {}).update(values)
+
+
+class Unit:
+    """A unit of work at one `now`: acts in memory, then one transaction for every write."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError(f"naive datetime {now} refused: `now` must be timezone-aware")
+        self.store = store
+        self.now = now
+        self._work: dict[str, _Work] = {}
+        self._also: list[Callable[[Any], None]] = []
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def tender(self, tender_id: str) -> Tender:
+        """The tender as this unit sees it (with its own changes so far)."""
+        return self._load(tender_id).tender
+
+    def preload(self, tenders: Iterable[Tender]) -> None:
+        """Seed the unit with tenders already read (one query for many)."""
+        for tender in tenders:
+            self._work.setdefault(tender.id, _Work(tender, tender.version))
+
+    def _load(self, tender_id: str) -> _Work:
+        work = self._work.get(tender_id)
+        if work is None:
+            tender = self.store.tender(tender_id)
+            work = self._work[tender_id] = _Work(tender, tender.version)
+        return work
+
+    def definition_of(self, tender: Tender) -> Definition:
+        """The definition version a tender runs on."""
+        return self.store.definition(tender.definition, tender.definition_version)
+
+    # -- acts -------------------------------------------------------------------------------
+
+    def create(self, spec: NewTender, actor: Person, at: datetime | None = None) -> Tender:
+        """Start a tender in the initial state of the latest version of its definition."""
+        at = at or self.now
+        version, definition = self.store.versioned_definition(spec.definition)
+        codes = tuple(dict.fromkeys(municipality(m).code for m in spec.municipalities))
+        _check_creator(actor, codes)
+        tender_id = spec.id or self._new_id(codes)
+        if tender_id in self._work or self.store.has_tender(tender_id):
+            raise InvalidInput(f"tender '{tender_id}' exists already; choose another --id")
+        tender = Tender(
+            id=tender_id, title=spec.title, definition=definition.name,
+            definition_version=version, state=definition.initial, state_entered_at=at,
+            municipalities=codes, version=1, seq=0, visit=0, last_event_at=at, created_at=at,
+            programme=spec.programme,
+            leader=spec.leader or (actor.id if actor.role == "project_leader" else None),
+            area=spec.area, procedure=spec.procedure, regime=spec.regime,
+            facts=MappingProxyType(dict(spec.facts)),
+        )  # fmt: skip
+        work = self._work[tender_id] = _Work(tender, None, municipalities=codes)
+        self._enter(work, definition, definition.initial, at)
+        kind = "system" if actor.role == "system" else "human"
+        self._record(work, kind, None, None, definition.initial, actor, at, None, {})
+        return work.tender
+
+    def _new_id(self, codes: tuple[str, ...]) -> str:
+        prefix = municipality(codes[0]).name[:3].upper() if len(codes) == 1 else "FAE"
+        n = self.store.count_tenders() + len(self._work) + 1
+        while self.store.has_tender(f"{prefix}-{n:03d}") or f"{prefix}-{n:03d}" in self._work:
+            n += 1
+        return f"{prefix}-{n:03d}"
+
+    def advance(
+        self,
+        tender_id: str,
+        trigger: str,
+        actor: Person,
+        *,
+        at: datetime | None = None,
+        note: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> core.Outcome:
+        """Fire a trigger; the rows it makes wait for `commit`."""
+        work = self._load(tender_id)
+        at = at or self.now
+        core.check_effective_time(work.tender, at, self.now)
+        definition = self.definition_of(work.tender)
+        outcome = core.fire(
+            definition, work.tender, trigger, actor, at,
+            note=note, facts=facts, resolve=self.store.resolve,
+        )  # fmt: skip
+        self._apply(work, definition, outcome, actor)
+        return outcome
+
+    def _apply(
+        self, work: _Work, definition: Definition, outcome: core.Outcome, actor: Person
+    ) -> None:
+        tender = work.tender
+        facts = MappingProxyType({**tender.facts, **outcome.facts})
+        signoffs = dict(tender.signoffs)
+        if outcome.signed:
+            signoffs[outcome.trigger] = outcome.signed
+        work.tender = replace(tender, facts=facts, signoffs=MappingProxyType(signoffs))
+        if outcome.changed:
+            work.update_step(tender.visit, left_at=outcome.occurred_at)
+            self._enter(work, definition, outcome.dest, outcome.occurred_at)
+        data: dict[str, Any] = {}
+        if outcome.facts:
+            data["set"] = dict(outcome.facts)
+        if outcome.signoff:
+            data.update(signoff=outcome.signoff, pending=list(outcome.pending))
+        self._record(
+            work, outcome.kind, outcome.trigger, outcome.source, outcome.dest,
+            actor, outcome.occurred_at, outcome.note, data,
+        )  # fmt: skip
+
+    def _enter(self, work: _Work, definition: Definition, state: str, at: datetime) -> None:
+        milestones = self.store.milestones(work.tender.programme)
+        plan = core.plan_step(definition, state, at, work.tender, milestones, self.store.resolve)
+        visit = work.tender.visit + 1
+        work.tender = replace(
+            work.tender, state=state, state_entered_at=at, visit=visit, due=plan.due,
+            timer_at=plan.timer_at, signoffs=MappingProxyType({}), overdue_flagged_at=None,
+            reminded=(),
+        )  # fmt: skip
+        work.new_steps[visit] = {
+            "tender_id": work.tender.id, "visit": visit, "state": state, "entered_at": at,
+            "due": plan.due, "timer_at": plan.timer_at, "left_at": None,
+            "overdue_flagged_at": None,
+        }  # fmt: skip
+
+    def set_facts(self, tender_id: str, facts: Mapping[str, Any], actor: Person) -> Tender:
+        """Record facts on a tender (an event of its own)."""
+        work = self._load(tender_id)
+        if not facts:
+            raise InvalidInput("give at least one KEY=VALUE to record")
+        core.check_may_touch(work.tender, actor)
+        work.tender = replace(work.tender, facts=MappingProxyType({**work.tender.facts, **facts}))
+        state = work.tender.state
+        self._record(work, "human", None, state, state, actor, self.now, None, {"set": dict(facts)})
+        return work.tender
+
+    # -- the scheduler's acts -----------------------------------------------------------------
+
+    def flag_overdue(self, tender_id: str, at: datetime) -> Tender:
+        """Flag the current step overdue (once), with a system event and overdue notices."""
+        work = self._load(tender_id)
+        at = max(at, work.tender.last_event_at)
+        work.tender = replace(work.tender, overdue_flagged_at=at)
+        work.update_step(work.tender.visit, overdue_flagged_at=at)
+        state, due = work.tender.state, work.tender.due
+        data = {"overdue": due.isoformat() if due else None}
+        self._record(work, "system", None, state, state, SYSTEM, at, None, data)
+        self._notify(work, "overdue", "first-day")
+        return work.tender
+
+    def remind(self, tender_id: str, period: str) -> Tender:
+        """Queue the reminder `period` before the current step's due date (once)."""
+        work = self._load(tender_id)
+        work.tender = replace(work.tender, reminded=(*work.tender.reminded, period))
+        work.dirty = True
+        self._notify(work, "reminder", period)
+        return work.tender
+
+    def disarm_timer(self, tender_id: str, at: datetime, reason: str) -> Tender:
+        """A timed transition the engine refused: record why, and stop retrying it."""
+        work = self._load(tender_id)
+        at = max(at, work.tender.last_event_at)
+        work.tender = replace(work.tender, timer_at=None)
+        state = work.tender.state
+        self._record(work, "system", None, state, state, SYSTEM, at, reason, {"timer": "refused"})
+        return work.tender
+
+    def move_due(self, tender_id: str, due: date, milestone: str) -> Tender:
+        """A milestone moved: the current step's due date follows it (and the history says so)."""
+        work = self._load(tender_id)
+        old = work.tender.due
+        late_again = work.tender.overdue_flagged_at is not None and due > (old or due)
+        flagged = None if late_again else work.tender.overdue_flagged_at
+        work.tender = replace(work.tender, due=due, overdue_flagged_at=flagged)
+        work.update_step(work.tender.visit, due=due, overdue_flagged_at=flagged)
+        state = work.tender.state
+        data = {"due_moved": {"milestone": milestone, "from": _iso(old), "to": due.isoformat()}}
+        at = max(self.now, work.tender.last_event_at)
+        self._record(work, "system", None, state, state, SYSTEM, at, None, data)
+        return work.tender
+
+    def _notify(self, work: _Work, kind: str, threshold: str) -> None:
+        tender = work.tender
+        assert tender.due is not None
+        definition = self.definition_of(tender)
+        about = messages.About(
+            tender=tender.id, title=tender.title, state=tender.state,
+            label=definition.state(tender.state).label, due=tender.due,
+            municipalities=tender.municipalities,
+            triggers=core.allowed_triggers(definition, tender.state),
+        )  # fmt: skip
+        lang = self.store.language(tender.programme)
+        for person in self.store.leaders_of(tender):
+            key = f"{kind}:{tender.id}:{tender.visit}:{threshold}:{person.id}"
+            work.notifications.append(
+                {
+                    "dedupe_key": key, "kind": kind, "tender_id": tender.id,
+                    "recipient": person.id, "address": person.email,
+                    "subject": messages.subject(kind, about, lang),
+                    "body": messages.body(kind, about, lang), "status": "queued",
+                    "attempts": 0, "created_at": self.now, "next_attempt_at": self.now,
+                    "data": {"state": tender.state, "due": tender.due.isoformat(),
+                             "threshold": threshold},
+                }
+            )  # fmt: skip
+
+    def _record(
+        self,
+        work: _Work,
+        kind: str,
+        trigger: str | None,
+        source: str | None,
+        dest: str | None,
+        actor: Person,
+        at: datetime,
+        note: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        seq = work.tender.seq + 1
+        work.tender = replace(work.tender, seq=seq, last_event_at=at)
+        work.dirty = True
+        work.events.append(
+            {
+                "tender_id": work.tender.id, "seq": seq, "kind": kind, "trigger": trigger,
+                "source": source, "dest": dest, "actor": actor.id, "occurred_at": at,
+                "recorded_at": self.now, "note": note, "data": data,
+            }
+        )  # fmt: skip
+
+    def also(self, write: Callable[[Any], None]) -> None:
+        """Another write (with a connection) that must commit in this unit's transaction."""
+        self._also.append(write)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Write every change of this unit in one transaction, or nothing at all."""
+        if not self._work and not self._also:
+            return
+        for work in self._work.values():
+            if not work.dirty:
+                continue
+            check = core.next_check(self.definition_of(work.tender), work.tender)
+            work.tender = replace(work.tender, next_check_at=check)
+        try:
+            with self.store.engine.begin() as conn:
+                self._write(conn)
+        except IntegrityError as exc:
+            raise ConcurrentChange(_first_id(self._work)) from exc
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise ConcurrentChange(_first_id(self._work)) from exc
+            raise
+        _log(self._work.values())
+        self._work.clear()
+        self._also.clear()
+
+    def _write(self, conn: Any) -> None:
+        touched = [w for w in self._work.values() if w.dirty]
+        created = [w for w in touched if w.read_version is None]
+        if created:
+            conn.execute(insert(T_TENDER), [tender_values(w.tender) for w in created])
+            members = [row for w in created for row in _members(w)]
+            if members:
+                conn.execute(insert(T_TM), members)
+        for work in touched:
+            if work.read_version is not None:
+                _update_tender(conn, work)
+        _write_steps(conn, touched)
+        events = [e for w in touched for e in w.events]
+        if events:
+            conn.execute(insert(T_EVENT), events)
+        _write_notifications(conn, [n for w in touched for n in w.notifications])
+        for write in self._also:
+            write(conn)
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _members(work: _Work) -> list[dict[str, Any]]:
+    return [
+        {"tender_id": work.tender.id, "municipality": code, "position": i}
+        for i, code in enumerate(work.municipalities)
+    ]
+
+
+def _update_tender(conn: Any, work: _Work) -> None:
+    values = tender_values(work.tender)
+    values["version"] = work.read_version + 1  # type: ignore[operator]
+    del values["id"]
+    result = conn.execute(
+        update(T_TENDER)
+        .where(T_TENDER.c.id == work.tender.id, T_TENDER.c.version == work.read_version)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise ConcurrentChange(work.tender.id)
+
+
+def _write_steps(conn: Any, works: list[_Work]) -> None:
+    new = [s for w in works for s in w.new_steps.values()]
+    if new:
+        conn.execute(insert(T_STEP), new)
+    for work in works:
+        for visit, values in work.step_updates.items():
+            conn.execute(
+                update(T_STEP)
+                .where(T_STEP.c.tender_id == work.tender.id, T_STEP.c.visit == visit)
+                .values(**values)
+            )
+
+
+def _write_notifications(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Queue notifications; a dedupe key already in the outbox is never queued twice."""
+    if not rows:
+        return
+    keys = [r["dedupe_key"] for r in rows]
+    known = set(conn.execute(select(T_NOTE.c.dedupe_key).where(T_NOTE.c.dedupe_key.in_(keys))).scalars())
+    fresh = {r["dedupe_key"]: r for r in rows if r["dedupe_key"] not in known}
+    if fresh:
+        conn.execute(insert(T_NOTE), list(fresh.values()))
+
+
+def _log(works: Iterable[_Work]) -> None:
+    log = logger()
+    for work in works:
+        for e in work.events:
+            log.info(
+                "act", tender=e["tender_id"], trigger=e["trigger"], actor=e["actor"],
+                source=e["source"], dest=e["dest"], kind=e["kind"],
+            )  # fmt: skip
+
+
+def _first_id(work: Mapping[str, _Work]) -> str:
+    return next(iter(work), "?")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text or "could not serialize" in text
+
+
+def _check_creator(actor: Person, codes: tuple[str, ...]) -> None:
+    if actor.role == "project_leader" and actor.municipality not in codes:
+        raise NotAllowed(
+            f"{actor.id} is project leader for municipality {actor.municipality} and can only "
+            f"create tenders that include it (give --municipality {actor.municipality})"
+        )
