@@ -439,5 +439,184 @@ def advance(
         )
 
 
+# -- programmes --------------------------------------------------------------------------------
+
+
+@main.group()
+def programme() -> None:
+    """Programmes: timelines with milestones, municipalities, people and planned tenders."""
+
+
+@programme.command("load")
+@click.argument("path")
+def programme_load(path: str) -> None:
+    """Load a workflows/ file (idempotent); moved milestones move the due dates that use them."""
+    from konkurrence_flow.programme import load_programme
+
+    settings = _settings()
+    report = settings.ready_store().load_programme(load_programme(path), settings.now)
+    click.echo(f"programme {report.name}: {report.status}")
+    for label, items in (("tenders created", report.tenders_created),
+                         ("people added", report.people_added),
+                         ("people updated", report.people_updated)):  # fmt: skip
+        if items:
+            click.echo(
+                f"  {label}: {len(items)} ({', '.join(items[:8])}{', …' if len(items) > 8 else ''})"
+            )
+    for name, (before, after) in report.milestones_moved.items():
+        click.echo(f"  milestone {name} moved: {before} -> {after}")
+    for tender_id, state, was, moved_to, _ in report.dues_moved:
+        click.echo(f"  {tender_id} ({state}): due {was} -> {moved_to}")
+
+
+@programme.command("show")
+@click.argument("name", required=False)
+@JSON_OPTION
+def programme_show(name: str | None, as_json: bool) -> None:
+    """A programme's timeline: quarters, milestones, and which tenders are due when."""
+    from konkurrence_flow.reports import timeline
+
+    store = _settings().ready_store()
+    shown = store.programme(name)
+    quarters = timeline(store, shown)
+    if as_json:
+        _emit({"name": shown.name, "title": shown.title, "start": shown.start.isoformat(),
+               "end": shown.end.isoformat(), "regime": shown.regime,
+               "municipalities": [m.code for m in shown.members], "quarters": quarters})  # fmt: skip
+        return
+    click.echo(f"{shown.title} ({shown.name}): {shown.start} – {shown.end}")
+    click.echo(f"  {len(shown.members)} municipalities, {len(shown.people)} people, "
+               f"{len(shown.tenders)} planned tenders")  # fmt: skip
+    for quarter in quarters:
+        click.echo(f"{quarter['quarter']}  ({quarter['start']} – {quarter['end']})")
+        for m in quarter["milestones"]:
+            planned = " (planned)" if m["planned"] else ""
+            due = f"  — {len(m['due'])} due" if m["due"] else ""
+            click.echo(f"  {m['date']}  {m['label']}{planned}{due}")
+
+
+# -- time --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--municipality", help="Code or name.")
+@JSON_OPTION
+def overdue(municipality: str | None, as_json: bool) -> None:
+    """Every overdue step as of the clock."""
+    from konkurrence_flow.municipalities import municipality as lookup
+    from konkurrence_flow.reports import overdue as overdue_rows
+
+    settings = _settings()
+    code = lookup(municipality).code if municipality else None
+    found = overdue_rows(settings.ready_store(), settings.now, code)
+    if as_json:
+        _emit(found)
+        return
+    if not found:
+        click.echo("nothing is overdue")
+        return
+    _table(((r["tender"], r["state"], r["due"], r["days_overdue"], ",".join(r["municipalities"]),
+             r["leader"]) for r in found),
+           ("TENDER", "STATE", "DUE", "DAYS", "MUNICIPALITIES", "LEADER"))  # fmt: skip
+
+
+def _progress(label: str) -> Callable[[list[str]], Iterable[str]]:
+    """A progress bar on stderr for long passes, when stderr is a terminal."""
+
+    def wrap(ids: list[str]) -> Iterable[str]:
+        if len(ids) < 50 or not sys.stderr.isatty():
+            return ids
+        bar = click.progressbar(ids, label=label, file=sys.stderr)
+        return _through(bar)
+
+    return wrap
+
+
+def _through(bar: Any) -> Iterable[str]:
+    with bar as items:
+        yield from items
+
+
+@main.command()
+@JSON_OPTION
+def tick(as_json: bool) -> None:
+    """One scheduler pass as of the clock (cron-friendly, idempotent)."""
+    from konkurrence_flow.scheduler import tick as run_tick
+    from konkurrence_flow.scheduler import tick_json
+
+    settings = _settings()
+    report = run_tick(settings.ready_store(), settings.now, _progress("catching up"))
+    if as_json:
+        _emit(tick_json(report))
+        return
+    _print_tick(report)
+
+
+def _print_tick(report: Any) -> None:
+    from konkurrence_flow.calendar import local_date
+
+    for h in report.happenings:
+        click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {h.detail}")
+    click.echo(f"tick {report.at.isoformat()}: {len(report.of('advance'))} advanced, "
+               f"{len(report.of('overdue'))} flagged overdue, {len(report.of('reminder'))} "
+               f"reminders, {report.notifications} notifications queued"
+               + (f", {len(report.retry)} changed meanwhile (next tick)" if report.retry else ""))  # fmt: skip
+
+
+@main.command()
+@click.option(
+    "--until", "until_text", required=True, help="ISO date (end of that day) or datetime."
+)
+@JSON_OPTION
+def forecast(until_text: str, as_json: bool) -> None:
+    """What happens by --until if nobody acts: timed transitions, reminders, overdue steps."""
+    from konkurrence_flow.calendar import end_of_day, parse_date_expr, parse_instant
+    from konkurrence_flow.scheduler import forecast as run_forecast
+    from konkurrence_flow.scheduler import happening_json
+
+    settings = _settings()
+    is_day = len(until_text.strip()) <= 10 or "Q" in until_text or "kv" in until_text
+    until = end_of_day(parse_date_expr(until_text)) if is_day else parse_instant(until_text)
+    found = run_forecast(settings.ready_store(), until, _progress("forecasting"))
+    rows = [happening_json(h) for h in found]
+    if as_json:
+        _emit(rows)
+        return
+    _table(((r["date"], r["tender"], r["what"], r["state"], r["detail"]) for r in rows),
+           ("DATE", "TENDER", "WHAT", "STATE", "DETAIL"))  # fmt: skip
+
+
+@main.group()
+def scheduler() -> None:
+    """The scheduler daemon."""
+
+
+@scheduler.command("run")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between ticks.")
+@click.option("--speed", default=1.0, show_default=True,
+              help="Virtual time runs this many times faster from --now (86400 = a day a second).")  # fmt: skip
+@click.option("--until", "until_text", help="Stop once the clock passes this ISO date/datetime.")
+def scheduler_run(interval: float, speed: float, until_text: str | None) -> None:
+    """Tick every --interval seconds until SIGTERM/SIGINT (or --until)."""
+    from konkurrence_flow.calendar import parse_instant
+    from konkurrence_flow.clock import AcceleratedClock, SystemClock
+    from konkurrence_flow.log import configure
+    from konkurrence_flow.scheduler import run
+
+    settings = _settings()
+    configure(verbose=True)
+    clock = (
+        AcceleratedClock(settings.now, speed) if settings.now_text or speed != 1 else SystemClock()
+    )
+    until = parse_instant(until_text) if until_text else None
+    run(
+        settings.ready_store(),
+        clock,
+        interval,
+        until,
+        on_tick=_print_tick if settings.verbose else None,
+    )
+
+
 if __name__ == "__main__":
     main()

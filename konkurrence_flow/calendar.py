@@ -34,11 +34,11 @@ from dateutil.easter import easter
 from konkurrence_flow.errors import PeriodError
 
 __all__ = [
-    "day_before",
     "TZ",
     "Period",
     "add_working_days",
     "danish_holidays",
+    "day_before",
     "end_of_day",
     "expires_at",
     "expiry_day",

@@ -58,6 +58,8 @@ __all__ = [
     "validate_paths",
 ]
 
+# Names only: each regime's lengths live in legal.py (Directive 2004/18/EC Art. 38 for the tender
+# and requests periods, Directive 2007/66/EC Art. 2a for the standstill).
 LEGAL_PERIODS = ("tender_period", "requests_period", "standstill")
 ROLES = ("project_leader", "secretariat", "system")
 DEFAULT_ROLES = frozenset({"project_leader", "secretariat"})
@@ -66,8 +68,14 @@ SIGNOFFS = ("each-municipality",)
 _TOP_KEYS = ("name", "title", "initial", "states", "transitions")
 _STATE_KEYS = ("label", "due", "remind", "after", "final", "initial")
 _TRANSITION_KEYS = (
-    *("trigger", "source", "dest", "roles", "requires"),
-    *("min_period", "note_required", "signoff"),
+    "trigger",
+    "source",
+    "dest",
+    "roles",
+    "requires",
+    "min_period",
+    "note_required",
+    "signoff",
 )
 _DUE_KEYS = ("milestone", "after", "date")
 _TIMED_KEYS = ("period", "trigger", "rolls")
@@ -193,7 +201,11 @@ class Definition:
         object.__setattr__(self, name, value)
 
     def _content(self) -> tuple[Any, ...]:
-        return (self.name, self.title, self.initial, tuple(self.states.items()), self.transitions)
+        """Everything that defines the machine, in a form whose repr is stable across runs."""
+        transitions = tuple(
+            (replace(t, roles=frozenset()), sorted(t.roles)) for t in self.transitions
+        )
+        return (self.name, self.title, self.initial, tuple(self.states.items()), transitions)
 
 
 def _sha256(text: str) -> str:

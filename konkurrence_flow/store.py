@@ -18,7 +18,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
@@ -403,23 +403,27 @@ class Store:
         for tender in self.tenders():
             if tender.programme == programme.name and not self._is_final(tender):
                 self._follow_milestone(unit, tender, moved, report)
-        changed = {p.id: p for p in programme.people if p.id in report.people_added + report.people_updated}
+        changed = {
+            p.id: p for p in programme.people if p.id in report.people_added + report.people_updated
+        }
         unit.also(lambda conn: _write_programme(conn, programme, changed, now))
         unit.commit()
         return report
 
     def _is_final(self, tender: Tender) -> bool:
-        return self.definition(tender.definition, tender.definition_version).state(tender.state).final
+        return (
+            self.definition(tender.definition, tender.definition_version).state(tender.state).final
+        )
 
     def _follow_milestone(
         self, unit: Unit, tender: Tender, moved: Mapping[str, date], report: ProgrammeReport
     ) -> None:
         due = self.definition(tender.definition, tender.definition_version).state(tender.state).due
-        if due is None or due.milestone not in moved:
+        milestone = due.milestone if due else None
+        if milestone is None or milestone not in moved:
             return
-        new = moved[due.milestone]
-        unit.move_due(tender.id, new, due.milestone)
-        report.dues_moved.append((tender.id, tender.state, tender.due, new, due.milestone))
+        unit.move_due(tender.id, moved[milestone], milestone)
+        report.dues_moved.append((tender.id, tender.state, tender.due, moved[milestone], milestone))
 
     def _check_programme(self, programme: Programme) -> None:
         """Each tender's definition must be loaded, and every milestone it uses defined."""

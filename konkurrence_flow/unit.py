@@ -60,6 +60,7 @@ class Unit:
         self.now = now
         self._work: dict[str, _Work] = {}
         self._also: list[Callable[[Any], None]] = []
+        self.queued = 0  # notifications written by the last commit
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -322,7 +323,7 @@ class Unit:
         events = [e for w in touched for e in w.events]
         if events:
             conn.execute(insert(T_EVENT), events)
-        _write_notifications(conn, [n for w in touched for n in w.notifications])
+        self.queued = _write_notifications(conn, [n for w in touched for n in w.notifications])
         for write in self._also:
             write(conn)
 
@@ -364,15 +365,18 @@ def _write_steps(conn: Any, works: list[_Work]) -> None:
             )
 
 
-def _write_notifications(conn: Any, rows: list[dict[str, Any]]) -> None:
+def _write_notifications(conn: Any, rows: list[dict[str, Any]]) -> int:
     """Queue notifications; a dedupe key already in the outbox is never queued twice."""
     if not rows:
-        return
+        return 0
     keys = [r["dedupe_key"] for r in rows]
-    known = set(conn.execute(select(T_NOTE.c.dedupe_key).where(T_NOTE.c.dedupe_key.in_(keys))).scalars())
+    known = set(
+        conn.execute(select(T_NOTE.c.dedupe_key).where(T_NOTE.c.dedupe_key.in_(keys))).scalars()
+    )
     fresh = {r["dedupe_key"]: r for r in rows if r["dedupe_key"] not in known}
     if fresh:
         conn.execute(insert(T_NOTE), list(fresh.values()))
+    return len(fresh)
 
 
 def _log(works: Iterable[_Work]) -> None:

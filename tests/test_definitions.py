@@ -219,7 +219,8 @@ def test_top_level_must_be_a_mapping() -> None:
     expect_problem("- a\n- b\n", "1:1: a definition must be a mapping with keys name, title")
     expect_problem(
         "",
-        "1:1: a definition must be a mapping with keys name, title, initial, states, transitions; got an empty file",
+        "1:1: a definition must be a mapping with keys name, title, initial, states, "
+        "transitions; got an empty file",
     )
 
 

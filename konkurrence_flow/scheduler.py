@@ -1,0 +1,201 @@
+"""The scheduler: make time move tenders. `tick` is one idempotent pass; the daemon is a clock around it.
+
+Each tender carries `next_check_at`, the earliest thing its current visit is owed: a timed
+transition, a reminder, or the overdue flag at the end of its due date. `tick(now)` takes only the
+tenders with `next_check_at <= now` (an indexed query), and for each one catches up on everything
+owed up to `now`, in order: each in its own transaction, each timer recorded at the instant it was
+due. What is owed is decided from the tender alone (`engine.pending`), never from `now`, so one
+late tick does exactly what many punctual ones would have done — and `forecast` runs the very same
+code in a unit that is never committed.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from . import engine as core
+from .calendar import local_date
+from .clock import Clock
+from .errors import ConcurrentChange, RunError
+from .log import logger
+from .model import SYSTEM
+from .store import Store
+from .unit import Unit
+
+MAX_STEPS_PER_TENDER = 200
+"""A guard against definitions whose timers chase each other forever (e.g. P0D cycles)."""
+
+Wrap = Callable[[list[str]], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Happening:
+    """One thing the scheduler did (or, in a forecast, would do) to a tender."""
+
+    at: datetime
+    tender: str
+    what: str  # advance | overdue | reminder | refused
+    state: str
+    detail: str
+    trigger: str | None = None
+    dest: str | None = None
+    due: date | None = None
+
+    def key(self) -> tuple[datetime, str, str, str]:
+        """What identifies it when a forecast is compared with a real run."""
+        return (self.at, self.tender, self.what, self.detail)
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    at: datetime
+    happenings: list[Happening] = field(default_factory=list)
+    notifications: int = 0
+    retry: list[str] = field(default_factory=list)
+
+    def of(self, what: str) -> list[Happening]:
+        return [h for h in self.happenings if h.what == what]
+
+
+def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
+    """One pass: catch up every tender owed something by `now`; one transaction per tender."""
+    report = TickReport(now)
+    for tender_id in wrap(store.due_for_check(now)):
+        unit = store.act(now)
+        found: list[Happening] = []
+        try:
+            catch_up(unit, tender_id, now, found)
+            unit.commit()
+        except ConcurrentChange:
+            report.retry.append(tender_id)
+            continue
+        report.happenings.extend(found)
+        report.notifications += unit.queued
+    return report
+
+
+def forecast(store: Store, until: datetime, wrap: Wrap = list) -> list[Happening]:
+    """What the scheduler will do by `until` if nobody acts. Changes nothing."""
+    unit = store.act(until)
+    found: list[Happening] = []
+    for tender_id in wrap(store.due_for_check(until)):
+        catch_up(unit, tender_id, until, found)
+    return sorted(found, key=lambda h: (h.at, h.tender))
+
+
+def catch_up(unit: Unit, tender_id: str, until: datetime, found: list[Happening]) -> None:
+    """Do, in order, everything the tender is owed up to `until`, cascading through timers."""
+    for _ in range(MAX_STEPS_PER_TENDER):
+        tender = unit.tender(tender_id)
+        items = core.pending(unit.definition_of(tender), tender)
+        if not items or items[0].at > until:
+            return
+        found.append(_do(unit, tender.id, tender.state, items[0]))
+    logger().warning("tender owed more than the steps allowed per tick", tender=tender_id)
+
+
+def _do(unit: Unit, tender_id: str, state: str, item: core.Pending) -> Happening:
+    if item.what == "reminder":
+        due = unit.remind(tender_id, item.detail).due
+        detail = f"{item.detail} before {due}"
+        return Happening(item.at, tender_id, "reminder", state, detail, due=due)
+    if item.what == "overdue":
+        due = unit.flag_overdue(tender_id, item.at).due
+        return Happening(item.at, tender_id, "overdue", state, f"due {due}", due=due)
+    at = max(item.at, unit.tender(tender_id).last_event_at)
+    try:
+        outcome = unit.advance(tender_id, item.detail, SYSTEM, at=at)
+    except RunError as exc:
+        unit.disarm_timer(tender_id, at, str(exc))
+        return Happening(at, tender_id, "refused", state, str(exc), trigger=item.detail)
+    detail = f"{item.detail}: {outcome.source} -> {outcome.dest}"
+    return Happening(at, tender_id, "advance", state, detail, item.detail, outcome.dest)
+
+
+def run(
+    store: Store,
+    clock: Clock,
+    interval: float,
+    until: datetime | None = None,
+    on_tick: Callable[[TickReport], Any] | None = None,
+) -> int:
+    """The daemon: APScheduler calls `tick` every `interval` seconds until SIGTERM/SIGINT or `until`.
+
+    Returns the number of ticks run. A second daemon on the same store cannot double-fire
+    anything: each tender's catch-up commits with a version check.
+    """
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=UTC)
+    ticks = 0
+
+    def job() -> None:
+        nonlocal ticks
+        now = clock.now()
+        if until is not None and now >= until:
+            now = until
+            scheduler.shutdown(wait=False)
+        report = tick(store, now)
+        ticks += 1
+        if on_tick is not None:
+            on_tick(report)
+
+    def stop(signum: int, _frame: Any) -> None:
+        logger().info("scheduler stopping", signal=signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    scheduler.add_job(job, "interval", seconds=interval, next_run_time=datetime.now(UTC),
+                      max_instances=1, coalesce=True)  # fmt: skip
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    logger().warning("scheduler stopped", ticks=ticks, at=clock.now().isoformat())
+    return ticks
+
+
+def happening_json(h: Happening) -> dict[str, Any]:
+    """The forecast entry of DESIGN.md: {"date", "tender", "what", "state", "detail"}."""
+    return {
+        "date": local_date(h.at).isoformat(),
+        "tender": h.tender,
+        "what": h.what,
+        "state": h.state,
+        "detail": h.detail,
+    }
+
+
+def tick_json(report: TickReport) -> dict[str, Any]:
+    """The tick document of DESIGN.md."""
+    from .reports import instant
+
+    return {
+        "at": instant(report.at),
+        "advanced": [
+            {"tender": h.tender, "trigger": h.trigger, "source": h.state, "dest": h.dest,
+             "occurred_at": instant(h.at)} for h in report.of("advance")
+        ],
+        "flagged_overdue": [
+            {"tender": h.tender, "state": h.state, "due": _iso(h.due)} for h in report.of("overdue")
+        ],
+        "reminders": [
+            {"tender": h.tender, "state": h.state, "due": _iso(h.due)}
+            for h in report.of("reminder")
+        ],
+        "refused": [{"tender": h.tender, "trigger": h.trigger, "reason": h.detail}
+                    for h in report.of("refused")],
+        "notifications": report.notifications,
+        "retry": report.retry,
+    }  # fmt: skip
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -1,0 +1,102 @@
+"""The daemon as a real process: stopped by signals mid-run, restarted, nothing lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support import ROOT, at
+
+from konkurrence_flow.definitions import load_definition
+from konkurrence_flow.programme import load_programme
+from konkurrence_flow.scheduler import tick
+from konkurrence_flow.store import Store
+
+
+def _prepared(db: Path) -> str:
+    url = f"sqlite:///{db}"
+    store = Store(url)
+    store.init("kl-sek")
+    store.load_definition(
+        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
+    )
+    store.load_programme(load_programme(ROOT / "workflows/pilot-2007.yaml"), at("2007-06-01"))
+    anna, ole = store.person("anna"), store.person("ole")
+    for tender, leader, day in (
+        ("AAR-SUND-01", anna, "2008-01-10"),
+        ("ODE-BESK-01", ole, "2008-01-29"),
+    ):
+        store.advance(tender, "approve_scope", leader, at("2007-09-20"))
+        store.advance(tender, "publish", leader, at(day))
+    store.engine.dispose()
+    return url
+
+
+def _daemon(url: str, speed: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "KFLOW_DB": url, "KFLOW_NOW": "2007-06-01"}
+    cmd = [sys.executable, str(ROOT / "cli.py"), "scheduler", "run", "--interval", "0.05",
+           "--speed", speed, "--until", "2008-10-01"]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _facts(url: str) -> tuple[list[tuple[object, ...]], list[str]]:
+    store = Store(url)
+    events = [
+        (e.tender, e.seq, e.kind, e.trigger, e.source, e.dest, e.occurred_at, str(dict(e.data)))
+        for t in store.tenders()
+        for e in store.history(t.id)
+    ]
+    keys = sorted(n.dedupe_key for n in store.notifications())
+    store.engine.dispose()
+    return events, keys
+
+
+def test_killed_and_restarted_daemons_do_what_one_tick_does(tmp_path: Path) -> None:
+    """SIGTERM, then SIGKILL mid-run, then a run to the end: same events and outbox as one tick."""
+    url = _prepared(tmp_path / "daemon.db")
+    shutil.copy(tmp_path / "daemon.db", tmp_path / "reference.db")
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    tick(Store(reference), at("2008-10-01"))
+
+    first = _daemon(url, "4000000")  # ~46 days a second: the timeline takes ~10 s
+    time.sleep(3)
+    first.send_signal(signal.SIGTERM)
+    _out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert "scheduler stopping" in err and "signal='SIGTERM'" in err and "scheduler stopped" in err
+    assert "Traceback" not in err
+
+    second = _daemon(url, "4000000")
+    time.sleep(4)
+    second.kill()
+    second.wait(timeout=30)
+
+    third = _daemon(url, "40000000")
+    _out, err = third.communicate(timeout=120)
+    assert third.returncode == 0, err
+
+    events, keys = _facts(url)
+    expected_events, expected_keys = _facts(reference)
+    assert keys == expected_keys and len(keys) == len(set(keys))
+    assert sorted(map(str, events)) == sorted(map(str, expected_events))
+
+
+def test_two_daemons_at_once_fire_nothing_twice(tmp_path: Path) -> None:
+    """Two schedulers on one store race for the same tenders; every timer fires once."""
+    url = _prepared(tmp_path / "two.db")
+    shutil.copy(tmp_path / "two.db", tmp_path / "reference.db")
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    tick(Store(reference), at("2008-10-01"))
+    daemons = [_daemon(url, "20000000"), _daemon(url, "20000000")]
+    for daemon in daemons:
+        _out, err = daemon.communicate(timeout=120)
+        assert daemon.returncode == 0, err
+    events, keys = _facts(url)
+    expected_events, expected_keys = _facts(reference)
+    assert keys == expected_keys
+    assert sorted(map(str, events)) == sorted(map(str, expected_events))

@@ -1,0 +1,113 @@
+"""Programme files: validation with positions, idempotent loading, milestones that move."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from support import ROOT, at
+
+from konkurrence_flow.definitions import Definition
+from konkurrence_flow.errors import DefinitionError
+from konkurrence_flow.programme import load_programme, parse_programme
+from konkurrence_flow.reports import timeline
+from konkurrence_flow.store import Store
+
+PILOT = ROOT / "workflows" / "pilot-2007.yaml"
+
+
+def test_the_pilot_programme_parses() -> None:
+    """Milestones from quarter expressions, official municipality names, planned tenders."""
+    pilot = load_programme(PILOT)
+    assert pilot.milestones["areas-decided"].date == date(2007, 9, 30)
+    assert pilot.milestones["tenders-launched"].date == date(2008, 3, 31)
+    assert [m.name for m in pilot.members] == ["Aarhus", "Odense", "Frederiksberg"]
+    assert {t.id for t in pilot.tenders} >= {"AAR-SUND-01", "ODE-BESK-01"}
+    assert pilot.tenders[0].start == date(2007, 7, 2)
+
+
+def test_every_problem_is_reported_with_its_position() -> None:
+    """Unknown keys, bad dates, unknown municipalities and leaders: all at once, with line:col."""
+    text = (
+        "name: p\nstart: 2007-04-01\nend: 2008-09-30\n"
+        "milestones:\n  a: end of Q5 2007\n"
+        "municipalities:\n  - {code: '751', name: Arhus}\n  - {code: '999'}\n"
+        "people:\n  - {id: x, name: X, email: x@x.dk, role: boss}\n"
+        "tenders:\n  - {id: T1, definition: d, title: T, municipalities: ['461'], leader: y, strat: 1}\n"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        parse_programme(text, "p.yaml")
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("p.yaml:5:6: ") and "Q5" in m for m in messages), messages
+    assert "p.yaml:7:25: municipality 751 is Aarhus, not 'Arhus'" in messages
+    assert any(m.startswith("p.yaml:8:12: unknown municipality '999'") for m in messages)
+    assert any(m.startswith("p.yaml:10:43: unknown role 'boss'") for m in messages)
+    assert any("municipality 461 is not in the programme's municipalities" in m for m in messages)
+    assert any("leader 'y' is not among the people" in m for m in messages)
+    assert any("unknown key 'strat' in a tender; did you mean 'start'?" in m for m in messages)
+
+
+def test_loading_twice_changes_nothing(store: Store) -> None:
+    """A second load of the same file reports 'unchanged' and writes nothing."""
+    first = store.load_programme(load_programme(PILOT), at("2007-06-01"))
+    assert first.status == "new" and len(first.tenders_created) == 4
+    versions = {t.id: t.version for t in store.tenders()}
+    again = store.load_programme(load_programme(PILOT), at("2007-06-02"))
+    assert again.status == "unchanged" and again.tenders_created == []
+    assert {t.id: t.version for t in store.tenders()} == versions
+
+
+def test_planned_tenders_start_on_their_date_with_milestone_dues(store: Store) -> None:
+    """AAR-SUND-01 enters scoping on 2007-07-02, due at the end of Q3 2007."""
+    store.load_programme(load_programme(PILOT), at("2007-06-01"))
+    tender = store.tender("AAR-SUND-01")
+    assert (tender.state, tender.due, tender.programme) == (
+        "scoping",
+        date(2007, 9, 30),
+        "pilot-2007",
+    )
+    assert tender.state_entered_at == at("2007-07-02")
+    assert store.history("AAR-SUND-01")[0].kind == "system"
+
+
+def test_a_moved_milestone_moves_the_due_dates_that_use_it(store: Store, tmp_path: Path) -> None:
+    """Reloading with areas-decided a month later re-dues every tender in scoping, and says so."""
+    store.load_programme(load_programme(PILOT), at("2007-06-01"))
+    store.advance("AAR-SUND-01", "approve_scope", store.person("anna"), at("2007-08-01"))
+    moved = tmp_path / "pilot.yaml"
+    moved.write_text(PILOT.read_text().replace("end of Q3 2007", "2007-10-31"))
+    report = store.load_programme(load_programme(moved), at("2007-08-02"))
+    assert report.milestones_moved == {"areas-decided": (date(2007, 9, 30), date(2007, 10, 31))}
+    assert sorted(t for t, *_ in report.dues_moved) == ["AAR-BESK-01", "FRB-SUND-01", "ODE-BESK-01"]
+    assert store.tender("ODE-BESK-01").due == date(2007, 10, 31)
+    assert store.tender("AAR-SUND-01").due == date(2008, 3, 31)  # already in materials
+    last = store.history("ODE-BESK-01")[-1]
+    assert last.data == {"due_moved": {"milestone": "areas-decided", "from": "2007-09-30",
+                                       "to": "2007-10-31"}}  # fmt: skip
+    assert [s.due for s in store.steps("ODE-BESK-01")] == [date(2007, 10, 31)]
+
+
+def test_a_programme_needs_its_definitions_and_their_milestones(
+    store: Store, individual: Definition
+) -> None:
+    """Unknown definitions and missing milestones are refused at the tender's position."""
+    text = PILOT.read_text().replace("individual-tender", "joint-tender", 1)
+    with pytest.raises(DefinitionError, match=r"pilot.yaml:\d+:\d+: tender AAR-SUND-01 uses "
+                       r"definition 'joint-tender', which is not loaded"):  # fmt: skip
+        store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
+    text = PILOT.read_text().replace("  results-collected:", "  results-gathered:")
+    with pytest.raises(DefinitionError, match=r"needs the milestone 'results-collected'"):
+        store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
+    assert store.count_tenders() == 0
+
+
+def test_the_timeline_lists_quarters_and_what_is_due(store: Store) -> None:
+    """programme show: six quarters, milestones in them, tenders due on each."""
+    pilot = load_programme(PILOT)
+    store.load_programme(pilot, at("2007-06-01"))
+    quarters = timeline(store, pilot)
+    assert [q["quarter"] for q in quarters] == ["Q2 2007", "Q3 2007", "Q4 2007", "Q1 2008",
+                                                 "Q2 2008", "Q3 2008"]  # fmt: skip
+    q3 = quarters[1]["milestones"][0]
+    assert q3["name"] == "areas-decided" and len(q3["due"]) == 4

@@ -1,0 +1,199 @@
+"""The scheduler against the seed's timeline: timers, overdue flags, reminders, catch-up, forecast."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import ROOT, SEK, at
+
+from konkurrence_flow.definitions import Definition, load_definition, parse_definition
+from konkurrence_flow.model import Tender
+from konkurrence_flow.programme import load_programme
+from konkurrence_flow.reports import overdue
+from konkurrence_flow.scheduler import forecast, tick
+from konkurrence_flow.store import NewTender, Store
+
+PILOT = load_programme(ROOT / "workflows" / "pilot-2007.yaml")
+INDIVIDUAL = load_definition(ROOT / "definitions" / "individual-tender.yaml")
+
+
+def pilot_store(url: str = "sqlite://") -> Store:
+    """A store with the pilot programme loaded on 2007-06-01."""
+    store = Store(url)
+    store.init("kl-sek")
+    store.load_definition(INDIVIDUAL, at("2007-04-01"))
+    store.load_programme(PILOT, at("2007-06-01"))
+    return store
+
+
+def published(store: Store, tender: str = "AAR-SUND-01", on: str = "2008-01-10") -> Tender:
+    """Anna approves the scope in September and publishes on `on`."""
+    anna = store.person("anna")
+    store.advance(tender, "approve_scope", anna, at("2007-09-20"))
+    store.advance(tender, "publish", anna, at(on))
+    return store.tender(tender)
+
+
+def versions(store: Store) -> dict[str, int]:
+    return {t.id: t.version for t in store.tenders()}
+
+
+def test_end_of_q3_is_not_overdue_on_the_30th_and_one_day_overdue_on_the_1st() -> None:
+    """A step due 'end of Q3 2007' is overdue from 2007-10-01, by one day."""
+    store = pilot_store()
+    assert overdue(store, at("2007-09-30T23:59")) == []
+    rows = overdue(store, at("2007-10-01"))
+    assert [(r["tender"], r["due"], r["days_overdue"]) for r in rows] == [
+        (t, "2007-09-30", 1) for t in ("AAR-BESK-01", "AAR-SUND-01", "FRB-SUND-01", "ODE-BESK-01")
+    ]
+    assert overdue(store, at("2007-10-01"), "461")[0]["tender"] == "ODE-BESK-01"
+    assert tick(store, at("2007-09-30T23:59")).of("overdue") == []
+    flagged = tick(store, at("2007-10-01")).of("overdue")
+    assert len(flagged) == 4 and flagged[0].at == at("2007-10-01")
+
+
+def test_a_52_day_bid_period_rolls_past_the_sunday_and_fires_at_its_instant() -> None:
+    """Entered 2008-01-10: day 52 is Sun 2008-03-02, so close_bidding is recorded 2008-03-04 00:00."""
+    store = pilot_store()
+    assert published(store).timer_at == at("2008-03-04")
+    assert tick(store, at("2008-03-03T23:59:59")).of("advance") == []
+    (fired,) = tick(store, at("2008-03-04T00:00")).of("advance")
+    assert (fired.tender, fired.trigger, fired.dest) == ("AAR-SUND-01", "close_bidding", "award")
+    event = store.history("AAR-SUND-01")[-1]
+    assert (event.kind, event.actor, event.trigger) == ("timer", "system", "close_bidding")
+    assert event.occurred_at.isoformat() == "2008-03-03T23:00:00+00:00"  # 00:00 CET
+
+
+def test_after_downtime_one_tick_catches_up_at_the_instants_due() -> None:
+    """A tick run in June records the March timer at its March instant, and the June time as written."""
+    store = pilot_store()
+    published(store)
+    report = tick(store, at("2008-06-01T12:00"))
+    assert {h.tender for h in report.of("advance")} == {"AAR-SUND-01"}
+    timer = next(e for e in store.history("AAR-SUND-01") if e.kind == "timer")
+    assert timer.occurred_at == at("2008-03-04") and timer.recorded_at == at("2008-06-01T12:00")
+    late = store.history("AAR-SUND-01")[-1]  # award is due six weeks after it began
+    assert late.data == {"overdue": "2008-04-15"} and late.occurred_at == at("2008-04-16")
+
+
+def test_tick_twice_at_the_same_instant_does_nothing_the_second_time() -> None:
+    """The second tick finds nothing owed: no events, no versions, no notifications."""
+    store = pilot_store()
+    published(store)
+    first = tick(store, at("2008-04-20"))
+    assert first.happenings and first.notifications > 0
+    before = (versions(store), len(store.notifications()))
+    second = tick(store, at("2008-04-20"))
+    assert (second.happenings, second.notifications) == ([], 0)
+    assert (versions(store), len(store.notifications())) == before
+
+
+def test_reminders_are_queued_once_before_the_due_date() -> None:
+    """P14D and P3D before 2007-09-30: on 2007-09-16 and 2007-09-27, once each per leader."""
+    store = pilot_store()
+    report = tick(store, at("2007-09-16"))
+    assert {(h.tender, h.detail) for h in report.of("reminder")} == {
+        (t, "P14D before 2007-09-30")
+        for t in ("AAR-BESK-01", "AAR-SUND-01", "FRB-SUND-01", "ODE-BESK-01")
+    }
+    tick(store, at("2007-09-27"))
+    tick(store, at("2007-09-28"))
+    keys = [n.dedupe_key for n in store.notifications()]
+    assert len(keys) == len(set(keys)) == 8
+    assert "reminder:AAR-SUND-01:1:P14D:anna" in keys
+
+
+def test_the_tick_query_uses_next_check_at() -> None:
+    """Only tenders owed something are taken; next_check_at moves to the next thing owed."""
+    store = pilot_store()
+    assert store.due_for_check(at("2007-09-15")) == []
+    assert len(store.due_for_check(at("2007-09-16"))) == 4
+    tick(store, at("2007-09-16"))
+    assert store.tender("AAR-SUND-01").next_check_at == at("2007-09-27")
+
+
+CHAIN = """
+name: chain
+initial: a
+states:
+  a: {after: {period: P1D, trigger: go}}
+  b: {after: {period: P2D, trigger: go_on}}
+  c: {after: {period: P1D, trigger: finish}}
+  done: {final: true}
+transitions:
+  - {trigger: go, source: a, dest: b}
+  - {trigger: go_on, source: b, dest: c}
+  - {trigger: finish, source: c, dest: done, requires: [report]}
+"""
+
+
+def test_timers_cascade_and_a_refused_timer_is_recorded_once() -> None:
+    """a -> b -> c each at its own instant; c's timer needs a fact, so it is refused and disarmed."""
+    store = Store("sqlite://")
+    store.init("kl-sek")
+    store.load_definition(parse_definition(CHAIN, "chain.yaml"), at("2008-01-01"))
+    store.create_tender(NewTender("chain", "Kæde", ("751",), id="K-1"), SEK, at("2008-01-01"))
+    report = tick(store, at("2008-02-01"))
+    assert [(h.what, h.at) for h in report.happenings] == [
+        ("advance", at("2008-01-03")), ("advance", at("2008-01-06")), ("refused", at("2008-01-08")),
+    ]  # fmt: skip
+    assert "needs the facts report" in report.happenings[-1].detail
+    assert store.tender("K-1").state == "c" and store.tender("K-1").next_check_at is None
+    assert tick(store, at("2008-03-01")).happenings == []
+
+
+def test_forecast_changes_nothing() -> None:
+    """A forecast over the whole timeline leaves every tender as it was."""
+    store = pilot_store()
+    published(store)
+    before = versions(store)
+    found = forecast(store, at("2008-10-01"))
+    assert any(h.what == "advance" for h in found)
+    assert versions(store) == before and store.notifications() == []
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ticks=st.lists(st.integers(0, 480), max_size=6),
+    publish_day=st.integers(0, 80),
+)
+def test_forecast_and_real_ticks_agree_event_for_event(ticks: list[int], publish_day: int) -> None:
+    """Whatever instants the real ticks run at, they do exactly what the forecast said."""
+    store = pilot_store()
+    published(store, on=(date(2008, 1, 2) + timedelta(days=publish_day)).isoformat())
+    until = at("2008-10-01")
+    predicted = [h.key() for h in forecast(store, until)]
+    done = []
+    for offset in sorted(ticks):
+        done += [h.key() for h in tick(store, at("2008-01-01") + timedelta(days=offset)).happenings]
+    done += [h.key() for h in tick(store, until).happenings]
+    assert sorted(done) == sorted(predicted)
+
+
+def test_a_timed_state_of_the_shipped_definition_is_owed_its_timer(individual: Definition) -> None:
+    """The shipped individual tender closes bidding by timer: the definition says so."""
+    publication = individual.state("publication")
+    assert publication.after is not None and publication.after.trigger == "close_bidding"
+
+
+@pytest.mark.parametrize("url_kind", ["sqlite", "postgresql"])
+def test_tick_contract_on_both_stores(url_kind: str, tmp_path, request) -> None:  # type: ignore[no-untyped-def]
+    """The same sweep gives the same result on SQLite and PostgreSQL."""
+    if url_kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 's.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        from sqlmodel import SQLModel
+
+        SQLModel.metadata.drop_all(Store(url).engine)
+    store = pilot_store(url)
+    published(store)
+    report = tick(store, at("2008-10-01"))
+    assert [(h.tender, h.what) for h in report.of("advance")] == [("AAR-SUND-01", "advance")]
+    assert (
+        len(report.of("overdue")) == 4 and report.notifications == 3 * 2 + 4
+    )  # reminders P14D, P3D; overdue
+    assert tick(store, at("2008-10-01")).happenings == []
