@@ -1,0 +1,94 @@
+"""The command line for programmes and time: programme load/show, overdue, tick, forecast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import DEFINITIONS, ROOT
+from test_cli import Kflow
+
+PILOT = ROOT / "workflows" / "pilot-2007.yaml"
+
+
+@pytest.fixture
+def pilot(tmp_path: Path) -> Kflow:
+    """A store with the shipped definitions and the pilot programme, loaded on 2007-06-01."""
+    k = Kflow(tmp_path / "kflow.db")
+    k.ok("init")
+    k.ok("definitions", "load", str(DEFINITIONS))
+    assert "tenders created: 4" in k.ok("programme", "load", str(PILOT), now="2007-06-01")
+    return k
+
+
+def test_programme_load_is_idempotent_and_reports_moves(pilot: Kflow, tmp_path: Path) -> None:
+    """Loading again says unchanged; a moved milestone lists the tenders whose due moved."""
+    assert "programme pilot-2007: unchanged" in pilot.ok("programme", "load", str(PILOT))
+    moved = tmp_path / "pilot.yaml"
+    moved.write_text(PILOT.read_text().replace("end of Q3 2007", "2007-10-15"))
+    out = pilot.ok("programme", "load", str(moved), now="2007-08-01")
+    assert "milestone areas-decided moved: 2007-09-30 -> 2007-10-15" in out
+    assert "ODE-BESK-01 (scoping): due 2007-09-30 -> 2007-10-15" in out
+
+
+def test_programme_show_json(pilot: Kflow) -> None:
+    """The timeline by quarter, with the tenders due on each milestone."""
+    shown = json.loads(pilot.ok("programme", "show", "--json"))
+    assert shown["name"] == "pilot-2007" and shown["municipalities"] == ["751", "461", "147"]
+    q3 = next(q for q in shown["quarters"] if q["quarter"] == "Q3 2007")
+    assert q3["milestones"][0]["due"] == ["AAR-BESK-01", "AAR-SUND-01", "FRB-SUND-01", "ODE-BESK-01"]
+
+
+def test_overdue_json_as_of_the_clock(pilot: Kflow) -> None:
+    """Nothing on 2007-09-30; every scoping tender, one day late, on 2007-10-01."""
+    assert json.loads(pilot.ok("overdue", "--json", now="2007-09-30T23:00")) == []
+    rows = json.loads(pilot.ok("overdue", "--json", now="2007-10-01"))
+    assert len(rows) == 4 and {r["days_overdue"] for r in rows} == {1}
+    assert set(rows[0]) == {"tender", "title", "state", "due", "days_overdue", "municipalities", "leader"}
+    only = json.loads(pilot.ok("overdue", "--municipality", "Odense", "--json", now="2007-10-01"))
+    assert [r["tender"] for r in only] == ["ODE-BESK-01"]
+    assert "nothing is overdue" in pilot.ok("overdue", now="2007-09-01")
+
+
+def test_tick_json_shape_and_idempotence(pilot: Kflow) -> None:
+    """tick --json: the documented keys; a second tick at the same time does nothing."""
+    pilot.ok("advance", "AAR-SUND-01", "approve_scope", user="anna", now="2007-09-20")
+    pilot.ok("advance", "AAR-SUND-01", "publish", user="anna", now="2008-01-10")
+    report = json.loads(pilot.ok("tick", "--json", now="2008-03-04"))
+    assert set(report) >= {"at", "advanced", "flagged_overdue", "reminders", "notifications"}
+    assert report["advanced"] == [
+        {"tender": "AAR-SUND-01", "trigger": "close_bidding", "source": "publication",
+         "dest": "award", "occurred_at": "2008-03-04T00:00:00+01:00"}
+    ]  # fmt: skip
+    assert len(report["flagged_overdue"]) == 3 and report["notifications"] == 9
+    again = json.loads(pilot.ok("tick", "--json", now="2008-03-04"))
+    assert (again["advanced"], again["flagged_overdue"], again["notifications"]) == ([], [], 0)
+
+
+def test_forecast_lists_what_happens_if_nobody_acts(pilot: Kflow) -> None:
+    """forecast --until: dated rows of advance, reminder and overdue; the store is unchanged."""
+    pilot.ok("advance", "AAR-SUND-01", "approve_scope", user="anna", now="2007-09-20")
+    pilot.ok("advance", "AAR-SUND-01", "publish", user="anna", now="2008-01-10")
+    rows = json.loads(pilot.ok("forecast", "--until", "2008-06-30", "--json", now="2008-01-11"))
+    assert {"date": "2008-03-04", "tender": "AAR-SUND-01", "what": "advance",
+            "state": "publication", "detail": "close_bidding: publication -> award"} in rows  # fmt: skip
+    assert {r["what"] for r in rows} == {"advance", "reminder", "overdue"}
+    assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
+    shown = json.loads(pilot.ok("tender", "show", "AAR-SUND-01", "--json", now="2008-01-11"))
+    assert shown["state"] == "publication"
+
+
+def test_forecast_needs_until(pilot: Kflow) -> None:
+    """forecast without --until is a usage error; a bad date is refused with the forms allowed."""
+    assert pilot("forecast").exit_code == 2
+    bad = pilot("forecast", "--until", "soon")
+    assert bad.exit_code == 1 and "is not understood" in bad.stderr
+
+
+def test_programme_show_before_any_programme(tmp_path: Path) -> None:
+    """No programme loaded: one sentence naming the command to run."""
+    k = Kflow(tmp_path / "empty.db")
+    k.ok("init")
+    result = k("programme", "show")
+    assert result.exit_code == 1 and "use `kflow programme load FILE`" in result.stderr
