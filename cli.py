@@ -389,6 +389,12 @@ def _move(event: dict[str, Any]) -> str:
         data = event["data"]
         if "signoff" in data:
             return f"signed off by {data['signoff']}"
+        if "overdue" in data:
+            return f"overdue (due {data['overdue']})"
+        if "due_moved" in data:
+            return f"due moved to {data['due_moved']['to']} ({data['due_moved']['milestone']})"
+        if "timer" in data:
+            return "timed transition refused"
         return "set " + ", ".join(f"{k}={v}" for k, v in data.get("set", {}).items())
     return f"{event['source']} -> {event['dest']}"
 
@@ -555,7 +561,7 @@ def tick(as_json: bool) -> None:
 def _print_tick(report: Any) -> None:
     from konkurrence_flow.calendar import local_date
 
-    for h in report.happenings:
+    for h in sorted(report.happenings, key=lambda h: (h.at, h.tender)):
         click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {h.detail}")
     click.echo(f"tick {report.at.isoformat()}: {len(report.of('advance'))} advanced, "
                f"{len(report.of('overdue'))} flagged overdue, {len(report.of('reminder'))} "

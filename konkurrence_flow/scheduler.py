@@ -77,6 +77,7 @@ def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
             continue
         report.happenings.extend(found)
         report.notifications += unit.queued
+    report.happenings.sort(key=lambda h: (h.at, h.tender))
     return report
 
 
