@@ -25,22 +25,14 @@ from .calendar import (
     local_date,
     start_of_day,
 )
-from .definitions import Definition, LegalPeriod, PeriodRef, State, Transition
+from .definitions import Definition, PeriodRef, State, Transition
 from .errors import InvalidInput, NotAllowed, NotFound
+from .legal import resolve as legal_resolve
 from .model import Person, Tender
 
-PeriodResolver = Callable[[PeriodRef, Tender], Period]
-"""Turns a period of a definition into a calendar period for one tender (legal.* needs the tender)."""
-
-
-def calendar_periods(ref: PeriodRef, tender: Tender) -> Period:
-    """Resolve calendar periods; refuse `legal.*` periods, whose rules are not in this version yet."""
-    if isinstance(ref, LegalPeriod):
-        raise NotAllowed(
-            f"tender {tender.id}: the legal period '{ref}' cannot be resolved yet; "
-            "legal regimes are not supported in this version (use a calendar period such as P52D)"
-        )
-    return ref
+PeriodResolver = Callable[[PeriodRef, Tender, date], Period]
+"""Turns a period of a definition into a calendar period for one tender, counted from a day
+(legal.* periods need the tender's regime, procedure and facts, and the day for dated rules)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +112,7 @@ def fire(
     *,
     note: str | None = None,
     facts: Mapping[str, Any] | None = None,
-    resolve: PeriodResolver = calendar_periods,
+    resolve: PeriodResolver = legal_resolve,
 ) -> Outcome:
     """Fire `trigger` on `tender` as `actor` at effective time `at`; refuse with the reason."""
     transition = find_transition(definition, tender, trigger)
@@ -222,8 +214,8 @@ def check_min_period(
     """Refuse before the transition's minimum period since entering the state has expired."""
     if transition.min_period is None:
         return
-    period = resolve(transition.min_period, tender)
     entered = local_date(tender.state_entered_at)
+    period = resolve(transition.min_period, tender, entered)
     if at < expires_at(entered, period):
         last = expiry_day(entered, period)
         raise NotAllowed(
@@ -262,14 +254,14 @@ def plan_step(
     entered_at: datetime,
     tender: Tender,
     milestones: Mapping[str, date],
-    resolve: PeriodResolver = calendar_periods,
+    resolve: PeriodResolver = legal_resolve,
 ) -> StepPlan:
     """Due date and timer of a visit of `state` entered at `entered_at`."""
     spec = definition.state(state)
     entered = local_date(entered_at)
     timer_at = timer_trigger = None
     if spec.after is not None:
-        timer_at = expires_at(entered, resolve(spec.after.period, tender))
+        timer_at = expires_at(entered, resolve(spec.after.period, tender, entered))
         timer_trigger = spec.after.trigger
     return StepPlan(_due(spec, entered, tender, milestones, resolve), timer_at, timer_trigger)
 
@@ -287,7 +279,7 @@ def _due(
     if due.milestone is not None:
         return milestones.get(due.milestone)
     if due.after is not None:
-        return expiry_day(entered, resolve(due.after, tender))
+        return expiry_day(entered, resolve(due.after, tender, entered))
     return due.date
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from ._yaml import Pos, Problems, YList, YMap, check_keys, did_you_mean, expect, read_yaml
 from .calendar import parse_date_expr
 from .errors import DefinitionError, NotFound, PeriodError, Problem
+from .legal import REGIMES
 from .model import Person
 from .municipalities import municipality
 
@@ -153,6 +154,7 @@ class _Reader:
     def read(self, top: YMap) -> dict[str, Any] | None:
         check_keys(top, _TOP, "the programme", self.problems)
         name = self._text(top, "name", "the programme", required=True)
+        self._check_regime(top, "regime", self._text(top, "regime", "the programme"))
         start, end = self._date(top, "start", required=True), self._date(top, "end", required=True)
         if start and end and end < start:
             self.problems.add(top.value_pos("end"), f"end {end} is before start {start}")
@@ -308,14 +310,17 @@ class _Reader:
         check_keys(item, _TENDER, "a tender", self.problems)
         text = {k: self._text(item, k, "a tender", required=k in ("id", "definition", "title"))
                 for k in ("id", "definition", "title", "area", "leader", "procedure", "regime")}  # fmt: skip
+        self._check_regime(item, "regime", text["regime"])
         own = self._tender_municipalities(item, pos, codes)
+        if own is None:
+            return None
         if text["leader"] is not None and text["leader"] not in ids:
             hint = did_you_mean(text["leader"], ids)
             self.problems.add(item.value_pos("leader"),
                               f"leader {text['leader']!r} is not among the people{hint}")  # fmt: skip
         when = self._date(item, "start") if "start" in item else start
         facts = item.get("facts") or {}
-        if not (text["id"] and text["definition"] and text["title"] and when and own):
+        if not (text["id"] and text["definition"] and text["title"] and when):
             return None
         return PlannedTender(
             id=text["id"], definition=text["definition"], title=text["title"],
@@ -324,11 +329,19 @@ class _Reader:
             facts=MappingProxyType(dict(facts)), pos=pos,
         )  # fmt: skip
 
-    def _tender_municipalities(self, item: YMap, pos: Pos, codes: set[str]) -> tuple[str, ...]:
+    def _check_regime(self, ymap: YMap, key: str, name: str | None) -> None:
+        if name is not None and name not in REGIMES:
+            self.problems.add(ymap.value_pos(key),
+                              f"unknown legal regime {name!r}{did_you_mean(name, REGIMES)}")  # fmt: skip
+
+    def _tender_municipalities(
+        self, item: YMap, pos: Pos, codes: set[str]
+    ) -> tuple[str, ...] | None:
         listed = item.get("municipalities")
-        if not listed or not isinstance(listed, YList):
-            self.problems.add(pos, "a tender needs 'municipalities': a list of codes")
-            return ()
+        if not isinstance(listed, YList):
+            self.problems.add(pos, "a tender needs 'municipalities': a list of codes "
+                              "([] for a network-wide track run by the secretariat)")  # fmt: skip
+            return None
         own = []
         for i, ref in enumerate(listed):
             try:

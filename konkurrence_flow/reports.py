@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .calendar import TZ, local_date, quarter_end, quarter_label, quarter_of, quarter_start
 from .definitions import Definition
 from .engine import allowed_triggers, days_overdue
+from .legal import threshold_warning
 from .model import Event, Tender
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def tender_json(tender: Tender, definition: Definition, now: datetime) -> dict[s
         "signoffs": {k: list(v) for k, v in tender.signoffs.items()},
         "version": tender.version,
         "timer_at": instant(tender.timer_at),
+        "warnings": [w for w in [threshold_warning(tender, local_date(now))] if w],
     }
 
 

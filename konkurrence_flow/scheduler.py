@@ -12,7 +12,7 @@ code in a unit that is never committed.
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from .calendar import local_date
 from .clock import Clock
 from .errors import ConcurrentChange, RunError
 from .log import logger
-from .model import SYSTEM
+from .model import SYSTEM, Tender
 from .store import Store
 from .unit import Unit
 
@@ -66,8 +66,10 @@ class TickReport:
 def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
     """One pass: catch up every tender owed something by `now`; one transaction per tender."""
     report = TickReport(now)
-    for tender_id in wrap(store.due_for_check(now)):
+    for tender in _read_ahead(store, wrap(store.due_for_check(now))):
+        tender_id = tender.id
         unit = store.act(now)
+        unit.preload([tender])
         found: list[Happening] = []
         try:
             catch_up(unit, tender_id, now, found)
@@ -85,9 +87,26 @@ def forecast(store: Store, until: datetime, wrap: Wrap = list) -> list[Happening
     """What the scheduler will do by `until` if nobody acts. Changes nothing."""
     unit = store.act(until)
     found: list[Happening] = []
-    for tender_id in wrap(store.due_for_check(until)):
-        catch_up(unit, tender_id, until, found)
+    for tender in _read_ahead(store, wrap(store.due_for_check(until))):
+        unit.preload([tender])
+        catch_up(unit, tender.id, until, found)
     return sorted(found, key=lambda h: (h.at, h.tender))
+
+
+def _read_ahead(store: Store, ids: Iterable[str], size: int = 200) -> Iterator[Tender]:
+    """The tenders of `ids`, read `size` at a time (the version check guards what changes later)."""
+    chunk: list[str] = []
+    for tender_id in ids:
+        chunk.append(tender_id)
+        if len(chunk) == size:
+            yield from _read(store, chunk)
+            chunk = []
+    yield from _read(store, chunk)
+
+
+def _read(store: Store, ids: list[str]) -> Iterator[Tender]:
+    found = store.tenders_by_id(ids) if ids else {}
+    return (found[i] for i in ids if i in found)
 
 
 def catch_up(unit: Unit, tender_id: str, until: datetime, found: list[Happening]) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
 from . import engine as core
-from . import rows
+from . import legal, rows
 from .calendar import start_of_day
 from .definitions import Definition, parse_definition
 from .errors import DefinitionError, InvalidInput, NotFound, Problem
@@ -87,7 +87,7 @@ class Store:
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
         self.engine = _make_engine(url)
-        self.resolve: core.PeriodResolver = core.calendar_periods
+        self.resolve: core.PeriodResolver = legal.resolve  # replaceable, e.g. in tests
         self._definitions: dict[tuple[str, int], Definition] = {}
         self._milestones: dict[str, Mapping[str, date]] = {}
         self._settings: dict[str, Mapping[str, Any]] = {}
@@ -241,6 +241,16 @@ class Store:
         if not found:
             raise NotFound(f"unknown tender '{tender_id}'{self._tender_hint(tender_id)}")
         return found[0]
+
+    def tenders_by_id(self, ids: list[str]) -> dict[str, Tender]:
+        """Many tenders in few queries (chunks of 500 ids)."""
+        found: dict[str, Tender] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                query = select(T_TENDER).where(T_TENDER.c.id.in_(chunk))
+                found.update((t.id, t) for t in rows.read_tenders(conn, query))
+        return found
 
     def _tender_hint(self, tender_id: str) -> str:
         with self.engine.connect() as conn:

@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import engine as core
 from . import messages
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed
+from .legal import check_regime
 from .log import logger
 from .model import SYSTEM, Person, Tender
 from .municipalities import municipality
@@ -48,6 +50,9 @@ class _Work:
             self.new_steps[visit].update(values)
         else:
             self.step_updates.setdefault(visit, {}).update(values)
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 class Unit:
@@ -92,6 +97,7 @@ class Unit:
         version, definition = self.store.versioned_definition(spec.definition)
         codes = tuple(dict.fromkeys(municipality(m).code for m in spec.municipalities))
         _check_creator(actor, codes)
+        check_regime(spec.regime)
         tender_id = spec.id or self._new_id(codes)
         if tender_id in self._work or self.store.has_tender(tender_id):
             raise InvalidInput(f"tender '{tender_id}' exists already; choose another --id")
@@ -105,9 +111,9 @@ class Unit:
             facts=MappingProxyType(dict(spec.facts)),
         )  # fmt: skip
         work = self._work[tender_id] = _Work(tender, None, municipalities=codes)
-        self._enter(work, definition, definition.initial, at)
+        entry = self._entry(work, definition, definition.initial, at)
         kind = "system" if actor.role == "system" else "human"
-        self._record(work, kind, None, None, definition.initial, actor, at, None, {})
+        self._record(work, kind, None, None, definition.initial, actor, at, None, {}, entry)
         return work.tender
 
     def _new_id(self, codes: tuple[str, ...]) -> str:
@@ -142,15 +148,17 @@ class Unit:
     def _apply(
         self, work: _Work, definition: Definition, outcome: core.Outcome, actor: Person
     ) -> None:
-        tender = work.tender
-        facts = MappingProxyType({**tender.facts, **outcome.facts})
-        signoffs = dict(tender.signoffs)
-        if outcome.signed:
-            signoffs[outcome.trigger] = outcome.signed
-        work.tender = replace(tender, facts=facts, signoffs=MappingProxyType(signoffs))
-        if outcome.changed:
-            work.update_step(tender.visit, left_at=outcome.occurred_at)
-            self._enter(work, definition, outcome.dest, outcome.occurred_at)
+        changes: dict[str, Any] = {}
+        if outcome.facts:  # before the entry: a legal period may depend on a fact just given
+            work.tender = replace(
+                work.tender, facts=MappingProxyType({**work.tender.facts, **outcome.facts})
+            )
+        if outcome.pending:
+            signed = {**work.tender.signoffs, outcome.trigger: outcome.signed}
+            changes["signoffs"] = MappingProxyType(signed)
+        else:
+            work.update_step(work.tender.visit, left_at=outcome.occurred_at)
+            changes = self._entry(work, definition, outcome.dest, outcome.occurred_at)
         data: dict[str, Any] = {}
         if outcome.facts:
             data["set"] = dict(outcome.facts)
@@ -158,22 +166,25 @@ class Unit:
             data.update(signoff=outcome.signoff, pending=list(outcome.pending))
         self._record(
             work, outcome.kind, outcome.trigger, outcome.source, outcome.dest,
-            actor, outcome.occurred_at, outcome.note, data,
+            actor, outcome.occurred_at, outcome.note, data, changes,
         )  # fmt: skip
 
-    def _enter(self, work: _Work, definition: Definition, state: str, at: datetime) -> None:
+    def _entry(
+        self, work: _Work, definition: Definition, state: str, at: datetime
+    ) -> dict[str, Any]:
+        """Open a step for a visit of `state`; return the tender's changes for entering it."""
         milestones = self.store.milestones(work.tender.programme)
         plan = core.plan_step(definition, state, at, work.tender, milestones, self.store.resolve)
         visit = work.tender.visit + 1
-        work.tender = replace(
-            work.tender, state=state, state_entered_at=at, visit=visit, due=plan.due,
-            timer_at=plan.timer_at, signoffs=MappingProxyType({}), overdue_flagged_at=None,
-            reminded=(),
-        )  # fmt: skip
         work.new_steps[visit] = {
             "tender_id": work.tender.id, "visit": visit, "state": state, "entered_at": at,
             "due": plan.due, "timer_at": plan.timer_at, "left_at": None,
             "overdue_flagged_at": None,
+        }  # fmt: skip
+        return {
+            "state": state, "state_entered_at": at, "visit": visit, "due": plan.due,
+            "timer_at": plan.timer_at, "signoffs": _NONE, "overdue_flagged_at": None,
+            "reminded": (),
         }  # fmt: skip
 
     def set_facts(self, tender_id: str, facts: Mapping[str, Any], actor: Person) -> Tender:
@@ -182,9 +193,9 @@ class Unit:
         if not facts:
             raise InvalidInput("give at least one KEY=VALUE to record")
         core.check_may_touch(work.tender, actor)
-        work.tender = replace(work.tender, facts=MappingProxyType({**work.tender.facts, **facts}))
-        state = work.tender.state
-        self._record(work, "human", None, state, state, actor, self.now, None, {"set": dict(facts)})
+        state, data = work.tender.state, {"set": dict(facts)}
+        changes = {"facts": MappingProxyType({**work.tender.facts, **facts})}
+        self._record(work, "human", None, state, state, actor, self.now, None, data, changes)
         return work.tender
 
     # -- the scheduler's acts -----------------------------------------------------------------
@@ -193,11 +204,11 @@ class Unit:
         """Flag the current step overdue (once), with a system event and overdue notices."""
         work = self._load(tender_id)
         at = max(at, work.tender.last_event_at)
-        work.tender = replace(work.tender, overdue_flagged_at=at)
         work.update_step(work.tender.visit, overdue_flagged_at=at)
         state, due = work.tender.state, work.tender.due
         data = {"overdue": due.isoformat() if due else None}
-        self._record(work, "system", None, state, state, SYSTEM, at, None, data)
+        changes = {"overdue_flagged_at": at}
+        self._record(work, "system", None, state, state, SYSTEM, at, None, data, changes)
         self._notify(work, "overdue", "first-day")
         return work.tender
 
@@ -213,9 +224,11 @@ class Unit:
         """A timed transition the engine refused: record why, and stop retrying it."""
         work = self._load(tender_id)
         at = max(at, work.tender.last_event_at)
-        work.tender = replace(work.tender, timer_at=None)
         state = work.tender.state
-        self._record(work, "system", None, state, state, SYSTEM, at, reason, {"timer": "refused"})
+        data = {"timer": "refused"}
+        self._record(
+            work, "system", None, state, state, SYSTEM, at, reason, data, {"timer_at": None}
+        )
         return work.tender
 
     def move_due(self, tender_id: str, due: date, milestone: str) -> Tender:
@@ -224,12 +237,12 @@ class Unit:
         old = work.tender.due
         late_again = work.tender.overdue_flagged_at is not None and due > (old or due)
         flagged = None if late_again else work.tender.overdue_flagged_at
-        work.tender = replace(work.tender, due=due, overdue_flagged_at=flagged)
         work.update_step(work.tender.visit, due=due, overdue_flagged_at=flagged)
         state = work.tender.state
         data = {"due_moved": {"milestone": milestone, "from": _iso(old), "to": due.isoformat()}}
         at = max(self.now, work.tender.last_event_at)
-        self._record(work, "system", None, state, state, SYSTEM, at, None, data)
+        changes = {"due": due, "overdue_flagged_at": flagged}
+        self._record(work, "system", None, state, state, SYSTEM, at, None, data, changes)
         return work.tender
 
     def _notify(self, work: _Work, kind: str, threshold: str) -> None:
@@ -268,9 +281,10 @@ class Unit:
         at: datetime,
         note: str | None,
         data: dict[str, Any],
+        changes: Mapping[str, Any] | None = None,
     ) -> None:
         seq = work.tender.seq + 1
-        work.tender = replace(work.tender, seq=seq, last_event_at=at)
+        work.tender = replace(work.tender, seq=seq, last_event_at=at, **(changes or {}))
         work.dirty = True
         work.events.append(
             {
@@ -316,9 +330,7 @@ class Unit:
             members = [row for w in created for row in _members(w)]
             if members:
                 conn.execute(insert(T_TM), members)
-        for work in touched:
-            if work.read_version is not None:
-                _update_tender(conn, work)
+        _update_tenders(conn, [w for w in touched if w.read_version is not None])
         _write_steps(conn, touched)
         events = [e for w in touched for e in w.events]
         if events:
@@ -339,30 +351,68 @@ def _members(work: _Work) -> list[dict[str, Any]]:
     ]
 
 
-def _update_tender(conn: Any, work: _Work) -> None:
+_TENDER_SET = [c for c in T_TENDER.columns if c.name != "id"]
+_UPDATE_TENDER = (
+    update(T_TENDER)
+    .where(T_TENDER.c.id == bindparam("b_id"), T_TENDER.c.version == bindparam("b_read"))
+    .values({c.name: bindparam(f"v_{c.name}", type_=c.type) for c in _TENDER_SET})
+)
+"""One prebuilt statement for every tender update: SQLAlchemy compiles it once."""
+
+
+def _update_tenders(conn: Any, works: list[_Work]) -> None:
+    """Write changed tenders, each only if nobody changed it since this unit read it."""
+    if not works:
+        return
+    params = [_tender_params(w) for w in works]
+    if conn.dialect.supports_sane_multi_rowcount:
+        if conn.execute(_UPDATE_TENDER, params).rowcount == len(works):
+            return
+        raise ConcurrentChange(_stale(conn, works))
+    for work, one in zip(works, params, strict=True):
+        if conn.execute(_UPDATE_TENDER, one).rowcount != 1:
+            raise ConcurrentChange(work.tender.id)
+
+
+def _tender_params(work: _Work) -> dict[str, Any]:
     values = tender_values(work.tender)
     values["version"] = work.read_version + 1  # type: ignore[operator]
-    del values["id"]
-    result = conn.execute(
-        update(T_TENDER)
-        .where(T_TENDER.c.id == work.tender.id, T_TENDER.c.version == work.read_version)
-        .values(**values)
+    params = {f"v_{c.name}": values[c.name] for c in _TENDER_SET}
+    params.update(b_id=work.tender.id, b_read=work.read_version)
+    return params
+
+
+def _stale(conn: Any, works: list[_Work]) -> str:
+    """The first tender whose stored version is no longer the one this unit read."""
+    ids = [w.tender.id for w in works]
+    stored = dict(
+        conn.execute(select(T_TENDER.c.id, T_TENDER.c.version).where(T_TENDER.c.id.in_(ids))).all()
     )
-    if result.rowcount != 1:
-        raise ConcurrentChange(work.tender.id)
+    return next((w.tender.id for w in works if stored.get(w.tender.id) != w.read_version), ids[0])
+
+
+@lru_cache(maxsize=16)
+def _update_step(columns: tuple[str, ...]) -> Any:
+    """A prebuilt step update for one set of columns."""
+    return (
+        update(T_STEP)
+        .where(T_STEP.c.tender_id == bindparam("b_tender"), T_STEP.c.visit == bindparam("b_visit"))
+        .values({name: bindparam(f"v_{name}", type_=T_STEP.c[name].type) for name in columns})
+    )
 
 
 def _write_steps(conn: Any, works: list[_Work]) -> None:
     new = [s for w in works for s in w.new_steps.values()]
     if new:
         conn.execute(insert(T_STEP), new)
+    grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for work in works:
         for visit, values in work.step_updates.items():
-            conn.execute(
-                update(T_STEP)
-                .where(T_STEP.c.tender_id == work.tender.id, T_STEP.c.visit == visit)
-                .values(**values)
-            )
+            params = {f"v_{k}": v for k, v in values.items()}
+            params.update(b_tender=work.tender.id, b_visit=visit)
+            grouped.setdefault(tuple(sorted(values)), []).append(params)
+    for columns, batch in grouped.items():
+        conn.execute(_update_step(columns), batch)
 
 
 def _write_notifications(conn: Any, rows: list[dict[str, Any]]) -> int:

@@ -46,7 +46,8 @@ def kflow(tmp_path: Path) -> Kflow:
          "--role", "project_leader", "--municipality", "Aarhus")  # fmt: skip
     k.ok("definitions", "load", str(DEFINITIONS))
     k.ok("tender", "create", "--definition", "individual-tender", "--title", "Genoptræning",
-         "--municipality", "751", "--id", "AAR-01", user="anna")  # fmt: skip
+         "--municipality", "751", "--id", "AAR-01", "--regime", "eu-2004-18",
+         "--procedure", "open", user="anna")  # fmt: skip
     return k
 
 
@@ -59,9 +60,10 @@ def test_a_tender_walks_through_its_phases(kflow: Kflow) -> None:
     kflow.ok("advance", "AAR-01", "decide_award", "--set", "winner=Falck A/S",
              "--set", "contract_value=1_200_000", user="anna", now="2008-03-20")  # fmt: skip
     shown = json.loads(kflow.ok("tender", "show", "AAR-01", "--json", now="2008-03-21"))
-    assert shown["state"] == "data_collection"
+    assert shown["state"] == "standstill"
     assert shown["facts"] == {"winner": "Falck A/S", "contract_value": 1200000}
-    assert shown["triggers"] == ["complete", "cancel"]
+    assert shown["triggers"] == ["end_standstill", "cancel"]
+    assert shown["timer_at"] == "2008-04-01T00:00:00+02:00"  # 10 days from 2008-03-20, rolled
     assert set(shown) >= {
         "id", "title", "definition", "definition_version", "programme", "state", "state_label",
         "entered_at", "due", "overdue", "days_overdue", "municipalities", "leader", "area",
@@ -105,7 +107,7 @@ def test_json_stdout_stays_clean_when_verbose(kflow: Kflow) -> None:
         (("tender", "set", "AAR-01", "Bad Key=1"), "anna", "is not KEY=VALUE"),
         (("tender", "list", "--municipality", "Arhus"), None, "did you mean 751 (Aarhus)?"),
         (("tender", "create", "--definition", "nope", "--title", "x"), None,
-         "unknown definition 'nope'; loaded: individual-tender"),
+         "unknown definition 'nope'; loaded: individual-tender, joint-tender"),
     ],
 )  # fmt: skip
 def test_refusals_exit_1_with_one_sentence(
@@ -154,7 +156,10 @@ def test_graph_prints_mermaid_and_dot(kflow: Kflow) -> None:
 def test_definitions_list_and_show(kflow: Kflow) -> None:
     """list and show describe what is loaded."""
     listed = json.loads(kflow.ok("definitions", "list", "--json"))
-    assert [(d["name"], d["version"]) for d in listed] == [("individual-tender", 1)]
+    assert [(d["name"], d["version"]) for d in listed] == [
+        ("individual-tender", 1), ("joint-tender", 1), ("municipal-strategy", 1),
+        ("secretariat-programme", 1),
+    ]  # fmt: skip
     shown = json.loads(kflow.ok("definitions", "show", "individual-tender", "--json"))
     assert shown["initial"] == "scoping"
     assert "Individuelt udbud" in kflow.ok("definitions", "show", "individual-tender")

@@ -37,7 +37,12 @@ def test_programme_show_json(pilot: Kflow) -> None:
     shown = json.loads(pilot.ok("programme", "show", "--json"))
     assert shown["name"] == "pilot-2007" and shown["municipalities"] == ["751", "461", "147"]
     q3 = next(q for q in shown["quarters"] if q["quarter"] == "Q3 2007")
-    assert q3["milestones"][0]["due"] == ["AAR-BESK-01", "AAR-SUND-01", "FRB-SUND-01", "ODE-BESK-01"]
+    assert q3["milestones"][0]["due"] == [
+        "AAR-BESK-01",
+        "AAR-SUND-01",
+        "FRB-SUND-01",
+        "ODE-BESK-01",
+    ]
 
 
 def test_overdue_json_as_of_the_clock(pilot: Kflow) -> None:
@@ -45,7 +50,15 @@ def test_overdue_json_as_of_the_clock(pilot: Kflow) -> None:
     assert json.loads(pilot.ok("overdue", "--json", now="2007-09-30T23:00")) == []
     rows = json.loads(pilot.ok("overdue", "--json", now="2007-10-01"))
     assert len(rows) == 4 and {r["days_overdue"] for r in rows} == {1}
-    assert set(rows[0]) == {"tender", "title", "state", "due", "days_overdue", "municipalities", "leader"}
+    assert set(rows[0]) == {
+        "tender",
+        "title",
+        "state",
+        "due",
+        "days_overdue",
+        "municipalities",
+        "leader",
+    }
     only = json.loads(pilot.ok("overdue", "--municipality", "Odense", "--json", now="2007-10-01"))
     assert [r["tender"] for r in only] == ["ODE-BESK-01"]
     assert "nothing is overdue" in pilot.ok("overdue", now="2007-09-01")

@@ -41,6 +41,7 @@ def tender(state: str = "scoping", **changes: Any) -> Tender:
         id="AAR-01", title="Genoptræning", definition="individual-tender", definition_version=1,
         state=state, state_entered_at=at("2008-01-10"), municipalities=("751",), version=1,
         seq=1, visit=1, last_event_at=at("2008-01-10"), created_at=at("2008-01-10"),
+        regime="eu-2004-18", procedure="open",
     )  # fmt: skip
     return replace(base, **changes)
 
@@ -126,7 +127,7 @@ def test_required_facts_are_enforced(individual: Definition) -> None:
         engine.fire(individual, partial, "decide_award", ANNA, at("2008-04-01"))
     outcome = engine.fire(individual, partial, "decide_award", ANNA, at("2008-04-01"),
                           facts={"contract_value": 1_200_000})  # fmt: skip
-    assert outcome.dest == "data_collection" and outcome.facts == {"contract_value": 1_200_000}
+    assert outcome.dest == "standstill" and outcome.facts == {"contract_value": 1_200_000}
 
 
 def test_min_period_refuses_before_expiry_with_the_date(joint: Definition) -> None:
@@ -159,14 +160,6 @@ def test_signoff_is_for_project_leaders_only(joint: Definition) -> None:
     with pytest.raises(NotAllowed, match=r"is a sign-off by each participating municipality's "
                        r"project leader; kl-sek is secretariat"):  # fmt: skip
         engine.fire(joint, t, "approve_materials", SEK, at("2008-01-11"))
-
-
-def test_legal_periods_are_refused_until_legal_rules_exist() -> None:
-    """A legal.* period cannot be resolved by the calendar-only resolver."""
-    from konkurrence_flow.definitions import LegalPeriod
-
-    with pytest.raises(NotAllowed, match=r"legal period 'legal.tender_period' cannot be resolved"):
-        engine.calendar_periods(LegalPeriod("tender_period"), tender())
 
 
 def test_plan_step_gives_due_and_timer(individual: Definition) -> None:

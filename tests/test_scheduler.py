@@ -193,7 +193,6 @@ def test_tick_contract_on_both_stores(url_kind: str, tmp_path, request) -> None:
     published(store)
     report = tick(store, at("2008-10-01"))
     assert [(h.tender, h.what) for h in report.of("advance")] == [("AAR-SUND-01", "advance")]
-    assert (
-        len(report.of("overdue")) == 4 and report.notifications == 3 * 2 + 4
-    )  # reminders P14D, P3D; overdue
+    assert len(report.of("overdue")) == 4
+    assert report.notifications == 3 * 2 + 1 + 4  # P14D and P3D; award's P7D; overdue
     assert tick(store, at("2008-10-01")).happenings == []

@@ -11,8 +11,9 @@ from konkurrence_flow.model import Person
 from konkurrence_flow.store import NewTender, Store
 
 GENOPTRAENING = NewTender(
-    "individual-tender", "Genoptræning", ("751",), id="AAR-01", area="sundhed"
-)
+    "individual-tender", "Genoptræning", ("751",), id="AAR-01", area="sundhed",
+    regime="eu-2004-18", procedure="open",
+)  # fmt: skip
 
 
 def created(store: Store, spec: NewTender = GENOPTRAENING) -> str:
