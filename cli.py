@@ -624,5 +624,80 @@ def scheduler_run(interval: float, speed: float, until_text: str | None) -> None
     )
 
 
+@main.command()
+@JSON_OPTION
+def effects(as_json: bool) -> None:
+    """Effect documentation: savings per tender, area, municipality; estimated IKU vs 25 %."""
+    from konkurrence_flow.reports import effects as effect_report
+
+    report = effect_report(_settings().ready_store())
+    if as_json:
+        _emit(report)
+        return
+    _print_effects(report)
+
+
+def _print_effects(report: dict[str, Any]) -> None:
+    def kr(value: Any) -> str:
+        return "" if value is None else f"{value:,.0f}".replace(",", ".")
+
+    def pct(value: Any) -> str:
+        return "" if value is None else f"{value:.1f} %"
+
+    click.echo("Savings per tender (DKK per year)")
+    _table(
+        (
+            (
+                r["tender"],
+                r["area"],
+                kr(r["baseline_cost"]),
+                kr(r["contract_value"]),
+                kr(r["saving"]),
+                pct(r["saving_percent"]),
+                r["bidders"] or "",
+                {True: "yes", False: "no"}.get(r["in_house_bid"], ""),
+            )
+            for r in report["tenders"]
+        ),
+        ("TENDER", "AREA", "BEFORE", "AFTER", "SAVING", "%", "BIDDERS", "IN-HOUSE BID"),
+    )
+    click.echo("\nPer area")
+    _table(
+        (
+            (
+                a["area"],
+                a["tenders"],
+                kr(a["baseline_cost"]),
+                kr(a["contract_value"]),
+                kr(a["saving"]),
+                pct(a["saving_percent"]),
+            )
+            for a in report["areas"]
+        ),
+        ("AREA", "TENDERS", "BEFORE", "AFTER", "SAVING", "%"),
+    )
+    click.echo(
+        f"\nPer municipality: estimated IKU against the {report['target_percent']:.0f} % target"
+    )
+    _table(
+        (
+            (
+                m["code"],
+                m["name"],
+                m["tenders"],
+                kr(m["saving"]),
+                pct(m["iku_before"]),
+                pct(m["iku_after"]),
+                pct(m["iku_gap"]) if m["iku_gap"] else "reached",
+            )
+            for m in report["municipalities"]
+        ),
+        ("CODE", "MUNICIPALITY", "TENDERS", "SAVING", "IKU BEFORE", "IKU AFTER", "TO TARGET"),
+    )
+    net = report["network"]
+    click.echo(f"\nNetwork: {net['tenders']} tenders, saving {kr(net['saving'])} DKK a year "
+               f"({pct(net['saving_percent'])}); IKU {pct(net['iku_before'])} -> {pct(net['iku_after'])}")  # fmt: skip
+
+
 if __name__ == "__main__":
     main()

@@ -1,62 +1,133 @@
 #!/usr/bin/env bash
-# The demo: replay a small pilot of the 2007–2008 programme on a fresh SQLite store.
-# Project leaders act at scripted dates; the scheduler (kflow tick) closes bid periods, queues
-# reminders and flags overdue steps; at each quarter's end we look at what is overdue.
+# The demo: replay the whole 2007–2008 programme (workflows/forum-2007-2008.yaml) on a fresh
+# SQLite store, from Q2 2007 to Q3 2008. Project leaders and the secretariat act at scripted dates
+# (some late, one tender cancelled, one joint tender waiting for a sign-off); the scheduler
+# (`kflow tick`, as a daemon would) closes bid periods and standstills, queues reminders and flags
+# overdue steps; at each quarter's end we print what the scheduler did and the overdue list.
+# It ends with the effects report: savings and the estimated IKU against the 25 % target.
 set -euo pipefail
 cd "$(dirname "$0")"
 export KFLOW_DB="sqlite:///demo.db"
-rm -f demo.db demo.db-wal demo.db-shm
+rm -f demo.db demo.db-wal demo.db-shm .demo-ticks
 
 kflow() { .venv/bin/kflow "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ kflow %s\n' "$*"; kflow "$@"; }
+# act DATE USER ARGS…: USER acts at DATE. Acts that follow a timed transition (an award after the
+# bid period, a contract after the standstill) first let the scheduler catch up to DATE, quietly.
+act() {
+  local when=$1 who=$2; shift 2
+  case "$*" in
+    *decide_award*|*sign_contract*) kflow --now "$when" tick | grep -v '^tick ' >> .demo-ticks || true ;;
+  esac
+  run --now "$when" --user "$who" "$@"
+}
 quarter_end() {  # $1 = the first day of the next quarter
-  say "Scheduler and overdue list as of $1"
-  run --now "$1" tick
+  kflow --now "$1" tick | grep -v '^tick ' >> .demo-ticks || true
+  say "What the scheduler did this quarter (timers, reminders, overdue flags)"
+  sort .demo-ticks || true
+  : > .demo-ticks
+  say "Overdue as of $1"
   run --now "$1" overdue
 }
 
-say "Set up: store, definitions, the pilot programme"
+say "Set-up: the store, the definitions, the programme"
 run --user kl-sek init
 run definitions load definitions/
-run --now 2007-06-01 programme load workflows/pilot-2007.yaml
-run --now 2007-06-01 programme show
+run --now 2007-06-01 programme load workflows/forum-2007-2008.yaml
+run programme show
 
-say "Q3 2007: decide tender areas"
-run --user anna --now 2007-09-20 advance AAR-SUND-01 approve_scope --note "Byrådet har besluttet"
-run --user ole --now 2007-09-25 advance ODE-BESK-01 approve_scope
+say "Q2 2007: forum 1 (kick-off), the agreement between the municipalities and KL"
+act 2007-06-22 kl-sek advance KL-FORUM hold_forum_1 --note "Kick-off i Odense"
+act 2007-06-29 kl-sek advance KL-FORUM sign_agreement
+quarter_end 2007-07-01
+
+say "Q3 2007: mapping, forum 2, tender areas decided (Herning is late)"
+act 2007-09-14 kl-sek advance KL-FORUM hold_forum_2
+for pair in 751:anna 461:ole 147:mette 561:soeren 630:karen 265:hanne 157:peter; do
+  act 2007-09-17 "${pair#*:}" advance "STRAT-${pair%%:*}" finish_mapping
+done
+act 2007-09-18 mette advance FRB-SUND-01 approve_scope
+act 2007-09-20 anna advance AAR-SUND-01 approve_scope --note "Byrådet har besluttet udbudsområdet"
+act 2007-09-21 peter advance GEN-SUND-01 approve_scope
+act 2007-09-24 anna advance FAE-BESK-01 approve_scope --note "Arbejdsgruppen: Aarhus, Odense, Esbjerg"
+act 2007-09-24 mette advance FAE-SUND-01 approve_scope --note "Arbejdsgruppen: Frederiksberg, Gentofte, Roskilde"
+act 2007-09-25 ole advance ODE-BESK-01 approve_scope
+act 2007-09-26 hanne advance ROS-SUND-01 approve_scope
+act 2007-09-27 karen advance VEJ-SUND-01 approve_scope
+act 2007-09-28 soeren advance ESB-BESK-01 approve_scope
 quarter_end 2007-10-01
 
-say "Q4 2007: strategy work, materials begin (two decisions came late)"
-run --user anna --now 2007-10-12 advance AAR-BESK-01 approve_scope
-run --user mette --now 2007-11-05 advance FRB-SUND-01 approve_scope
+say "Q4 2007: forum 3, strategies adopted (Esbjerg's comes late), materials begin"
+act 2007-10-15 jens advance STRAT-657 finish_mapping
+act 2007-10-19 jens advance HER-BESK-01 approve_scope --note "Besluttet i Arbejdsmarkedsudvalget"
+act 2007-12-07 kl-sek advance KL-FORUM hold_forum_3
+for pair in 751:anna 461:ole 147:mette 630:karen 657:jens 265:hanne 157:peter; do
+  act 2007-12-13 "${pair#*:}" advance "STRAT-${pair%%:*}" adopt_strategy --note "Servicestrategi vedtaget i byrådet"
+done
 quarter_end 2008-01-01
 
-say "Q1 2008: launch tenders"
-run --user anna --now 2008-01-10 advance AAR-SUND-01 publish --note "Udbudsbekendtgørelse sendt"
-run --user ole --now 2008-01-29 advance ODE-BESK-01 publish
-printf '# a project leader cannot close the bid period; the refusal says why:\n'
-run --user anna --now 2008-02-01 advance AAR-SUND-01 close_bidding || true
-run --user mette --now 2008-02-15 advance FRB-SUND-01 cancel --note "Markedsdialogen viste for få leverandører"
-run --now 2008-02-15 forecast --until 2008-03-31
+say "Q1 2008: joint materials signed off, tenders launched; one tender cancelled"
+act 2008-01-10 anna advance AAR-SUND-01 publish --set tender_deadline=2008-02-22
+act 2008-01-15 peter advance GEN-SUND-01 publish --note "Begrænset udbud, EU-bekendtgørelse sendt"
+act 2008-01-21 mette advance FAE-SUND-01 approve_materials
+act 2008-01-23 peter advance FAE-SUND-01 approve_materials
+act 2008-01-24 soeren advance STRAT-561 adopt_strategy --note "Udbudspolitik vedtaget"
+act 2008-01-25 hanne advance FAE-SUND-01 approve_materials
+act 2008-01-29 mette advance FAE-SUND-01 publish --note "EU-udbud; dag 52 er langfredag"
+act 2008-01-29 ole advance ODE-BESK-01 publish --set tender_deadline=2008-03-14
+act 2008-02-04 mette advance FRB-SUND-01 publish --set tender_deadline=2008-03-07
+act 2008-02-05 anna advance FAE-BESK-01 approve_materials
+act 2008-02-07 ole advance FAE-BESK-01 approve_materials
+printf '# the joint employment tender waits for Esbjerg; publishing is refused until then:\n'
+act 2008-02-08 anna advance FAE-BESK-01 publish || true
+run --now 2008-02-08 tender show FAE-BESK-01
+act 2008-02-11 soeren advance ESB-BESK-01 publish --set tender_deadline=2008-03-14
+act 2008-02-25 karen advance VEJ-SUND-01 cancel --note "Markedsdialogen viste for få egnede leverandører"
+act 2008-03-03 hanne advance ROS-SUND-01 publish --set tender_deadline=2008-04-11
+act 2008-03-07 kl-sek advance KL-FORUM hold_forum_4
+printf '# the award needs the winner and the yearly contract value:\n'
+act 2008-03-20 anna advance AAR-SUND-01 decide_award || true
+act 2008-03-20 anna advance AAR-SUND-01 decide_award --set "winner=Falck Health Care A/S" --set contract_value=4100000
+act 2008-03-28 peter advance GEN-SUND-01 decide_award --set "winner=Det Danske Madhus A/S" --set contract_value=3100000
 quarter_end 2008-04-01
 
-say "Q2 2008: conclude tenders"
-printf '# the award needs the winner and the contract value first:\n'
-run --user anna --now 2008-04-10 advance AAR-SUND-01 decide_award || true
-run --user anna --now 2008-04-10 advance AAR-SUND-01 decide_award \
-    --set "winner=Falck Health Care A/S" --set contract_value=4100000
-run --user anna --now 2008-04-14 advance AAR-BESK-01 publish
-run --user ole --now 2008-05-20 advance ODE-BESK-01 decide_award --set "winner=Jobcenter Odense (kontrolbud)" \
-    --set contract_value=2300000
+say "Q2 2008: awards, standstills, contracts; forum 5 (Herning and Esbjerg are late)"
+act 2008-04-02 mette advance FRB-SUND-01 decide_award --set "winner=Falck Health Care A/S" --set contract_value=1900000
+act 2008-04-07 anna advance AAR-SUND-01 sign_contract
+act 2008-04-10 ole advance ODE-BESK-01 decide_award --set "winner=Jobcenter Odense (kontrolbud)" \
+    --set contract_value=2300000 --set in_house_bid=yes --set in_house_won=yes
+act 2008-04-15 peter advance GEN-SUND-01 sign_contract
+act 2008-04-21 mette advance FRB-SUND-01 sign_contract
+act 2008-04-21 jens advance HER-BESK-01 publish --set tender_deadline=2008-05-30
+act 2008-04-24 mette advance FAE-SUND-01 decide_award --set "winner=Coloplast Danmark A/S" --set contract_value=5400000
+act 2008-04-28 ole advance ODE-BESK-01 sign_contract
+act 2008-05-05 soeren advance ESB-BESK-01 decide_award --set "winner=Job & Co A/S" --set contract_value=1200000
+act 2008-05-09 hanne advance ROS-SUND-01 decide_award --set "winner=Rehab Partner ApS" --set contract_value=900000
+act 2008-05-13 mette advance FAE-SUND-01 sign_contract
+act 2008-05-22 soeren advance ESB-BESK-01 sign_contract
+act 2008-05-26 hanne advance ROS-SUND-01 sign_contract
+act 2008-06-06 kl-sek advance KL-FORUM hold_forum_5
+act 2008-06-20 jens advance HER-BESK-01 decide_award --set "winner=Integrationshuset ApS" --set contract_value=1600000
 quarter_end 2008-07-01
 
-say "Q3 2008: collect data on results"
-run --user anna --now 2008-09-15 tender set AAR-SUND-01 baseline_cost=4800000 bidders=4
-run --user anna --now 2008-09-15 advance AAR-SUND-01 complete
+say "Q3 2008: data on results, forum 6 (the joint conference)"
+act 2008-07-14 jens advance HER-BESK-01 sign_contract
+act 2008-09-12 kl-sek advance KL-FORUM hold_conference --note "Fælles konference i København"
+act 2008-09-15 anna advance AAR-SUND-01 complete --set baseline_cost=4800000 --set bidders=4 --set in_house_bid=no
+act 2008-09-20 peter advance GEN-SUND-01 complete --set baseline_cost=3600000 --set bidders=3 \
+    --set in_house_bid=yes --set in_house_won=no
+act 2008-09-22 mette advance FAE-SUND-01 complete --set baseline_cost=6300000 --set bidders=4 --set in_house_bid=no
+act 2008-09-24 soeren advance ESB-BESK-01 complete --set baseline_cost=1450000 --set bidders=2 --set in_house_bid=no
+act 2008-09-26 ole advance ODE-BESK-01 complete --set baseline_cost=2700000 --set bidders=5
+act 2008-09-29 hanne advance ROS-SUND-01 complete --set baseline_cost=1050000 --set bidders=3 --set in_house_bid=no
+act 2008-09-30 mette tender set FRB-SUND-01 baseline_cost=2250000 bidders=3
 quarter_end 2008-10-01
 
-say "Where every tender ended"
+say "Where every track ended"
 run --now 2008-10-01 tender list
-say "The history of AAR-SUND-01"
-run --now 2008-10-01 tender history AAR-SUND-01
+say "The history of the joint health tender"
+run --now 2008-10-01 tender history FAE-SUND-01
+say "Effects: savings and the estimated IKU against the 25 % target"
+run --now 2008-10-01 effects
+rm -f .demo-ticks

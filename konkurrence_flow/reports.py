@@ -121,3 +121,105 @@ def _quarter(
             for m in milestones
         ],
     }  # fmt: skip
+
+
+IKU_TARGET = 25.0
+"""The national target: 25 % of municipal tasks exposed to competition by 2010 (economic agreement
+between the government and KL for 2007; DOMAIN.md §1)."""
+
+_EFFECT_FACTS = ("bidders", "in_house_bid", "in_house_won", "quality_note")
+
+
+def effects(store: Store) -> dict[str, Any]:
+    """Effect documentation: savings per tender, area and municipality; estimated IKU vs 25 %.
+
+    A tender counts once it has a `contract_value` (yearly, DKK) and has not ended cancelled.
+    Its saving is `baseline_cost - contract_value`; totals compare only tenders with both
+    (`compared_contract_value`), while `contract_value` sums every awarded tender. A joint tender's values are shared equally
+    among its municipalities. The IKU estimate adds each awarded tender's yearly contract value
+    to the municipality's exposed total: the programme's new areas were not exposed before.
+    """
+    rows = [_effect_row(t) for t in store.tenders() if _awarded(store, t)]
+    return {
+        "tenders": rows,
+        "areas": _by_area(rows),
+        "municipalities": _by_municipality(store, rows),
+        "network": _network(store, rows),
+        "target_percent": IKU_TARGET,
+    }
+
+
+def _awarded(store: Store, tender: Tender) -> bool:
+    if not isinstance(tender.facts.get("contract_value"), int | float):
+        return False
+    state = store.definition(tender.definition, tender.definition_version).state(tender.state)
+    return not state.final or tender.state == "done"
+
+
+def _effect_row(tender: Tender) -> dict[str, Any]:
+    contract = tender.facts["contract_value"]
+    baseline = tender.facts.get("baseline_cost")
+    row = {
+        "tender": tender.id, "title": tender.title, "area": tender.area, "state": tender.state,
+        "municipalities": list(tender.municipalities), "contract_value": contract,
+        "baseline_cost": baseline, **_saving(baseline, contract),
+    }  # fmt: skip
+    row.update({name: tender.facts.get(name) for name in _EFFECT_FACTS})
+    return row
+
+
+def _saving(baseline: Any, contract: Any) -> dict[str, Any]:
+    if not isinstance(baseline, int | float) or not baseline:
+        return {"saving": None, "saving_percent": None}
+    saving = baseline - contract
+    return {"saving": saving, "saving_percent": round(100.0 * saving / baseline, 1)}
+
+
+def _totals(rows: list[dict[str, Any]], share: dict[str, float] | None = None) -> dict[str, Any]:
+    weight = share or {}
+    contract = sum(r["contract_value"] * weight.get(r["tender"], 1.0) for r in rows)
+    known = [r for r in rows if r["saving"] is not None]
+    baseline = sum(r["baseline_cost"] * weight.get(r["tender"], 1.0) for r in known)
+    compared = sum(r["contract_value"] * weight.get(r["tender"], 1.0) for r in known)
+    return {"tenders": len(rows), "contract_value": round(contract),
+            "baseline_cost": round(baseline), "compared_contract_value": round(compared),
+            **_saving(round(baseline), round(compared))}  # fmt: skip
+
+
+def _by_area(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    areas = sorted({r["area"] or "" for r in rows})
+    return [
+        {"area": a or None, **_totals([r for r in rows if (r["area"] or "") == a])} for a in areas
+    ]
+
+
+def _by_municipality(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for member in store.members():
+        own = [r for r in rows if member.code in r["municipalities"]]
+        share = {r["tender"]: 1.0 / len(r["municipalities"]) for r in own}
+        totals = _totals(own, share)
+        found.append({"code": member.code, "name": member.name, **totals,
+                      **_iku(member.iku, totals["contract_value"])})  # fmt: skip
+    return found
+
+
+def _iku(iku: Any, added: float) -> dict[str, Any]:
+    if iku is None or not iku.exposable:
+        return {"iku_year": None, "iku_before": None, "iku_after": None, "iku_gap": None}
+    before = 100.0 * iku.exposed / iku.exposable
+    after = 100.0 * (iku.exposed + added) / iku.exposable
+    return {"iku_year": iku.year, "iku_before": round(before, 2), "iku_after": round(after, 2),
+            "iku_gap": round(max(0.0, IKU_TARGET - after), 2)}  # fmt: skip
+
+
+def _network(store: Store, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    figures = {m.code: m.iku for m in store.members() if m.iku is not None and m.iku.exposable}
+    exposable = sum(iku.exposable for iku in figures.values())
+    exposed = sum(iku.exposed for iku in figures.values())
+    totals = _totals(rows)
+    if not exposable:
+        return {**totals, "iku_before": None, "iku_after": None}
+    added = sum(r["contract_value"] for r in rows if set(r["municipalities"]) & set(figures))
+    return {**totals, "iku_before": round(100.0 * exposed / exposable, 2),
+            "iku_after": round(100.0 * (exposed + added) / exposable, 2)}  # fmt: skip

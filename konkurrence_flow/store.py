@@ -30,7 +30,7 @@ from .definitions import Definition, parse_definition
 from .errors import DefinitionError, InvalidInput, NotFound, Problem
 from .model import SYSTEM, Event, Notification, Person, Step, Tender
 from .municipalities import municipality
-from .programme import Programme, parse_programme
+from .programme import Iku, Member, Programme, parse_programme
 from .rows import T_EVENT, T_NOTE, T_PERSON, T_STEP, T_TENDER, T_TM
 from .tables import (
     SCHEMA_VERSION,
@@ -358,6 +358,19 @@ class Store:
                 found = conn.execute(select(T_PROG.c.settings).where(T_PROG.c.name == programme))
                 self._settings[programme] = MappingProxyType(dict(found.scalar() or {}))
         return self._settings[programme]
+
+    def members(self, programme: str | None = None) -> list[Member]:
+        """The participating municipalities (of one programme, or of all), with IKU figures."""
+        query = select(T_MEMBER).order_by(T_MEMBER.c.programme, T_MEMBER.c.code)
+        if programme is not None:
+            query = query.where(T_MEMBER.c.programme == programme)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        members: dict[str, Member] = {}
+        for r in found:
+            iku = Iku(r.iku_year, r.iku_exposable, r.iku_exposed) if r.iku_year else None
+            members.setdefault(r.code, Member(r.code, r.name, iku))
+        return list(members.values())
 
     def programme(self, name: str | None = None) -> Programme:
         """A stored programme (the only one, or the one named)."""
