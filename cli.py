@@ -360,7 +360,10 @@ def tender_show(tender_id: str, as_json: bool) -> None:
     for key, value in data["facts"].items():
         click.echo(f"  fact        {key} = {value}")
     for trigger, signed in data["signoffs"].items():
-        click.echo(f"  signed off  {trigger}: {', '.join(signed)}")
+        waiting = ", ".join(data["signoffs_pending"][trigger])
+        click.echo(f"  signed off  {trigger}: {', '.join(signed)}; waiting for {waiting}")
+    for warning in data["warnings"]:
+        click.echo(f"  warning     {warning}")
     click.echo(f"  triggers    {', '.join(data['triggers']) or '(none: final)'}")
 
 

@@ -44,6 +44,9 @@ def tender_json(tender: Tender, definition: Definition, now: datetime) -> dict[s
         "facts": dict(tender.facts),
         "triggers": list(allowed_triggers(definition, tender.state)),
         "signoffs": {k: list(v) for k, v in tender.signoffs.items()},
+        "signoffs_pending": {
+            k: [m for m in tender.municipalities if m not in v] for k, v in tender.signoffs.items()
+        },
         "version": tender.version,
         "timer_at": instant(tender.timer_at),
         "warnings": [w for w in [threshold_warning(tender, local_date(now))] if w],

@@ -105,3 +105,46 @@ def test_programme_show_before_any_programme(tmp_path: Path) -> None:
     k.ok("init")
     result = k("programme", "show")
     assert result.exit_code == 1 and "use `kflow programme load FILE`" in result.stderr
+
+
+@pytest.fixture
+def forum(tmp_path: Path) -> Kflow:
+    """A store with the shipped definitions and the 2007–2008 programme."""
+    k = Kflow(tmp_path / "forum.db")
+    k.ok("init")
+    k.ok("definitions", "load", str(DEFINITIONS))
+    k.ok("programme", "load", str(ROOT / "workflows" / "forum-2007-2008.yaml"), now="2007-06-01")
+    return k
+
+
+def test_tender_show_lists_who_has_signed_and_who_is_awaited(forum: Kflow) -> None:
+    """A joint tender half signed off: show names the signed and the pending municipalities."""
+    forum.ok("advance", "FAE-BESK-01", "approve_scope", user="anna", now="2007-09-24")
+    out = forum.ok("advance", "FAE-BESK-01", "approve_materials", user="ole", now="2008-02-07")
+    assert "461 signed off 'approve_materials'; waiting for 751, 561" in out
+    shown = forum.ok("tender", "show", "FAE-BESK-01", now="2008-02-08")
+    assert "signed off  approve_materials: 461; waiting for 751, 561" in shown
+    data = json.loads(forum.ok("tender", "show", "FAE-BESK-01", "--json", now="2008-02-08"))
+    assert data["signoffs"] == {"approve_materials": ["461"]}
+    assert data["signoffs_pending"] == {"approve_materials": ["751", "561"]}
+
+
+def test_effects_json_and_text(forum: Kflow) -> None:
+    """effects --json has tenders, areas, municipalities, network; the text shows the IKU table."""
+    forum.ok("tender", "set", "AAR-SUND-01", "contract_value=4100000", "baseline_cost=4800000",
+             user="anna", now="2008-05-01")  # fmt: skip
+    report = json.loads(forum.ok("effects", "--json"))
+    assert set(report) == {"tenders", "areas", "municipalities", "network", "target_percent"}
+    assert report["tenders"][0]["saving"] == 700000
+    text = forum.ok("effects")
+    assert "estimated IKU against the 25 % target" in text and "700.000" in text
+
+
+def test_threshold_warning_is_shown(forum: Kflow) -> None:
+    """A national-only tender above the EU threshold carries a warning on show."""
+    forum.ok("tender", "create", "--definition", "individual-tender", "--title", "Vejbelysning",
+             "--municipality", "751", "--id", "AAR-VEJ-01", "--regime", "tilbudsloven",
+             user="anna", now="2007-08-01")  # fmt: skip
+    forum.ok("tender", "set", "AAR-VEJ-01", "estimated_value=2000000", user="anna", now="2007-08-02")
+    shown = forum.ok("tender", "show", "AAR-VEJ-01", now="2007-08-02")
+    assert "warning     tender AAR-VEJ-01: estimated value DKK 2,000,000 reaches the EU" in shown
