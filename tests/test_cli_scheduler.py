@@ -145,6 +145,8 @@ def test_threshold_warning_is_shown(forum: Kflow) -> None:
     forum.ok("tender", "create", "--definition", "individual-tender", "--title", "Vejbelysning",
              "--municipality", "751", "--id", "AAR-VEJ-01", "--regime", "tilbudsloven",
              user="anna", now="2007-08-01")  # fmt: skip
-    forum.ok("tender", "set", "AAR-VEJ-01", "estimated_value=2000000", user="anna", now="2007-08-02")
+    forum.ok(
+        "tender", "set", "AAR-VEJ-01", "estimated_value=2000000", user="anna", now="2007-08-02"
+    )
     shown = forum.ok("tender", "show", "AAR-VEJ-01", now="2007-08-02")
     assert "warning     tender AAR-VEJ-01: estimated value DKK 2,000,000 reaches the EU" in shown
