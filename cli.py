@@ -610,6 +610,8 @@ def scheduler_run(interval: float, speed: float, until_text: str | None) -> None
     from konkurrence_flow.calendar import parse_instant
     from konkurrence_flow.clock import AcceleratedClock, SystemClock
     from konkurrence_flow.log import configure
+    from konkurrence_flow.notify import Settings as NotifySettings
+    from konkurrence_flow.notify import dispatch
     from konkurrence_flow.scheduler import run
 
     settings = _settings()
@@ -618,13 +620,80 @@ def scheduler_run(interval: float, speed: float, until_text: str | None) -> None
         AcceleratedClock(settings.now, speed) if settings.now_text or speed != 1 else SystemClock()
     )
     until = parse_instant(until_text) if until_text else None
-    run(
-        settings.ready_store(),
-        clock,
-        interval,
-        until,
-        on_tick=_print_tick if settings.verbose else None,
-    )
+    store = settings.ready_store()
+    channels = NotifySettings.load().channels()
+
+    def after_tick(report: Any) -> None:
+        if settings.verbose:
+            _print_tick(report)
+        _print_dispatch(dispatch(store, channels, report.at), quiet=not settings.verbose)
+
+    run(store, clock, interval, until, on_tick=after_tick)
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+@main.group()
+def notify() -> None:
+    """The notification outbox: dispatch, list, retry."""
+
+
+@notify.command("dispatch")
+@JSON_OPTION
+def notify_dispatch(as_json: bool) -> None:
+    """Send what is queued and due (SMTP, webhook, log; see README)."""
+    from konkurrence_flow.notify import Settings as NotifySettings
+    from konkurrence_flow.notify import dispatch
+
+    settings = _settings()
+    report = dispatch(settings.ready_store(), NotifySettings.load().channels(), settings.now)
+    if as_json:
+        _emit({"sent": report.sent,
+               "retrying": [{"id": i, "error": e, "retry_at": t.isoformat()}
+                            for i, e, t in report.retrying],
+               "failed": [{"id": i, "error": e} for i, e in report.failed],
+               "unreachable": report.unreachable})  # fmt: skip
+        return
+    _print_dispatch(report)
+
+
+def _print_dispatch(report: Any, quiet: bool = False) -> None:
+    if report.unreachable:
+        click.echo(f"kflow: could not deliver ({report.unreachable}); the messages stay queued "
+                   "and are retried", err=True)  # fmt: skip
+    for note_id, error in report.failed:
+        click.echo(f"kflow: notification {note_id} failed for good: {error}", err=True)
+    if not quiet:
+        click.echo(f"sent {len(report.sent)}, retrying {len(report.retrying)}, "
+                   f"failed {len(report.failed)}")  # fmt: skip
+
+
+@notify.command("list")
+@click.option("--failed", is_flag=True, help="Only messages that failed for good.")
+@click.option("--status", type=click.Choice(["queued", "sent", "failed"]))
+@JSON_OPTION
+def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
+    """The outbox, oldest first."""
+    from konkurrence_flow.reports import notification_json
+
+    notes = _settings().ready_store().notifications("failed" if failed else status)
+    rows = [notification_json(n) for n in notes]
+    if as_json:
+        _emit(rows)
+        return
+    _table(((r["id"], r["status"], r["kind"], r["tender"] or "", r["recipient"], r["attempts"],
+             (r["last_error"] or r["subject"])[:70]) for r in rows),
+           ("ID", "STATUS", "KIND", "TENDER", "TO", "TRIES", "SUBJECT / LAST ERROR"))  # fmt: skip
+
+
+@notify.command("retry")
+@click.argument("note_id", type=int)
+def notify_retry(note_id: int) -> None:
+    """Queue a failed message again (sent by the next dispatch)."""
+    settings = _settings()
+    note = settings.ready_store().retry_notification(note_id, settings.now)
+    click.echo(f"notification {note.id} to {note.recipient} queued again")
 
 
 @main.command()

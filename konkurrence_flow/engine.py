@@ -304,7 +304,7 @@ def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
         )
 
 
-_RANK = {"reminder": 0, "advance": 1, "overdue": 2}
+_RANK = {"reminder": 0, "advance": 1, "overdue": 2, "escalation": 3}
 
 
 @dataclass(frozen=True, order=True)
@@ -317,12 +317,18 @@ class Pending:
 
     at: datetime
     rank: int
-    what: str  # reminder | advance | overdue
-    detail: str  # the reminder's period, the timed trigger, or the due date
+    what: str  # reminder | advance | overdue | escalation
+    detail: str  # the reminder's or escalation's period, the timed trigger, or the due date
 
 
-def pending(definition: Definition, tender: Tender) -> list[Pending]:
-    """What the current visit still owes, in order; decided from the tender alone, never from now."""
+def pending(
+    definition: Definition, tender: Tender, escalate_after: Period | None = None
+) -> list[Pending]:
+    """What the current visit still owes, in order; decided from the tender alone, never from now.
+
+    `escalate_after` (the programme's setting) adds an escalation to the secretariat once the
+    step has been overdue that long.
+    """
     state = definition.state(tender.state)
     if state.final:
         return []
@@ -330,15 +336,25 @@ def pending(definition: Definition, tender: Tender) -> list[Pending]:
     if tender.timer_at is not None and state.after is not None:
         items.append(Pending(tender.timer_at, _RANK["advance"], "advance", state.after.trigger))
     if tender.due is not None:
-        items.extend(_due_items(state, tender, tender.due))
+        items.extend(_due_items(state, tender, tender.due, escalate_after))
     return sorted(items)
 
 
-def _due_items(state: State, tender: Tender, due: date) -> list[Pending]:
+def escalation_key(period: Period) -> str:
+    """How an escalation is remembered among a visit's notices."""
+    return f"escalation:{period}"
+
+
+def _due_items(
+    state: State, tender: Tender, due: date, escalate_after: Period | None
+) -> list[Pending]:
     late_at = end_of_day(due)
     items = []
     if tender.overdue_flagged_at is None:
         items.append(Pending(late_at, _RANK["overdue"], "overdue", due.isoformat()))
+    if escalate_after is not None and escalation_key(escalate_after) not in tender.reminded:
+        at = max(start_of_day(expiry_day(due, escalate_after)), late_at)
+        items.append(Pending(at, _RANK["escalation"], "escalation", str(escalate_after)))
     for period in state.remind:
         at = start_of_day(day_before(due, period))
         if str(period) not in tender.reminded and tender.state_entered_at <= at < late_at:
@@ -346,7 +362,9 @@ def _due_items(state: State, tender: Tender, due: date) -> list[Pending]:
     return items
 
 
-def next_check(definition: Definition, tender: Tender) -> datetime | None:
+def next_check(
+    definition: Definition, tender: Tender, escalate_after: Period | None = None
+) -> datetime | None:
     """The earliest instant the scheduler owes this tender something, or None."""
-    items = pending(definition, tender)
+    items = pending(definition, tender, escalate_after)
     return items[0].at if items else None

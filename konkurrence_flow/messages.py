@@ -65,10 +65,49 @@ def body(kind: str, about: About, lang: str, days: int = 0) -> str:
         f"{words['tender']}: {about.tender} – {about.title}",
         f"{words['step']}: {about.label} ({about.state})",
         f"{words['due']}: {about.due.isoformat()}",
-        f"{words['municipalities']}: {', '.join(about.municipalities)}",
     ]
+    if about.municipalities:
+        lines.append(f"{words['municipalities']}: {', '.join(about.municipalities)}")
     if days:
         lines.append(f"{words['late']}: {days}")
     if about.triggers:
         lines += ["", f"{words['move']}:", f"  kflow advance {about.tender} {about.triggers[0]}"]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Late:
+    """One overdue step in the secretariat's digest."""
+
+    tender: str
+    title: str
+    state: str
+    due: date
+    days: int
+    municipalities: tuple[str, ...]
+
+
+_DIGEST = {
+    "da": ("Oversigt {day}: {n} forsinkede trin i netværket", "Forsinket pr. {day}, efter kommune:",
+           "dage over fristen", "frist", "Netværket (sekretariatet)"),
+    "en": ("Digest {day}: {n} overdue steps across the network", "Overdue as of {day}, by municipality:",
+           "days overdue", "due", "The network (secretariat)"),
+}  # fmt: skip
+
+
+def digest(rows: list[Late], day: date, names: dict[str, str], lang: str) -> tuple[str, str]:
+    """The secretariat's digest: subject and body, grouped by municipality, most overdue first."""
+    title, heading, late, due, network = _DIGEST[language(lang)]
+    lines = [heading.format(day=day.isoformat()), ""]
+    groups: dict[str, list[Late]] = {}
+    for row in rows:
+        for code in row.municipalities or ("",):
+            groups.setdefault(code, []).append(row)
+    for code in sorted(groups, key=lambda c: (c == "", names.get(c, c))):
+        lines.append(f"{names.get(code, code)} ({code})" if code else network)
+        for r in sorted(groups[code], key=lambda r: (-r.days, r.tender)):
+            lines.append(
+                f"  {r.tender}  {r.state}  {due} {r.due.isoformat()}  {r.days} {late}  – {r.title}"
+            )
+        lines.append("")
+    return title.format(day=day.isoformat(), n=len(rows)), "\n".join(lines)

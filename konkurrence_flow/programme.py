@@ -31,9 +31,10 @@ from types import MappingProxyType
 from typing import Any
 
 from ._yaml import Pos, Problems, YList, YMap, check_keys, did_you_mean, expect, read_yaml
-from .calendar import parse_date_expr
+from .calendar import parse_date_expr, parse_period
 from .errors import DefinitionError, NotFound, PeriodError, Problem
 from .legal import REGIMES
+from .messages import LANGUAGES
 from .model import Person
 from .municipalities import municipality
 
@@ -46,6 +47,7 @@ _PERSON = ("id", "name", "email", "role", "municipality")
 _TENDER = ("id", "definition", "title", "area", "municipalities", "leader", "procedure", "regime",
            "start", "facts")  # fmt: skip
 _ROLES = ("project_leader", "secretariat")
+_NOTIFICATIONS = ("language", "escalate_after", "digest_every")
 
 
 @dataclass(frozen=True)
@@ -166,9 +168,41 @@ class _Reader:
             "milestones": MappingProxyType(self._milestones(top)), "members": tuple(members),
             "people": tuple(people),
             "tenders": tuple(self._tenders(top, start, members, people)),
-            "notifications": MappingProxyType(dict(top.get("notifications") or {})),
+            "notifications": MappingProxyType(self._notifications(top)),
         }  # fmt: skip
         return result if not len(self.problems) else None
+
+    def _notifications(self, top: YMap) -> dict[str, Any]:
+        """`notifications: {language: da|en, escalate_after: PERIOD, digest_every: PERIOD}`."""
+        spec = top.get("notifications")
+        if spec is None:
+            return {}
+        pos = top.value_pos("notifications")
+        if not expect(spec, YMap, "a mapping", pos, "notifications", self.problems):
+            return {}
+        check_keys(spec, _NOTIFICATIONS, "notifications", self.problems)
+        found: dict[str, Any] = {}
+        language = spec.get("language")
+        if language is not None and language not in LANGUAGES:
+            hint = did_you_mean(str(language), LANGUAGES)
+            self.problems.add(spec.value_pos("language"), f"unknown language {language!r}{hint}")
+        elif language is not None:
+            found["language"] = language
+        for key in ("escalate_after", "digest_every"):
+            if spec.get(key) is not None:
+                found[key] = self._period_text(spec, key)
+        return {k: v for k, v in found.items() if v is not None}
+
+    def _period_text(self, spec: YMap, key: str) -> str | None:
+        try:
+            period = parse_period(str(spec[key]))
+        except PeriodError as exc:
+            self.problems.add(spec.value_pos(key), str(exc))
+            return None
+        if period.amount <= 0:
+            self.problems.add(spec.value_pos(key), f"{key} must be a period longer than zero")
+            return None
+        return str(period)
 
     def _text(self, ymap: YMap, key: str, what: str, *, required: bool = False) -> str | None:
         if key not in ymap or ymap[key] is None:
@@ -276,7 +310,7 @@ class _Reader:
         people = []
         for item, pos in self._items(top, "people"):
             check_keys(item, _PERSON, "a person", self.problems)
-            texts = {k: self._text(item, k, "a person", required=k != "municipality")
+            texts = {k: self._text(item, k, "a person", required=k in ("id", "name", "role"))
                      for k in _PERSON}  # fmt: skip
             role = texts["role"]
             if role is not None and role not in _ROLES:
@@ -285,8 +319,8 @@ class _Reader:
             code = self._code(item, "municipality", pos) if "municipality" in item else None
             if role == "project_leader" and code is None and "municipality" not in item:
                 self.problems.add(pos, f"project leader {texts['id']!r} needs a municipality")
-            if all(texts[k] for k in ("id", "name", "email", "role")):
-                people.append(Person(texts["id"], texts["name"], texts["email"], role, code))  # type: ignore[arg-type]
+            if texts["id"] and texts["name"] and role:
+                people.append(Person(texts["id"], texts["name"], texts["email"] or "", role, code))
         return people
 
     def _tenders(

@@ -9,7 +9,7 @@ from .calendar import TZ, local_date, quarter_end, quarter_label, quarter_of, qu
 from .definitions import Definition
 from .engine import allowed_triggers, days_overdue
 from .legal import threshold_warning
-from .model import Event, Tender
+from .model import Event, Notification, Tender
 
 if TYPE_CHECKING:
     from .programme import Programme
@@ -70,12 +70,17 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def overdue(
-    store: Store, now: datetime, municipality_code: str | None = None
+    store: Store,
+    now: datetime,
+    municipality_code: str | None = None,
+    programme: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every overdue step as of `now`: the `overdue` JSON rows, most overdue first."""
     today = local_date(now)
     found = []
     for tender in store.with_due_before(today, municipality_code):
+        if programme is not None and tender.programme != programme:
+            continue
         definition = store.definition(tender.definition, tender.definition_version)
         if definition.state(tender.state).final:
             continue
@@ -226,3 +231,15 @@ def _network(store: Store, rows: list[dict[str, Any]]) -> dict[str, Any]:
     added = sum(r["contract_value"] for r in rows if set(r["municipalities"]) & set(figures))
     return {**totals, "iku_before": round(100.0 * exposed / exposable, 2),
             "iku_after": round(100.0 * (exposed + added) / exposable, 2)}  # fmt: skip
+
+
+def notification_json(note: Notification) -> dict[str, Any]:
+    """One message of the outbox, as `notify list --json` prints it."""
+    return {
+        "id": note.id, "key": note.dedupe_key, "kind": note.kind, "tender": note.tender,
+        "recipient": note.recipient, "address": note.address, "subject": note.subject,
+        "body": note.body, "status": note.status, "attempts": note.attempts,
+        "created_at": instant(note.created_at), "next_attempt_at": instant(note.next_attempt_at),
+        "sent_at": instant(note.sent_at), "last_error": note.last_error,
+        "delivered": list(note.data.get("delivered", [])),
+    }  # fmt: skip

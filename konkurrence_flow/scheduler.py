@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from . import engine as core
-from .calendar import local_date
+from . import messages
+from .calendar import Period, expiry_day, local_date, parse_period, start_of_day
 from .clock import Clock
 from .errors import ConcurrentChange, RunError
 from .log import logger
@@ -38,7 +39,7 @@ class Happening:
 
     at: datetime
     tender: str
-    what: str  # advance | overdue | reminder | refused
+    what: str  # advance | overdue | reminder | escalation | refused
     state: str
     detail: str
     trigger: str | None = None
@@ -80,7 +81,55 @@ def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
         report.happenings.extend(found)
         report.notifications += unit.queued
     report.happenings.sort(key=lambda h: (h.at, h.tender))
+    report.notifications += queue_digests(store, now)
     return report
+
+
+def queue_digests(store: Store, now: datetime) -> int:
+    """Queue each programme's periodic digest for the secretariat (the latest one due, once)."""
+    queued = 0
+    for name, start, settings in store.programme_schedules():
+        every = settings.get("digest_every")
+        day = _last_digest_day(start, parse_period(str(every)), local_date(now)) if every else None
+        if day is None:
+            continue
+        unit = store.act(now)
+        for row in digest_rows(store, name, day):
+            unit.queue(row)
+        unit.commit()
+        queued += unit.queued
+    return queued
+
+
+def _last_digest_day(start: date, every: Period, today: date) -> date | None:
+    """The latest digest day (start + k × every, k >= 1) that is not after today."""
+    day, latest = start, None
+    while (following := expiry_day(day, every)) <= today:
+        day = latest = following
+    return latest
+
+
+def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]:
+    """The digest of a programme's overdue steps as of `day`, one outbox row per secretariat member."""
+    from .reports import overdue
+
+    late = [
+        messages.Late(r["tender"], r["title"], r["state"], date.fromisoformat(r["due"]),
+                      r["days_overdue"], tuple(r["municipalities"]))
+        for r in overdue(store, start_of_day(day), programme=programme)
+    ]  # fmt: skip
+    if not late:
+        return []
+    names = {m.code: m.name for m in store.members(programme)}
+    subject, body = messages.digest(late, day, names, store.language(programme))
+    return [
+        {"dedupe_key": f"digest:{programme}:{day.isoformat()}:{person.id}", "kind": "digest",
+         "tender_id": None, "recipient": person.id, "address": person.email, "subject": subject,
+         "body": body, "status": "queued", "attempts": 0, "created_at": start_of_day(day),
+         "next_attempt_at": start_of_day(day),
+         "data": {"programme": programme, "day": day.isoformat(), "steps": len(late)}}
+        for person in store.secretariat()
+    ]  # fmt: skip
 
 
 def forecast(store: Store, until: datetime, wrap: Wrap = list) -> list[Happening]:
@@ -113,7 +162,7 @@ def catch_up(unit: Unit, tender_id: str, until: datetime, found: list[Happening]
     """Do, in order, everything the tender is owed up to `until`, cascading through timers."""
     for _ in range(MAX_STEPS_PER_TENDER):
         tender = unit.tender(tender_id)
-        items = core.pending(unit.definition_of(tender), tender)
+        items = unit.pending(tender)
         if not items or items[0].at > until:
             return
         found.append(_do(unit, tender.id, tender.state, items[0]))
@@ -125,6 +174,10 @@ def _do(unit: Unit, tender_id: str, state: str, item: core.Pending) -> Happening
         due = unit.remind(tender_id, item.detail).due
         detail = f"{item.detail} before {due}"
         return Happening(item.at, tender_id, "reminder", state, detail, due=due)
+    if item.what == "escalation":
+        due = unit.escalate(tender_id, item.detail).due
+        detail = f"overdue {item.detail} since {due}"
+        return Happening(item.at, tender_id, "escalation", state, detail, due=due)
     if item.what == "overdue":
         due = unit.flag_overdue(tender_id, item.at).due
         return Happening(item.at, tender_id, "overdue", state, f"due {due}", due=due)
@@ -209,6 +262,10 @@ def tick_json(report: TickReport) -> dict[str, Any]:
         "reminders": [
             {"tender": h.tender, "state": h.state, "due": _iso(h.due)}
             for h in report.of("reminder")
+        ],
+        "escalations": [
+            {"tender": h.tender, "state": h.state, "due": _iso(h.due)}
+            for h in report.of("escalation")
         ],
         "refused": [{"tender": h.tender, "trigger": h.trigger, "reason": h.detail}
                     for h in report.of("refused")],

@@ -18,14 +18,24 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
 from . import engine as core
 from . import legal, rows
-from .calendar import start_of_day
+from .calendar import Period, parse_period, start_of_day
 from .definitions import Definition, parse_definition
 from .errors import DefinitionError, InvalidInput, NotFound, Problem
 from .model import SYSTEM, Event, Notification, Person, Step, Tender
@@ -333,6 +343,71 @@ class Store:
         with self.engine.connect() as conn:
             return [rows.notification(r) for r in conn.execute(query)]
 
+    def notification(self, note_id: int) -> Notification:
+        """One message of the outbox."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_NOTE).where(T_NOTE.c.id == note_id)).first()
+        if row is None:
+            raise NotFound(f"unknown notification {note_id} (see `kflow notify list`)")
+        return rows.notification(row)
+
+    def due_notifications(self, now: datetime, limit: int = 500) -> list[Notification]:
+        """Queued messages whose (next) attempt is due by `now`, oldest first."""
+        query = (
+            select(T_NOTE)
+            .where(T_NOTE.c.status == "queued", T_NOTE.c.next_attempt_at <= now)
+            .order_by(T_NOTE.c.next_attempt_at, T_NOTE.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [rows.notification(r) for r in conn.execute(query)]
+
+    def claim_notification(self, note: Notification, lease_until: datetime) -> bool:
+        """Take a message for one attempt; False if another dispatcher took it first."""
+        claim = (
+            update(T_NOTE)
+            .where(T_NOTE.c.id == note.id, T_NOTE.c.attempts == note.attempts,
+                   T_NOTE.c.status == "queued")
+            .values(attempts=note.attempts + 1, next_attempt_at=lease_until)
+        )  # fmt: skip
+        with self.engine.begin() as conn:
+            return bool(conn.execute(claim).rowcount == 1)
+
+    def settle_notification(
+        self,
+        note_id: int,
+        delivered: list[str],
+        *,
+        status: str,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        sent_at: datetime | None = None,
+    ) -> None:
+        """Record an attempt's result: sent, queued for a retry at `retry_at`, or failed."""
+        with self.engine.begin() as conn:
+            data = conn.execute(select(T_NOTE.c.data).where(T_NOTE.c.id == note_id)).scalar()
+            values: dict[str, Any] = {
+                "status": status, "data": {**(data or {}), "delivered": delivered},
+                "last_error": error, "sent_at": sent_at,
+            }  # fmt: skip
+            if retry_at is not None:
+                values["next_attempt_at"] = retry_at
+            conn.execute(update(T_NOTE).where(T_NOTE.c.id == note_id).values(**values))
+
+    def retry_notification(self, note_id: int, now: datetime) -> Notification:
+        """Queue a failed message again, with a fresh set of attempts."""
+        note = self.notification(note_id)
+        if note.status == "sent":
+            raise InvalidInput(
+                f"notification {note_id} was sent at {note.sent_at}; nothing to retry"
+            )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(T_NOTE).where(T_NOTE.c.id == note_id)
+                .values(status="queued", attempts=0, next_attempt_at=now)
+            )  # fmt: skip
+        return self.notification(note_id)
+
     # -- programmes -------------------------------------------------------------------------
 
     def milestones(self, programme: str | None) -> Mapping[str, date]:
@@ -346,8 +421,18 @@ class Store:
         return self._milestones[programme]
 
     def language(self, programme: str | None) -> str:
-        """The language of a programme's notifications: Danish unless it says `language: en`."""
-        return str(self.programme_settings(programme).get("language", "da"))
+        """The language of notifications: the programme's `language`, else KFLOW_LANGUAGE, else da."""
+        default = os.environ.get("KFLOW_LANGUAGE", "da")
+        return str(self.programme_settings(programme).get("language", default))
+
+    def escalate_after(self, programme: str | None) -> Period | None:
+        """How long a step may stay overdue before the secretariat hears (the programme's setting)."""
+        text = self.programme_settings(programme).get("escalate_after")
+        return parse_period(str(text)) if text else None
+
+    def secretariat(self) -> list[Person]:
+        """Everyone with the secretariat role."""
+        return [p for p in self.people() if p.role == "secretariat"]
 
     def programme_settings(self, programme: str | None) -> Mapping[str, Any]:
         """A programme's `notifications:` settings."""
@@ -358,6 +443,12 @@ class Store:
                 found = conn.execute(select(T_PROG.c.settings).where(T_PROG.c.name == programme))
                 self._settings[programme] = MappingProxyType(dict(found.scalar() or {}))
         return self._settings[programme]
+
+    def programme_schedules(self) -> list[tuple[str, date, Mapping[str, Any]]]:
+        """Each loaded programme's name, start and notification settings."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(T_PROG.c.name, T_PROG.c.start, T_PROG.c.settings)).all()
+        return [(r.name, r.start, MappingProxyType(dict(r.settings or {}))) for r in found]
 
     def members(self, programme: str | None = None) -> list[Member]:
         """The participating municipalities (of one programme, or of all), with IKU figures."""
@@ -398,11 +489,12 @@ class Store:
             return replace(report, status="unchanged")
         old = dict(self.milestones(programme.name))
         self._milestones[programme.name] = programme.milestone_dates()
-        self._settings.pop(programme.name, None)
+        self._settings[programme.name] = programme.notifications
         try:
             return self._load_programme(programme, now, old, report)
         except BaseException:
             self._milestones.pop(programme.name, None)
+            self._settings.pop(programme.name, None)
             raise
         finally:
             self._people = None

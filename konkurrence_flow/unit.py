@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import engine as core
 from . import messages
+from .calendar import expiry_day, parse_period
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed
 from .legal import check_regime
@@ -65,6 +66,7 @@ class Unit:
         self.now = now
         self._work: dict[str, _Work] = {}
         self._also: list[Callable[[Any], None]] = []
+        self._extra: list[dict[str, Any]] = []
         self.queued = 0  # notifications written by the last commit
 
     # -- reading ----------------------------------------------------------------------------
@@ -88,6 +90,11 @@ class Unit:
     def definition_of(self, tender: Tender) -> Definition:
         """The definition version a tender runs on."""
         return self.store.definition(tender.definition, tender.definition_version)
+
+    def pending(self, tender: Tender) -> list[core.Pending]:
+        """What the scheduler owes the tender's current visit, with its programme's escalation."""
+        escalate = self.store.escalate_after(tender.programme)
+        return core.pending(self.definition_of(tender), tender, escalate)
 
     # -- acts -------------------------------------------------------------------------------
 
@@ -220,6 +227,22 @@ class Unit:
         self._notify(work, "reminder", period)
         return work.tender
 
+    def escalate(self, tender_id: str, period: str) -> Tender:
+        """Tell the secretariat that the current step has stayed overdue for `period` (once)."""
+        work = self._load(tender_id)
+        key = f"escalation:{period}"
+        work.tender = replace(work.tender, reminded=(*work.tender.reminded, key))
+        work.dirty = True
+        due = work.tender.due
+        assert due is not None
+        days = (expiry_day(due, parse_period(period)) - due).days
+        self._notify(work, "escalation", period, self.store.secretariat(), days)
+        return work.tender
+
+    def queue(self, row: dict[str, Any]) -> None:
+        """Queue a notification about no single tender (the secretariat's digest)."""
+        self._extra.append(row)
+
     def disarm_timer(self, tender_id: str, at: datetime, reason: str) -> Tender:
         """A timed transition the engine refused: record why, and stop retrying it."""
         work = self._load(tender_id)
@@ -245,7 +268,14 @@ class Unit:
         self._record(work, "system", None, state, state, SYSTEM, at, None, data, changes)
         return work.tender
 
-    def _notify(self, work: _Work, kind: str, threshold: str) -> None:
+    def _notify(
+        self,
+        work: _Work,
+        kind: str,
+        threshold: str,
+        to: list[Person] | None = None,
+        days: int = 0,
+    ) -> None:
         tender = work.tender
         assert tender.due is not None
         definition = self.definition_of(tender)
@@ -256,14 +286,14 @@ class Unit:
             triggers=core.allowed_triggers(definition, tender.state),
         )  # fmt: skip
         lang = self.store.language(tender.programme)
-        for person in self.store.leaders_of(tender):
+        for person in self.store.leaders_of(tender) if to is None else to:
             key = f"{kind}:{tender.id}:{tender.visit}:{threshold}:{person.id}"
             work.notifications.append(
                 {
                     "dedupe_key": key, "kind": kind, "tender_id": tender.id,
                     "recipient": person.id, "address": person.email,
-                    "subject": messages.subject(kind, about, lang),
-                    "body": messages.body(kind, about, lang), "status": "queued",
+                    "subject": messages.subject(kind, about, lang, days),
+                    "body": messages.body(kind, about, lang, days), "status": "queued",
                     "attempts": 0, "created_at": self.now, "next_attempt_at": self.now,
                     "data": {"state": tender.state, "due": tender.due.isoformat(),
                              "threshold": threshold},
@@ -302,13 +332,13 @@ class Unit:
 
     def commit(self) -> None:
         """Write every change of this unit in one transaction, or nothing at all."""
-        if not self._work and not self._also:
+        if not self._work and not self._also and not self._extra:
             return
         for work in self._work.values():
             if not work.dirty:
                 continue
-            check = core.next_check(self.definition_of(work.tender), work.tender)
-            work.tender = replace(work.tender, next_check_at=check)
+            items = self.pending(work.tender)
+            work.tender = replace(work.tender, next_check_at=items[0].at if items else None)
         try:
             with self.store.engine.begin() as conn:
                 self._write(conn)
@@ -321,6 +351,7 @@ class Unit:
         _log(self._work.values())
         self._work.clear()
         self._also.clear()
+        self._extra.clear()
 
     def _write(self, conn: Any) -> None:
         touched = [w for w in self._work.values() if w.dirty]
@@ -335,7 +366,8 @@ class Unit:
         events = [e for w in touched for e in w.events]
         if events:
             conn.execute(insert(T_EVENT), events)
-        self.queued = _write_notifications(conn, [n for w in touched for n in w.notifications])
+        notes = [n for w in touched for n in w.notifications] + self._extra
+        self.queued = _write_notifications(conn, notes)
         for write in self._also:
             write(conn)
 

@@ -1,0 +1,303 @@
+"""Delivering the outbox: channels (SMTP, webhook, log) and `dispatch`.
+
+Notifications are queued in the store by the act that causes them (see `unit`), each with a dedupe
+key, so nothing is queued twice. `dispatch` sends what is due, one message at a time:
+
+1. claim it (attempts + 1, in the store; a second dispatcher skips it),
+2. send it through every configured channel it has not yet reached,
+3. record the result at once: sent, or a retry at a growing delay, or failed after the last attempt.
+
+A crash between 2 and 3 can re-send that one message, never more. Delays run on the caller's
+clock, so a virtual clock replays retries too.
+
+Settings come from the environment or a config file (`KFLOW_CONFIG`, else `./kflow.toml`):
+
+    [notify]
+    smtp_url = "smtp://user:password@mail.example.dk:587?starttls=1"   # KFLOW_SMTP_URL
+    mail_from = "Konkurrence-flow <noreply@example.dk>"                # KFLOW_MAIL_FROM
+    webhook_url = "http://chat.example.dk/hooks/udbud"                 # KFLOW_WEBHOOK_URL
+    log = true                                                         # KFLOW_NOTIFY_LOG=1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import ssl
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .errors import InvalidInput, KonkurrenceFlowError
+from .log import logger
+from .model import Notification
+
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+    timedelta(hours=6),
+)
+"""The waits after the 1st, 2nd, … failed attempt; after the last one the message is failed."""
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+LEASE = timedelta(minutes=5)
+"""A claimed message not settled within this (a crashed dispatcher) becomes due again."""
+TIMEOUT = 10.0
+
+
+class ChannelError(KonkurrenceFlowError):
+    """A channel could not deliver; `permanent` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.unreachable = unreachable
+
+
+class Channel(Protocol):
+    """Somewhere a notification can be delivered."""
+
+    name: str
+
+    def send(self, note: Notification) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where notifications go."""
+
+    smtp_url: str | None = None
+    mail_from: str = "konkurrence-flow <noreply@localhost>"
+    webhook_url: str | None = None
+    log: bool = False
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None) -> Settings:
+        """The config file's [notify] table, overridden by KFLOW_* environment variables."""
+        env = dict(os.environ if environ is None else environ)
+        table = _config_table(env)
+        log = env.get("KFLOW_NOTIFY_LOG", str(table.get("log", ""))).lower() in ("1", "true", "yes")
+        return cls(
+            smtp_url=env.get("KFLOW_SMTP_URL") or table.get("smtp_url"),
+            mail_from=env.get("KFLOW_MAIL_FROM") or table.get("mail_from") or cls.mail_from,
+            webhook_url=env.get("KFLOW_WEBHOOK_URL") or table.get("webhook_url"),
+            log=log,
+        )
+
+    def channels(self) -> list[Channel]:
+        """The configured channels; the log when nothing else is configured."""
+        found: list[Channel] = []
+        if self.smtp_url:
+            found.append(SmtpChannel(self.smtp_url, self.mail_from))
+        if self.webhook_url:
+            found.append(WebhookChannel(self.webhook_url))
+        if self.log or not found:
+            found.append(LogChannel())
+        return found
+
+
+def _config_table(env: dict[str, str]) -> dict[str, Any]:
+    path = Path(env.get("KFLOW_CONFIG") or "kflow.toml")
+    if not path.exists():
+        if env.get("KFLOW_CONFIG"):
+            raise InvalidInput(f"config file {path} (KFLOW_CONFIG) does not exist")
+        return {}
+    try:
+        table = tomllib.loads(path.read_text("utf-8")).get("notify", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from exc
+    if not isinstance(table, dict):
+        raise InvalidInput(f"config file {path}: [notify] must be a table")
+    return table
+
+
+class LogChannel:
+    """Writes each notification as a structured log line (stderr)."""
+
+    name = "log"
+
+    def send(self, note: Notification) -> None:
+        logger().warning(
+            "notification", kind=note.kind, tender=note.tender, to=note.recipient,
+            subject=note.subject,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class SmtpChannel:
+    """Email over SMTP: `smtp://[user:password@]host:port[?starttls=1]` or `smtps://…`."""
+
+    name = "smtp"
+
+    def __init__(self, url: str, sender: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise InvalidInput(
+                f"SMTP URL '{url}' is not understood; use smtp://[user:password@]host:port"
+                "[?starttls=1] or smtps://host:port"
+            )
+        self.url = f"{parts.scheme}://{parts.hostname}:{parts.port or 25}"
+        self.host, self.port, self.tls = parts.hostname, parts.port or 25, parts.scheme == "smtps"
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, note: Notification) -> None:
+        if not note.address:
+            raise ChannelError(f"{note.recipient} has no email address", permanent=True)
+        try:
+            self._connection().send_message(self._message(note))
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ChannelError(f"{self.url} refused {note.address}: {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise ChannelError(f"{self.url}: {exc}", unreachable=isinstance(exc, OSError)) from exc
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            kind = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
+            smtp = kind(self.host, self.port, timeout=TIMEOUT)
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password or "")
+            self._smtp = smtp
+        return self._smtp
+
+    def _message(self, note: Notification) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = note.address
+        message["Subject"] = note.subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = f"<{note.dedupe_key.replace(':', '.')}@konkurrence-flow>"
+        message["X-Kflow-Key"] = note.dedupe_key
+        message.set_content(note.body)
+        return message
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+class WebhookChannel:
+    """An HTTP POST with a JSON body (e.g. for a chat tool)."""
+
+    name = "webhook"
+
+    def __init__(self, url: str) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise InvalidInput(f"webhook URL '{url}' must start with http:// or https://")
+        self.url = url
+
+    def send(self, note: Notification) -> None:
+        body = json.dumps(payload(note), ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(
+            self.url, data=body, method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8",
+                     "X-Kflow-Key": note.dedupe_key},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            raise ChannelError(
+                f"{self.url} answered {exc.code} {exc.reason}", permanent=permanent
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChannelError(f"{self.url}: {reason}", unreachable=True) from exc
+
+    def close(self) -> None:
+        """Nothing to close: one request per message."""
+
+
+def payload(note: Notification) -> dict[str, Any]:
+    """The webhook's JSON body."""
+    return {
+        "id": note.id, "key": note.dedupe_key, "kind": note.kind, "tender": note.tender,
+        "recipient": note.recipient, "address": note.address, "subject": note.subject,
+        "text": note.body, "data": dict(note.data),
+    }  # fmt: skip
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch did."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[tuple[int, str, datetime]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    unreachable: str | None = None  # a channel that could not be reached: the rest waits
+
+
+def dispatch(store: Any, channels: Sequence[Channel], now: datetime) -> DispatchReport:
+    """Send every queued notification that is due by `now`, one at a time."""
+    report = DispatchReport()
+    try:
+        for note in store.due_notifications(now):
+            if not store.claim_notification(note, now + LEASE):
+                continue
+            if not _deliver(store, channels, note, now, report):
+                break
+    finally:
+        for channel in channels:
+            channel.close()
+    return report
+
+
+def _deliver(
+    store: Any, channels: Sequence[Channel], note: Notification, now: datetime,
+    report: DispatchReport,
+) -> bool:  # fmt: skip
+    """Deliver one message; False when a channel is unreachable (stop this dispatch)."""
+    delivered = list(note.data.get("delivered", []))
+    for channel in channels:
+        if channel.name in delivered:
+            continue
+        try:
+            channel.send(note)
+        except ChannelError as exc:
+            _settle_failure(store, note, delivered, str(exc), exc.permanent, now, report)
+            if exc.unreachable:
+                report.unreachable = str(exc)
+                return False
+            return True
+        delivered.append(channel.name)
+    store.settle_notification(note.id, delivered, status="sent", sent_at=now)
+    report.sent.append(note.id)
+    return True
+
+
+def _settle_failure(
+    store: Any, note: Notification, delivered: list[str], error: str, permanent: bool,
+    now: datetime, report: DispatchReport,
+) -> None:  # fmt: skip
+    attempts = note.attempts + 1
+    if permanent or attempts >= MAX_ATTEMPTS:
+        store.settle_notification(note.id, delivered, status="failed", error=error)
+        report.failed.append((note.id, error))
+        return
+    retry_at = now + RETRY_DELAYS[attempts - 1]
+    store.settle_notification(note.id, delivered, status="queued", error=error, retry_at=retry_at)
+    report.retrying.append((note.id, error, retry_at))

@@ -1,0 +1,112 @@
+"""Real servers on 127.0.0.1 for the notification tests: SMTP (aiosmtpd) and HTTP (http.server)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    """What an SMTP server received: (envelope recipients, parsed message) pairs."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            content = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append((list(envelope.rcpt_tos), content))
+        return "250 Message accepted for delivery"
+
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [str(m["X-Kflow-Key"]) for _, m in self.messages]
+
+
+class SmtpServer:
+    """A real SMTP server on 127.0.0.1 that can be stopped and started again on the same port."""
+
+    def __init__(
+        self, port: int | None = None, user: str | None = None, password: str = ""
+    ) -> None:
+        self.port = port or free_port()
+        self.inbox = Inbox()
+        self.user, self.password = user, password
+        self._controller: Controller | None = None
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:  # fmt: skip
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode() == self.user and auth_data.password.decode() == self.password
+        )
+        return AuthResult(success=ok, handled=False)
+
+    def start(self) -> SmtpServer:
+        options: dict[str, Any] = {}
+        if self.user:
+            options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def url(self) -> str:
+        auth = f"{self.user}:{self.password}@" if self.user else ""
+        return f"smtp://{auth}127.0.0.1:{self.port}"
+
+
+class WebhookServer:
+    """A real HTTP server on 127.0.0.1 that records JSON posts and answers with `status`."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.status = 200
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                body = json.loads(self.rfile.read(length))
+                if outer.status < 300:
+                    outer.posts.append({"headers": dict(self.headers), "json": body})
+                self.send_response(outer.status)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> WebhookServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/udbud"

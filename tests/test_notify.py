@@ -1,0 +1,326 @@
+"""Notifications over real protocols: SMTP and HTTP servers on 127.0.0.1, retries, exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from servers import SmtpServer, WebhookServer, free_port
+from support import ROOT, at
+
+from konkurrence_flow.definitions import load_definition
+from konkurrence_flow.errors import InvalidInput
+from konkurrence_flow.notify import (
+    MAX_ATTEMPTS,
+    RETRY_DELAYS,
+    LogChannel,
+    Settings,
+    SmtpChannel,
+    WebhookChannel,
+    dispatch,
+)
+from konkurrence_flow.programme import parse_programme
+from konkurrence_flow.scheduler import tick
+from konkurrence_flow.store import Store
+
+PILOT = (ROOT / "workflows" / "pilot-2007.yaml").read_text()
+SENDER = "Konkurrence-flow <noreply@udbudsportalen.dk>"
+
+
+def pilot_store(text: str = PILOT) -> Store:
+    store = Store("sqlite://")
+    store.init("kl-sek")
+    store.load_definition(
+        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
+    )
+    store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
+    return store
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookServer]:
+    server = WebhookServer().start()
+    yield server
+    server.stop()
+
+
+def test_reminders_arrive_by_smtp_to_the_right_people(smtp: SmtpServer) -> None:
+    """Four P14D reminders on 2007-09-16: one mail to each leader, Danish subject, the command."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    report = dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-09-16T00:05"))
+    assert len(report.sent) == 4 and report.retrying == report.failed == []
+    by_to = {tuple(rcpt): msg for rcpt, msg in smtp.inbox.messages}
+    assert set(by_to) == {("anna.jensen@aarhus.dk",), ("ole.hansen@odense.dk",),
+                          ("mette.larsen@frederiksberg.dk",)}  # fmt: skip
+    mails = [m for rcpt, m in smtp.inbox.messages if rcpt == ["ole.hansen@odense.dk"]]
+    (mail,) = mails
+    assert mail["Subject"] == ("Påmindelse: ODE-BESK-01 «Behovsafdækning og beslutning om "
+                               "udbudsområde» skal være klar senest 2007-09-30")  # fmt: skip
+    assert mail["From"] == SENDER and mail["X-Kflow-Key"] == "reminder:ODE-BESK-01:1:P14D:ole"
+    body = mail.get_payload(decode=True).decode()
+    assert "Udbud: ODE-BESK-01 – Mentorordning for unge ledige" in body
+    assert "Frist: 2007-09-30" in body and "kflow advance ODE-BESK-01 approve_scope" in body
+    assert {n.status for n in store.notifications()} == {"sent"}
+
+
+def test_overdue_notices_go_to_every_participants_leader(smtp: SmtpServer) -> None:
+    """A joint tender's overdue notice reaches the leader of each participating municipality."""
+    joint = PILOT.replace(
+        'municipalities: ["461"], leader: ole', 'municipalities: ["461", "751"], leader: ole'
+    )
+    store = pilot_store(joint)
+    tick(store, at("2007-10-01"))
+    dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01"))
+    overdue = [(r, m["Subject"]) for r, m in smtp.inbox.messages if "ODE-BESK-01" in m["Subject"]
+               and m["Subject"].startswith("Overskredet")]  # fmt: skip
+    assert sorted(r[0] for r, _ in overdue) == ["anna.jensen@aarhus.dk", "ole.hansen@odense.dk"]
+
+
+def test_smtp_login_with_user_and_password() -> None:
+    """smtp://user:password@host:port logs in; a wrong password is an error kept for a retry."""
+    server = SmtpServer(user="kflow", password="hemmeligt").start()
+    try:
+        store = pilot_store()
+        tick(store, at("2007-09-16"))
+        wrong = SmtpChannel(f"smtp://kflow:forkert@127.0.0.1:{server.port}", SENDER)
+        report = dispatch(store, [wrong], at("2007-09-16"))
+        assert report.sent == [] and "Authentication" in report.retrying[0][1]
+        assert len(dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-17")).sent) == 4
+        assert len(server.inbox.messages) == 4
+    finally:
+        server.stop()
+
+
+def test_the_webhook_receives_json(webhook: WebhookServer) -> None:
+    """An HTTP POST per message with the subject, text, recipient and dedupe key."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    report = dispatch(store, [WebhookChannel(webhook.url)], at("2007-09-16"))
+    assert len(report.sent) == 4 and len(webhook.posts) == 4
+    post = next(p for p in webhook.posts if p["json"]["recipient"] == "mette")
+    assert post["json"]["kind"] == "reminder" and post["json"]["tender"] == "FRB-SUND-01"
+    assert post["json"]["subject"].startswith("Påmindelse: FRB-SUND-01")
+    assert "kflow advance FRB-SUND-01 approve_scope" in post["json"]["text"]
+    assert post["headers"]["X-Kflow-Key"] == post["json"]["key"]
+
+
+def test_a_failing_webhook_is_retried_with_growing_delays(webhook: WebhookServer) -> None:
+    """500 answers: retried after 1 min, then 10 min; then the server recovers and each arrives once."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    webhook.status = 500
+    first = dispatch(store, [WebhookChannel(webhook.url)], at("2007-09-16"))
+    assert len(first.retrying) == 4 and first.retrying[0][2] == at("2007-09-16") + RETRY_DELAYS[0]
+    assert dispatch(store, [WebhookChannel(webhook.url)], at("2007-09-16T00:00:30")).retrying == []
+    second = dispatch(store, [WebhookChannel(webhook.url)], at("2007-09-16T00:01"))
+    assert second.retrying[0][2] == at("2007-09-16T00:01") + RETRY_DELAYS[1]
+    webhook.status = 200
+    assert dispatch(store, [WebhookChannel(webhook.url)], at("2007-09-16T00:05")).sent == []
+    assert len(dispatch(store, [WebhookChannel(webhook.url)], at("2007-09-16T00:11")).sent) == 4
+    assert sorted(p["json"]["key"] for p in webhook.posts) == sorted(
+        n.dedupe_key for n in store.notifications()
+    )
+
+
+def test_with_the_smtp_server_down_nothing_is_lost() -> None:
+    """Down: one line of error, messages wait; back up: every message arrives exactly once."""
+    server = SmtpServer(port=free_port())
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    channel = [SmtpChannel(server.url, SENDER)]
+    down = dispatch(store, channel, at("2007-09-16"))
+    assert down.unreachable and "Connection refused" in down.unreachable and down.sent == []
+    assert len(down.retrying) == 1  # the rest were not tried: they wait, untouched
+    assert [n.status for n in store.notifications()] == ["queued"] * 4
+    server.start()
+    try:
+        later = at("2007-09-16") + RETRY_DELAYS[0]
+        assert len(dispatch(store, channel, later).sent) == 4
+        assert sorted(server.inbox.keys()) == sorted(n.dedupe_key for n in store.notifications())
+        assert dispatch(store, channel, later + timedelta(days=1)).sent == []
+    finally:
+        server.stop()
+
+
+def test_after_the_last_attempt_a_message_is_failed_with_its_error_and_can_be_resent() -> None:
+    """Down for days: each message tries MAX_ATTEMPTS times, then is failed with the error."""
+    server = SmtpServer(port=free_port())
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    channel = [SmtpChannel(server.url, SENDER)]
+    when, failed = at("2007-09-16"), []
+    for _ in range(4 * MAX_ATTEMPTS):  # one attempt per dispatch while the server is unreachable
+        failed += dispatch(store, channel, when).failed
+        when += RETRY_DELAYS[-1]
+    assert len(failed) == 4 and store.due_notifications(when) == []
+    for note in store.notifications("failed"):
+        assert note.attempts == MAX_ATTEMPTS and "Connection refused" in (note.last_error or "")
+    first = store.notifications("failed")[0]
+    store.retry_notification(first.id, when)
+    server.start()
+    try:
+        assert dispatch(store, channel, when).sent == [first.id]
+        assert server.inbox.keys() == [first.dedupe_key]
+    finally:
+        server.stop()
+
+
+def test_a_person_without_an_address_fails_at_once() -> None:
+    """No email address: failed for good, with the reason; nothing to retry."""
+    store = pilot_store(PILOT.replace("email: ole.hansen@odense.dk", 'email: ""'))
+    tick(store, at("2007-09-16"))
+    server = SmtpServer().start()
+    try:
+        report = dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-16"))
+    finally:
+        server.stop()
+    assert report.failed == [(report.failed[0][0], "ole has no email address")]
+    assert len(report.sent) == 3
+
+
+def test_every_channel_gets_each_message_once(smtp: SmtpServer, webhook: WebhookServer) -> None:
+    """SMTP and webhook together; a webhook failure re-sends only the webhook's part."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    webhook.status = 503
+    channels = [SmtpChannel(smtp.url, SENDER), WebhookChannel(webhook.url)]
+    dispatch(store, channels, at("2007-09-16"))
+    webhook.status = 200
+    dispatch(store, channels, at("2007-09-16T00:01"))
+    assert len(smtp.inbox.messages) == 4 and len(webhook.posts) == 4
+    assert {tuple(n.data["delivered"]) for n in store.notifications()} == {("smtp", "webhook")}
+
+
+def test_settings_from_environment_and_config_file(tmp_path: Path) -> None:
+    """kflow.toml's [notify] table, overridden by KFLOW_* variables; log when nothing else."""
+    config = tmp_path / "kflow.toml"
+    config.write_text('[notify]\nsmtp_url = "smtp://mail.example.dk:25"\nmail_from = "a@b.dk"\n'
+                      'webhook_url = "http://127.0.0.1:9/x"\n')  # fmt: skip
+    settings = Settings.load({"KFLOW_CONFIG": str(config)})
+    assert (settings.smtp_url, settings.mail_from) == ("smtp://mail.example.dk:25", "a@b.dk")
+    assert [c.name for c in settings.channels()] == ["smtp", "webhook"]
+    env = {
+        "KFLOW_CONFIG": str(config),
+        "KFLOW_SMTP_URL": "smtp://other:2525",
+        "KFLOW_NOTIFY_LOG": "1",
+    }
+    overridden = Settings.load(env)
+    assert overridden.smtp_url == "smtp://other:2525"
+    assert [c.name for c in overridden.channels()] == ["smtp", "webhook", "log"]
+    assert [type(c) for c in Settings.load({"KFLOW_CONFIG": ""}).channels()] == [LogChannel]
+    with pytest.raises(InvalidInput, match=r"SMTP URL 'mail.example.dk' is not understood"):
+        SmtpChannel("mail.example.dk", SENDER)
+    with pytest.raises(InvalidInput, match=r"does not exist"):
+        Settings.load({"KFLOW_CONFIG": str(tmp_path / "none.toml")})
+
+
+ESCALATING = PILOT.replace(
+    "municipalities:\n", "notifications: {language: en, escalate_after: P14D, digest_every: P7D}\n"
+    "municipalities:\n", 1,
+)  # fmt: skip
+
+
+def test_escalation_and_digest_reach_the_secretariat(smtp: SmtpServer) -> None:
+    """In English: escalation after 14 days overdue; a weekly digest grouped by municipality."""
+    store = pilot_store(ESCALATING)
+    report = tick(store, at("2007-10-15"))
+    assert len(report.of("escalation")) == 4
+    assert report.of("escalation")[0].at == at("2007-10-14")
+    dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-15"))
+    to_secretariat = [m for r, m in smtp.inbox.messages if r == ["sekretariat@udbudsportalen.dk"]]
+    subjects = sorted(m["Subject"] for m in to_secretariat)
+    assert (
+        "Escalation: AAR-SUND-01 'Behovsafdækning og beslutning om udbudsområde' is 14 days past its due date 2007-09-30"
+        in subjects
+    )
+    (digest,) = [m for m in to_secretariat if m["Subject"].startswith("Digest")]
+    assert digest["Subject"] == "Digest 2007-10-14: 4 overdue steps across the network"
+    text = digest.get_payload(decode=True).decode()
+    assert "Aarhus (751)" in text and "Odense (461)" in text and "14 days overdue" in text
+    assert (
+        text.index("Aarhus (751)") < text.index("Frederiksberg (147)") < text.index("Odense (461)")
+    )
+    assert tick(store, at("2007-10-15")).notifications == 0
+
+
+def _daemon(db: Path, smtp_url: str, speed: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-06-01",
+           "KFLOW_SMTP_URL": smtp_url, "KFLOW_MAIL_FROM": SENDER}  # fmt: skip
+    cmd = [sys.executable, str(ROOT / "cli.py"), "scheduler", "run", "--interval", "0.05",
+           "--speed", speed, "--until", "2008-10-01"]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_runs_across_the_timeline_with_a_restart_deliver_each_notice_once(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """Daemon stopped halfway and restarted, then a whole second run: every mail arrives once."""
+    db = tmp_path / "kflow.db"
+    store = Store(f"sqlite:///{db}")
+    store.init("kl-sek")
+    store.load_definition(
+        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
+    )
+    store.load_programme(parse_programme(ESCALATING, "pilot.yaml"), at("2007-06-01"))
+    anna = store.person("anna")
+    store.advance("AAR-SUND-01", "approve_scope", anna, at("2007-09-20"))
+    store.advance("AAR-SUND-01", "publish", anna, at("2008-01-10"))
+    store.engine.dispose()
+
+    first = _daemon(db, smtp.url, "4000000")
+    time.sleep(4)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(30) == 0
+    halfway = len(smtp.inbox.messages)
+    for speed in ("20000000", "20000000"):  # finish the first run; then run the timeline again
+        daemon = _daemon(db, smtp.url, speed)
+        _out, err = daemon.communicate(timeout=120)
+        assert daemon.returncode == 0, err
+    keys = smtp.inbox.keys()
+    outbox = Store(f"sqlite:///{db}").notifications()
+    assert 0 < halfway < len(keys)
+    assert len(keys) == len(set(keys)) == len(outbox)
+    assert {n.status for n in outbox} == {"sent"}
+    kinds = {n.kind for n in outbox}
+    assert {"reminder", "overdue", "escalation", "digest"} <= kinds
+    assert sorted(keys) == sorted(n.dedupe_key for n in outbox)
+
+
+def test_dispatch_with_the_server_down_says_so_in_one_line_and_exits_0(tmp_path: Path) -> None:
+    """The CLI: one sentence on stderr, exit 0, the messages still queued."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    db = tmp_path / "kflow.db"
+    store = Store(f"sqlite:///{db}")
+    store.init("kl-sek")
+    store.load_definition(
+        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
+    )
+    store.load_programme(parse_programme(PILOT, "pilot.yaml"), at("2007-06-01"))
+    tick(store, at("2007-09-16"))
+    env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-16",
+           "KFLOW_SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "KFLOW_CONFIG": ""}  # fmt: skip
+    result = CliRunner().invoke(main, ["notify", "dispatch"], env=env)
+    assert result.exit_code == 0
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("kflow: could not deliver (smtp://127.0.0.1:") and "retried" in line
+    listed = CliRunner().invoke(main, ["notify", "list", "--json"], env=env)
+    assert {n["status"] for n in json.loads(listed.stdout)} == {"queued"}
