@@ -130,4 +130,14 @@ say "The history of the joint health tender"
 run --now 2008-10-01 tender history FAE-SUND-01
 say "Effects: savings and the estimated IKU against the 25 % target"
 run --now 2008-10-01 effects
+say "The notification outbox (kflow notify dispatch sends it; see README for SMTP and webhooks)"
+kflow notify list --json | .venv/bin/python -c '
+import collections, json, sys
+notes = json.load(sys.stdin)
+for kind, n in sorted(collections.Counter(n["kind"] for n in notes).items()):
+    print(f"  {kind:<11} {n:>4} queued")
+digest = next(n for n in reversed(notes) if n["kind"] == "digest")
+print("\nThe last digest to the secretariat:\n")
+print(digest["subject"]); print(); print(digest["body"])'
+
 rm -f .demo-ticks

@@ -107,7 +107,8 @@ def digest(rows: list[Late], day: date, names: dict[str, str], lang: str) -> tup
         lines.append(f"{names.get(code, code)} ({code})" if code else network)
         for r in sorted(groups[code], key=lambda r: (-r.days, r.tender)):
             lines.append(
-                f"  {r.tender}  {r.state}  {due} {r.due.isoformat()}  {r.days} {late}  – {r.title}"
+                f"  {r.tender:<13} {r.state:<16} {due} {r.due.isoformat()}  {r.days:>3} {late}"
+                f"  – {r.title}"
             )
         lines.append("")
     return title.format(day=day.isoformat(), n=len(rows)), "\n".join(lines)
