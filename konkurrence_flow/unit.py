@@ -8,7 +8,7 @@ nothing, which is how `forecast` runs the scheduler's own code without touching 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from types import MappingProxyType
@@ -54,6 +54,17 @@ class _Work:
 
 
 _NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+def _evolve(tender: Tender, **changes: Any) -> Tender:
+    """`dataclasses.replace` for the unit's own working copies, without re-running `__init__`.
+
+    A unit changes a tender several times per act; the values it sets are its own, already
+    checked, so copying the frozen instance's fields is enough (and several times faster).
+    """
+    evolved = object.__new__(Tender)
+    evolved.__dict__.update(tender.__dict__, **changes)
+    return evolved
 
 
 class Unit:
@@ -157,7 +168,7 @@ class Unit:
     ) -> None:
         changes: dict[str, Any] = {}
         if outcome.facts:  # before the entry: a legal period may depend on a fact just given
-            work.tender = replace(
+            work.tender = _evolve(
                 work.tender, facts=MappingProxyType({**work.tender.facts, **outcome.facts})
             )
         if outcome.pending:
@@ -222,7 +233,7 @@ class Unit:
     def remind(self, tender_id: str, period: str) -> Tender:
         """Queue the reminder `period` before the current step's due date (once)."""
         work = self._load(tender_id)
-        work.tender = replace(work.tender, reminded=(*work.tender.reminded, period))
+        work.tender = _evolve(work.tender, reminded=(*work.tender.reminded, period))
         work.dirty = True
         self._notify(work, "reminder", period)
         return work.tender
@@ -231,7 +242,7 @@ class Unit:
         """Tell the secretariat that the current step has stayed overdue for `period` (once)."""
         work = self._load(tender_id)
         key = f"escalation:{period}"
-        work.tender = replace(work.tender, reminded=(*work.tender.reminded, key))
+        work.tender = _evolve(work.tender, reminded=(*work.tender.reminded, key))
         work.dirty = True
         due = work.tender.due
         assert due is not None
@@ -314,7 +325,7 @@ class Unit:
         changes: Mapping[str, Any] | None = None,
     ) -> None:
         seq = work.tender.seq + 1
-        work.tender = replace(work.tender, seq=seq, last_event_at=at, **(changes or {}))
+        work.tender = _evolve(work.tender, seq=seq, last_event_at=at, **(changes or {}))
         work.dirty = True
         work.events.append(
             {
@@ -338,7 +349,7 @@ class Unit:
             if not work.dirty:
                 continue
             items = self.pending(work.tender)
-            work.tender = replace(work.tender, next_check_at=items[0].at if items else None)
+            work.tender = _evolve(work.tender, next_check_at=items[0].at if items else None)
         try:
             with self.store.engine.begin() as conn:
                 self._write(conn)
