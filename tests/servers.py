@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
+import ssl
 import threading
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -42,11 +46,15 @@ class SmtpServer:
     """A real SMTP server on 127.0.0.1 that can be stopped and started again on the same port."""
 
     def __init__(
-        self, port: int | None = None, user: str | None = None, password: str = ""
+        self,
+        port: int | None = None,
+        user: str | None = None,
+        password: str = "",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.port = port or free_port()
         self.inbox = Inbox()
-        self.user, self.password = user, password
+        self.user, self.password, self.tls = user, password, tls
         self._controller: Controller | None = None
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
@@ -60,6 +68,8 @@ class SmtpServer:
         options: dict[str, Any] = {}
         if self.user:
             options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        if self.tls is not None:
+            options.update(tls_context=self.tls, require_starttls=True)
         self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
         return self
@@ -72,7 +82,36 @@ class SmtpServer:
     @property
     def url(self) -> str:
         auth = f"{self.user}:{self.password}@" if self.user else ""
-        return f"smtp://{auth}127.0.0.1:{self.port}"
+        starttls = "?starttls=1" if self.tls is not None else ""
+        return f"smtp://{auth}127.0.0.1:{self.port}{starttls}"
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the certificate file a client must trust."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
 
 
 class WebhookServer:

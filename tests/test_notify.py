@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from servers import SmtpServer, WebhookServer, free_port
+from servers import SmtpServer, WebhookServer, free_port, self_signed
 from support import ROOT, at
 
 from konkurrence_flow.definitions import load_definition
@@ -105,6 +105,41 @@ def test_smtp_login_with_user_and_password() -> None:
         assert len(server.inbox.messages) == 4
     finally:
         server.stop()
+
+
+def test_starttls_with_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """?starttls=1: the conversation upgrades to TLS (the server requires it), then logs in."""
+    context, cert = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's certificate
+    server = SmtpServer(user="kflow", password="hemmeligt", tls=context).start()
+    try:
+        store = pilot_store()
+        tick(store, at("2007-09-16"))
+        plain = SmtpChannel(server.url.replace("?starttls=1", ""), SENDER)
+        assert "STARTTLS" in dispatch(store, [plain], at("2007-09-16")).retrying[0][1]
+        report = dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-17"))
+        assert len(report.sent) == 4 and len(server.inbox.messages) == 4
+    finally:
+        server.stop()
+
+
+def test_outbox_contract_on_postgresql(postgres_url: str, smtp: SmtpServer) -> None:
+    """Queue, claim, send and settle against a real PostgreSQL."""
+    from sqlmodel import SQLModel
+
+    SQLModel.metadata.drop_all(Store(postgres_url).engine)
+    store = Store(postgres_url)
+    store.init("kl-sek")
+    store.load_definition(
+        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
+    )
+    store.load_programme(parse_programme(PILOT, "pilot.yaml"), at("2007-06-01"))
+    assert tick(store, at("2007-10-01")).notifications == 12
+    assert tick(store, at("2007-10-01")).notifications == 0
+    assert len(dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01")).sent) == 12
+    assert sorted(smtp.inbox.keys()) == sorted(n.dedupe_key for n in store.notifications("sent"))
+    assert dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-02")).sent == []
+    store.engine.dispose()
 
 
 def test_the_webhook_receives_json(webhook: WebhookServer) -> None:
