@@ -26,10 +26,8 @@ What is measured (bench/README.md says more):
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +42,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common import print_profile, source_version, verdict
 from transitions import Machine
 
 from konkurrence_flow.definitions import Definition, load_definition
@@ -381,21 +380,13 @@ def bench_cli(s: Settings, store: Store, clock: Clock, results: Results) -> None
 
 
 def profile_batched(s: Settings, store: Store, clock: Clock) -> None:
-    """cProfile of the batched path: the top entries by cumulative and by own time."""
+    """cProfile of the batched path."""
     ids = create_tenders(store, clock, "PROF", s.n)
-    profiler = cProfile.Profile()
-    profiler.runcall(advance_batched, store, clock, ids, s.batch)
-    stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
-    print(f"\ncProfile of the batched path ({s.advances:,} advances)")
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(25)
+    print_profile(f"batched path ({s.advances:,} advances)", advance_batched, store, clock, ids,
+                  s.batch)  # fmt: skip
 
 
 # The report
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def report(s: Settings, r: Results) -> None:
@@ -418,16 +409,6 @@ def print_header(s: Settings) -> None:
     )
     print(f"package at {source_version()}; cycle: "
           f"{' -> '.join(f'{a.trigger} ({a.actor.id})' for a in CYCLE)}")  # fmt: skip
-
-
-def source_version() -> str:
-    """The commit measured (`-dirty` when the working tree has uncommitted changes)."""
-    command = ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=7"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "an unknown commit"
-    return done.stdout.strip()
 
 
 def print_rates(s: Settings, rates: Mapping[str, float]) -> None:

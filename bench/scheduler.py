@@ -31,13 +31,10 @@ What is measured:
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +47,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from common import print_profile, source_version, verdict
 from sqlalchemy import insert, literal, select
 
 from konkurrence_flow.calendar import parse_instant, start_of_day
@@ -413,27 +411,14 @@ def bench_forecast(s: Settings, folder: Path, definition: Definition, r: Results
 def profile(big: Path, forum: Path) -> None:
     """cProfile of a tick on the big store and of the forecast: top entries by own and total time."""
     fresh = Fresh(big, "bench-far")
-    run_profiled(f"tick on the big store at {TICK_AT.date()}", tick, fresh.open(), TICK_AT)
+    print_profile(f"tick on the big store at {TICK_AT.date()}", tick, fresh.open(), TICK_AT)
     fresh.close()
     store = warm(Store(sqlite_url(forum)), "bench-forum")
-    run_profiled(f"forecast until {UNTIL.date()}", forecast, store, UNTIL)
+    print_profile(f"forecast until {UNTIL.date()}", forecast, store, UNTIL)
     store.engine.dispose()
 
 
-def run_profiled(title: str, call: Callable[..., Any], *args: Any) -> None:
-    profiler = cProfile.Profile()
-    profiler.runcall(call, *args)
-    stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
-    print(f"\ncProfile of the {title}")
-    stats.sort_stats("cumulative").print_stats(25)
-    stats.sort_stats("tottime").print_stats(20)
-
-
 # The report
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def report(s: Settings, r: Results) -> None:
@@ -447,16 +432,6 @@ def print_header(s: Settings) -> None:
           f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, "
           f"SQLAlchemy {version('SQLAlchemy')}; {os.cpu_count()} CPUs")  # fmt: skip
     print(f"package at {source_version()}")
-
-
-def source_version() -> str:
-    """The commit measured (`-dirty` when the working tree has uncommitted changes)."""
-    command = ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=7"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "an unknown commit"
-    return done.stdout.strip()
 
 
 def print_ticks(r: Results) -> None:

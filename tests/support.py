@@ -6,7 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 from konkurrence_flow.calendar import parse_instant
+from konkurrence_flow.definitions import load_definition
 from konkurrence_flow.model import Person
+from konkurrence_flow.programme import parse_programme
+from konkurrence_flow.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
@@ -19,3 +22,15 @@ SEK = Person("kl-sek", "Sekretariatet", "sekretariat@kl.dk", "secretariat")
 def at(text: str) -> datetime:
     """An instant from an ISO date or datetime (a bare date is 00:00 Copenhagen time)."""
     return parse_instant(text)
+
+
+PILOT_TEXT = (ROOT / "workflows" / "pilot-2007.yaml").read_text("utf-8")
+
+
+def pilot_store(url: str = "sqlite://", text: str = PILOT_TEXT) -> Store:
+    """A store with the individual-tender definition and a pilot programme, loaded 2007-06-01."""
+    store = Store(url)
+    store.init("kl-sek")
+    store.load_definition(load_definition(DEFINITIONS / "individual-tender.yaml"), at("2007-04-01"))
+    store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
+    return store

@@ -10,22 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from support import ROOT, at
+from support import ROOT, at, pilot_store
 
-from konkurrence_flow.definitions import load_definition
-from konkurrence_flow.programme import load_programme
 from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import Store
 
 
 def _prepared(db: Path) -> str:
     url = f"sqlite:///{db}"
-    store = Store(url)
-    store.init("kl-sek")
-    store.load_definition(
-        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
-    )
-    store.load_programme(load_programme(ROOT / "workflows/pilot-2007.yaml"), at("2007-06-01"))
+    store = pilot_store(url)
     anna, ole = store.person("anna"), store.person("ole")
     for tender, leader, day in (
         ("AAR-SUND-01", anna, "2008-01-10"),

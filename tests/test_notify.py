@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from servers import SmtpServer, WebhookServer, free_port, self_signed
-from support import ROOT, at
+from support import PILOT_TEXT as PILOT
+from support import ROOT, at, pilot_store
 
-from konkurrence_flow.definitions import load_definition
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.notify import (
     MAX_ATTEMPTS,
@@ -27,22 +27,10 @@ from konkurrence_flow.notify import (
     WebhookChannel,
     dispatch,
 )
-from konkurrence_flow.programme import parse_programme
 from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import Store
 
-PILOT = (ROOT / "workflows" / "pilot-2007.yaml").read_text()
 SENDER = "Konkurrence-flow <noreply@udbudsportalen.dk>"
-
-
-def pilot_store(text: str = PILOT) -> Store:
-    store = Store("sqlite://")
-    store.init("kl-sek")
-    store.load_definition(
-        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
-    )
-    store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
-    return store
 
 
 @pytest.fixture
@@ -84,7 +72,7 @@ def test_overdue_notices_go_to_every_participants_leader(smtp: SmtpServer) -> No
     joint = PILOT.replace(
         'municipalities: ["461"], leader: ole', 'municipalities: ["461", "751"], leader: ole'
     )
-    store = pilot_store(joint)
+    store = pilot_store(text=joint)
     tick(store, at("2007-10-01"))
     dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01"))
     overdue = [(r, m["Subject"]) for r, m in smtp.inbox.messages if "ODE-BESK-01" in m["Subject"]
@@ -128,12 +116,7 @@ def test_outbox_contract_on_postgresql(postgres_url: str, smtp: SmtpServer) -> N
     from sqlmodel import SQLModel
 
     SQLModel.metadata.drop_all(Store(postgres_url).engine)
-    store = Store(postgres_url)
-    store.init("kl-sek")
-    store.load_definition(
-        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
-    )
-    store.load_programme(parse_programme(PILOT, "pilot.yaml"), at("2007-06-01"))
+    store = pilot_store(postgres_url)
     assert tick(store, at("2007-10-01")).notifications == 12
     assert tick(store, at("2007-10-01")).notifications == 0
     assert len(dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01")).sent) == 12
@@ -218,7 +201,7 @@ def test_after_the_last_attempt_a_message_is_failed_with_its_error_and_can_be_re
 
 def test_a_person_without_an_address_fails_at_once() -> None:
     """No email address: failed for good, with the reason; nothing to retry."""
-    store = pilot_store(PILOT.replace("email: ole.hansen@odense.dk", 'email: ""'))
+    store = pilot_store(text=PILOT.replace("email: ole.hansen@odense.dk", 'email: ""'))
     tick(store, at("2007-09-16"))
     server = SmtpServer().start()
     try:
@@ -273,7 +256,7 @@ ESCALATING = PILOT.replace(
 
 def test_escalation_and_digest_reach_the_secretariat(smtp: SmtpServer) -> None:
     """In English: escalation after 14 days overdue; a weekly digest grouped by municipality."""
-    store = pilot_store(ESCALATING)
+    store = pilot_store(text=ESCALATING)
     report = tick(store, at("2007-10-15"))
     assert len(report.of("escalation")) == 4
     assert report.of("escalation")[0].at == at("2007-10-14")
@@ -307,12 +290,7 @@ def test_two_runs_across_the_timeline_with_a_restart_deliver_each_notice_once(
 ) -> None:
     """Daemon stopped halfway and restarted, then a whole second run: every mail arrives once."""
     db = tmp_path / "kflow.db"
-    store = Store(f"sqlite:///{db}")
-    store.init("kl-sek")
-    store.load_definition(
-        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
-    )
-    store.load_programme(parse_programme(ESCALATING, "pilot.yaml"), at("2007-06-01"))
+    store = pilot_store(f"sqlite:///{db}", ESCALATING)
     anna = store.person("anna")
     store.advance("AAR-SUND-01", "approve_scope", anna, at("2007-09-20"))
     store.advance("AAR-SUND-01", "publish", anna, at("2008-01-10"))
@@ -344,12 +322,7 @@ def test_dispatch_with_the_server_down_says_so_in_one_line_and_exits_0(tmp_path:
     from cli import main
 
     db = tmp_path / "kflow.db"
-    store = Store(f"sqlite:///{db}")
-    store.init("kl-sek")
-    store.load_definition(
-        load_definition(ROOT / "definitions/individual-tender.yaml"), at("2007-04-01")
-    )
-    store.load_programme(parse_programme(PILOT, "pilot.yaml"), at("2007-06-01"))
+    store = pilot_store(f"sqlite:///{db}")
     tick(store, at("2007-09-16"))
     env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-16",
            "KFLOW_SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "KFLOW_CONFIG": ""}  # fmt: skip

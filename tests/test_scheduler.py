@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import ROOT, SEK, at
+from support import ROOT, SEK, at, pilot_store
 
 from konkurrence_flow.definitions import Definition, load_definition, parse_definition
 from konkurrence_flow.model import Tender
@@ -18,15 +18,6 @@ from konkurrence_flow.store import NewTender, Store
 
 PILOT = load_programme(ROOT / "workflows" / "pilot-2007.yaml")
 INDIVIDUAL = load_definition(ROOT / "definitions" / "individual-tender.yaml")
-
-
-def pilot_store(url: str = "sqlite://") -> Store:
-    """A store with the pilot programme loaded on 2007-06-01."""
-    store = Store(url)
-    store.init("kl-sek")
-    store.load_definition(INDIVIDUAL, at("2007-04-01"))
-    store.load_programme(PILOT, at("2007-06-01"))
-    return store
 
 
 def published(store: Store, tender: str = "AAR-SUND-01", on: str = "2008-01-10") -> Tender:
