@@ -356,6 +356,8 @@ def tender_show(tender_id: str, as_json: bool) -> None:
     if data["due"]:
         late = f", {data['days_overdue']} days overdue" if data["overdue"] else ""
         click.echo(f"  due         {data['due']}{late}")
+    if data["timer_at"]:
+        click.echo(f"  timer       {data['timer_trigger']} fires at {data['timer_at']}")
     click.echo(f"  municipalities {', '.join(data['municipalities'])}; leader {data['leader']}")
     for key, value in data["facts"].items():
         click.echo(f"  fact        {key} = {value}")

@@ -49,8 +49,14 @@ def tender_json(tender: Tender, definition: Definition, now: datetime) -> dict[s
         },
         "version": tender.version,
         "timer_at": instant(tender.timer_at),
+        "timer_trigger": _timer_trigger(tender, definition),
         "warnings": [w for w in [threshold_warning(tender, local_date(now))] if w],
     }
+
+
+def _timer_trigger(tender: Tender, definition: Definition) -> str | None:
+    after = definition.state(tender.state).after
+    return after.trigger if after is not None and tender.timer_at is not None else None
 
 
 def event_json(event: Event) -> dict[str, Any]:

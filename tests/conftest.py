@@ -46,6 +46,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _find_postgres() -> None:
+    """Put PostgreSQL's server binaries on PATH (Debian keeps them in /usr/lib/postgresql/N/bin)."""
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / "initdb").exists():
+            os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ['PATH']}"
+            return
+    pytest.fail(
+        "PostgreSQL's initdb and pg_ctl are not installed (Debian: apt-get install postgresql)"
+    )
+
+
 def _as_postgres(cmd: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run its binaries as the 'postgres' user then."""
     if os.geteuid() == 0:
@@ -56,9 +69,7 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on 127.0.0.1, started for the session and removed after."""
-    for binary in ("initdb", "pg_ctl"):
-        if shutil.which(binary) is None:
-            pytest.fail(f"PostgreSQL's {binary} is not on PATH; install PostgreSQL server binaries")
+    _find_postgres()
     folder = Path(tempfile.mkdtemp(prefix="kflow-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
