@@ -18,6 +18,8 @@ _SUBJECTS = {
     ("overdue", "en"): "Overdue: {tender} '{label}' was due on {due}",
     ("escalation", "da"): "Eskalering: {tender} «{label}» er {days} dage over fristen {due}",
     ("escalation", "en"): "Escalation: {tender} '{label}' is {days} days past its due date {due}",
+    ("signoff", "da"): "Godkendelse: {tender} «{label}» venter på jeres godkendelse",
+    ("signoff", "en"): "Sign-off: {tender} '{label}' is waiting for your sign-off",
 }
 
 _LINES = {
@@ -40,7 +42,7 @@ class About:
     title: str
     state: str
     label: str
-    due: date
+    due: date | None
     municipalities: tuple[str, ...]
     triggers: tuple[str, ...]
 
@@ -64,8 +66,9 @@ def body(kind: str, about: About, lang: str, days: int = 0) -> str:
         "",
         f"{words['tender']}: {about.tender} – {about.title}",
         f"{words['step']}: {about.label} ({about.state})",
-        f"{words['due']}: {about.due.isoformat()}",
     ]
+    if about.due is not None:
+        lines.append(f"{words['due']}: {about.due.isoformat()}")
     if about.municipalities:
         lines.append(f"{words['municipalities']}: {', '.join(about.municipalities)}")
     if days:

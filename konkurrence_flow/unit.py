@@ -174,6 +174,7 @@ class Unit:
         if outcome.pending:
             signed = {**work.tender.signoffs, outcome.trigger: outcome.signed}
             changes["signoffs"] = MappingProxyType(signed)
+            self._ask_for_signoffs(work, outcome)
         else:
             work.update_step(work.tender.visit, left_at=outcome.occurred_at)
             changes = self._entry(work, definition, outcome.dest, outcome.occurred_at)
@@ -286,15 +287,16 @@ class Unit:
         threshold: str,
         to: list[Person] | None = None,
         days: int = 0,
+        triggers: tuple[str, ...] | None = None,
     ) -> None:
+        """Queue a `kind` notice about the tender's current step, once per visit and person."""
         tender = work.tender
-        assert tender.due is not None
         definition = self.definition_of(tender)
         about = messages.About(
             tender=tender.id, title=tender.title, state=tender.state,
             label=definition.state(tender.state).label, due=tender.due,
             municipalities=tender.municipalities,
-            triggers=core.allowed_triggers(definition, tender.state),
+            triggers=triggers or core.allowed_triggers(definition, tender.state),
         )  # fmt: skip
         lang = self.store.language(tender.programme)
         for person in self.store.leaders_of(tender) if to is None else to:
@@ -306,10 +308,19 @@ class Unit:
                     "subject": messages.subject(kind, about, lang, days),
                     "body": messages.body(kind, about, lang, days), "status": "queued",
                     "attempts": 0, "created_at": self.now, "next_attempt_at": self.now,
-                    "data": {"state": tender.state, "due": tender.due.isoformat(),
+                    "data": {"state": tender.state, "due": _iso(tender.due),
                              "threshold": threshold},
                 }
             )  # fmt: skip
+
+    def _ask_for_signoffs(self, work: _Work, outcome: core.Outcome) -> None:
+        """A sign-off that leaves others pending asks their project leaders for theirs."""
+        waiting = [
+            p for p in self.store.people()
+            if p.role == "project_leader" and p.municipality in outcome.pending
+        ]  # fmt: skip
+        trigger = outcome.trigger
+        self._notify(work, "signoff", trigger, waiting, triggers=(trigger,))
 
     def _record(
         self,

@@ -105,3 +105,19 @@ def test_effects_report_savings_and_estimated_iku(forum: Store) -> None:
     assert by_code["751"]["iku_after"] == round(100 * 1_054_100_000 / 5_200_000_000, 2)
     assert by_code["751"]["iku_gap"] == round(25 - 100 * 1_054_100_000 / 5_200_000_000, 2)
     assert report["network"]["saving"] == 1_600_000 and report["target_percent"] == 25.0
+
+
+def test_a_sign_off_asks_the_other_participants_for_theirs_once(forum: Store) -> None:
+    """The first sign-off queues a request to each pending leader; later ones add nothing new."""
+    people = {p.id: p for p in forum.people()}
+    forum.advance("FAE-BESK-01", "approve_scope", people["anna"], at("2007-09-24"))
+    forum.advance("FAE-BESK-01", "approve_materials", people["ole"], at("2008-02-07"))
+    asked = [n for n in forum.notifications() if n.kind == "signoff"]
+    assert sorted(n.recipient for n in asked) == ["anna", "soeren"]
+    mail = next(n for n in asked if n.recipient == "soeren")
+    assert mail.subject == (
+        "Godkendelse: FAE-BESK-01 «Udarbejdelse af fælles udbudsmateriale» venter på jeres godkendelse"
+    )
+    assert "kflow advance FAE-BESK-01 approve_materials" in mail.body
+    forum.advance("FAE-BESK-01", "approve_materials", people["anna"], at("2008-02-08"))
+    assert len([n for n in forum.notifications() if n.kind == "signoff"]) == 2

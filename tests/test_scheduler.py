@@ -152,15 +152,17 @@ def test_forecast_changes_nothing() -> None:
     publish_day=st.integers(0, 80),
 )
 def test_forecast_and_real_ticks_agree_event_for_event(ticks: list[int], publish_day: int) -> None:
-    """Whatever instants the real ticks run at, they do exactly what the forecast said."""
+    """Whatever instants the real ticks run at, they do exactly what the forecast said; and a
+    tick repeated at the same instant does nothing."""
     store = pilot_store()
     published(store, on=(date(2008, 1, 2) + timedelta(days=publish_day)).isoformat())
     until = at("2008-10-01")
     predicted = [h.key() for h in forecast(store, until)]
     done = []
-    for offset in sorted(ticks):
-        done += [h.key() for h in tick(store, at("2008-01-01") + timedelta(days=offset)).happenings]
-    done += [h.key() for h in tick(store, until).happenings]
+    for instant in [at("2008-01-01") + timedelta(days=d) for d in sorted(ticks)] + [until]:
+        done += [h.key() for h in tick(store, instant).happenings]
+        again = tick(store, instant)
+        assert (again.happenings, again.notifications) == ([], 0)
     assert sorted(done) == sorted(predicted)
 
 
