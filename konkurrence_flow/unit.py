@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import engine as core
 from . import messages
-from .calendar import expiry_day, parse_period
+from .calendar import TZ, expiry_day, parse_period
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed
 from .legal import check_regime
@@ -156,10 +156,13 @@ class Unit:
         at = at or self.now
         core.check_effective_time(work.tender, at, self.now)
         definition = self.definition_of(work.tender)
-        outcome = core.fire(
-            definition, work.tender, trigger, actor, at,
-            note=note, facts=facts, resolve=self.store.resolve,
-        )  # fmt: skip
+        try:
+            outcome = core.fire(
+                definition, work.tender, trigger, actor, at,
+                note=note, facts=facts, resolve=self.store.resolve,
+            )  # fmt: skip
+        except NotAllowed as exc:
+            raise _with_overdue_timer(exc, work.tender, definition, at) from None
         self._apply(work, definition, outcome, actor)
         return outcome
 
@@ -392,6 +395,19 @@ class Unit:
         self.queued = _write_notifications(conn, notes)
         for write in self._also:
             write(conn)
+
+
+def _with_overdue_timer(
+    exc: NotAllowed, tender: Tender, definition: Definition, at: datetime
+) -> NotAllowed:
+    """A refusal, with a hint when the tender's timed transition is due but has not fired yet."""
+    after = definition.state(tender.state).after
+    if tender.timer_at is None or tender.timer_at > at or after is None:
+        return exc
+    return NotAllowed(
+        f"{exc}; note: '{after.trigger}' has been due since {tender.timer_at.astimezone(TZ)} "
+        "but the scheduler has not run since (run `kflow tick`, or keep `kflow scheduler run` going)"
+    )
 
 
 def _iso(value: date | None) -> str | None:

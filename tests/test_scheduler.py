@@ -189,3 +189,19 @@ def test_tick_contract_on_both_stores(url_kind: str, tmp_path, request) -> None:
     assert len(report.of("overdue")) == 4
     assert report.notifications == 3 * 2 + 1 + 4  # P14D and P3D; award's P7D; overdue
     assert tick(store, at("2008-10-01")).happenings == []
+
+
+def test_a_refusal_says_when_the_scheduler_is_behind() -> None:
+    """Acting on a tender whose bid period expired unseen: the refusal says to run the scheduler."""
+    from konkurrence_flow.errors import NotAllowed
+
+    store = pilot_store()
+    published(store)
+    anna = store.person("anna")
+    with pytest.raises(NotAllowed, match=r"'decide_award' is not allowed there .*; note: "
+                       r"'close_bidding' has been due since 2008-03-04 00:00:00\+01:00 but the "
+                       r"scheduler has not run since \(run `kflow tick`"):  # fmt: skip
+        store.advance("AAR-SUND-01", "decide_award", anna, at("2008-03-05"))
+    with pytest.raises(NotAllowed) as early:
+        store.advance("AAR-SUND-01", "decide_award", anna, at("2008-02-05"))
+    assert "scheduler" not in str(early.value)
