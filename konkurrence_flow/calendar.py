@@ -164,13 +164,23 @@ def expires_at(start: date, period: Period) -> datetime:
 
 
 def start_of_day(d: date) -> datetime:
-    """The instant day `d` begins: 00:00 Copenhagen time."""
-    return datetime.combine(d, time(0), tzinfo=TZ)
+    """The instant day `d` begins: 00:00 Copenhagen time, as an instant in UTC.
+
+    Instants are kept in UTC: Python compares two datetimes that share a tzinfo by wall time,
+    which is wrong in the hour the clocks go back.
+    """
+    try:
+        return datetime.combine(d, time(0), tzinfo=TZ).astimezone(UTC)
+    except OverflowError as exc:
+        raise PeriodError(f"day {d.isoformat()} is out of range") from exc
 
 
 def end_of_day(d: date) -> datetime:
-    """The instant day `d` ends: 00:00 Copenhagen time on the next day (24:00 of `d`)."""
-    return start_of_day(d + timedelta(days=1))
+    """The instant day `d` ends: 00:00 Copenhagen time on the next day (24:00 of `d`), in UTC."""
+    try:
+        return start_of_day(d + timedelta(days=1))
+    except OverflowError as exc:
+        raise PeriodError(f"day {d.isoformat()} is out of range") from exc
 
 
 def local_date(instant: datetime) -> date:
@@ -328,7 +338,10 @@ def parse_instant(text: str) -> datetime:
         raise _bad_instant(text) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=TZ)
-    return parsed.astimezone(UTC).astimezone(TZ)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise PeriodError(f"time {text!r} is out of range; use a date between 0002 and 9998") from exc
 
 
 def _bad_instant(text: str) -> PeriodError:

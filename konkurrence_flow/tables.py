@@ -40,7 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value} refused: instants must be timezone-aware")
         if dialect.name == "sqlite":
-            return _sqlite_text(value)
+            return _sqlite_text(value.astimezone(UTC))  # UTC first: the cache keys by instant
         return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
@@ -54,7 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 @lru_cache(maxsize=4096)
 def _sqlite_text(value: datetime) -> str:
     """An instant as SQLite stores it (a batch writes the same few instants many times)."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class MetaRow(SQLModel, table=True):

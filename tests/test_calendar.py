@@ -118,7 +118,7 @@ def test_open_procedure_example_expires_at_end_of_monday() -> None:
     """The example period expires at 24:00 on Mon 2008-03-03, i.e. 2008-03-04 00:00 Copenhagen."""
     instant = expires_at(date(2008, 1, 10), P52D_ROLLING)
     assert instant == datetime(2008, 3, 4, tzinfo=TZ)
-    assert instant.tzinfo is TZ
+    assert instant.tzinfo is UTC  # instants are kept in UTC
     assert instant.astimezone(UTC) == datetime(2008, 3, 3, 23, 0, tzinfo=UTC)
 
 
@@ -284,7 +284,7 @@ def test_start_and_end_of_day_are_copenhagen_midnights() -> None:
     """A winter day runs from 00:00 CET to the next 00:00 CET."""
     assert start_of_day(date(2008, 1, 10)) == datetime(2008, 1, 9, 23, tzinfo=UTC)
     assert end_of_day(date(2008, 1, 10)) == datetime(2008, 1, 10, 23, tzinfo=UTC)
-    assert start_of_day(date(2008, 1, 10)).tzinfo is TZ
+    assert start_of_day(date(2008, 1, 10)).tzinfo is UTC
 
 
 @pytest.mark.parametrize(
@@ -326,12 +326,26 @@ def test_parse_instant_reads_dates_and_datetimes(text: str, utc: datetime) -> No
     """A bare date is 00:00 local, a naive datetime is Copenhagen wall time, an offset is kept."""
     instant = parse_instant(text)
     assert instant == utc
-    assert instant.tzinfo is TZ
+    assert instant.tzinfo is UTC
 
 
 def test_parse_instant_moves_a_skipped_wall_time_forward() -> None:
     """02:30 on the spring-forward day does not exist; it is read as 03:30 CEST."""
-    assert parse_instant("2008-03-30T02:30").isoformat() == "2008-03-30T03:30:00+02:00"
+    assert parse_instant("2008-03-30T02:30").astimezone(TZ).isoformat() == "2008-03-30T03:30:00+02:00"
+
+
+def test_instants_in_the_hour_the_clocks_go_back_compare_as_time_does() -> None:
+    """02:50+02:00 comes 40 minutes before 02:10+01:00 on 2007-10-28, though its wall time is later."""
+    summer, winter = parse_instant("2007-10-28T02:50+02:00"), parse_instant("2007-10-28T02:10+01:00")
+    assert summer < winter and winter - summer == timedelta(minutes=20)
+
+
+def test_out_of_range_times_are_refused_in_a_sentence() -> None:
+    """Year 1 cannot be placed in Copenhagen; the error names the time."""
+    with pytest.raises(PeriodError, match=r"time '0001-01-01' is out of range"):
+        parse_instant("0001-01-01")
+    with pytest.raises(PeriodError, match=r"day 9999-12-31 is out of range"):
+        end_of_day(date(9999, 12, 31))
 
 
 @pytest.mark.parametrize(
