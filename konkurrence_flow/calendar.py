@@ -341,7 +341,9 @@ def parse_instant(text: str) -> datetime:
     try:
         return parsed.astimezone(UTC)
     except OverflowError as exc:
-        raise PeriodError(f"time {text!r} is out of range; use a date between 0002 and 9998") from exc
+        raise PeriodError(
+            f"time {text!r} is out of range; use a date between 0002 and 9998"
+        ) from exc
 
 
 def _bad_instant(text: str) -> PeriodError:

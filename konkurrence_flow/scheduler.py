@@ -17,38 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from . import engine as core
 from . import messages
 from .calendar import Period, expiry_day, local_date, parse_period, start_of_day
 from .clock import Clock
-from .errors import ConcurrentChange, RunError
+from .errors import ConcurrentChange
 from .log import logger
-from .model import SYSTEM, Tender
+from .model import Tender
+from .owed import Happening, catch_up
 from .store import Store
-from .unit import Unit
-
-MAX_STEPS_PER_TENDER = 200
-"""A guard against definitions whose timers chase each other forever (e.g. P0D cycles)."""
 
 Wrap = Callable[[list[str]], Iterable[str]]
-
-
-@dataclass(frozen=True)
-class Happening:
-    """One thing the scheduler did (or, in a forecast, would do) to a tender."""
-
-    at: datetime
-    tender: str
-    what: str  # advance | overdue | reminder | escalation | refused
-    state: str
-    detail: str
-    trigger: str | None = None
-    dest: str | None = None
-    due: date | None = None
-
-    def key(self) -> tuple[datetime, str, str, str]:
-        """What identifies it when a forecast is compared with a real run."""
-        return (self.at, self.tender, self.what, self.detail)
 
 
 @dataclass
@@ -66,6 +44,7 @@ class TickReport:
 
 def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
     """One pass: catch up every tender owed something by `now`; one transaction per tender."""
+    store.refresh()  # another process may have loaded a programme or added people since
     report = TickReport(now)
     for tender in _read_ahead(store, wrap(store.due_for_check(now))):
         tender_id = tender.id
@@ -134,6 +113,7 @@ def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]
 
 def forecast(store: Store, until: datetime, wrap: Wrap = list) -> list[Happening]:
     """What the scheduler will do by `until` if nobody acts. Changes nothing."""
+    store.refresh()
     unit = store.act(until)
     found: list[Happening] = []
     for tender in _read_ahead(store, wrap(store.due_for_check(until))):
@@ -156,39 +136,6 @@ def _read_ahead(store: Store, ids: Iterable[str], size: int = 200) -> Iterator[T
 def _read(store: Store, ids: list[str]) -> Iterator[Tender]:
     found = store.tenders_by_id(ids) if ids else {}
     return (found[i] for i in ids if i in found)
-
-
-def catch_up(unit: Unit, tender_id: str, until: datetime, found: list[Happening]) -> None:
-    """Do, in order, everything the tender is owed up to `until`, cascading through timers."""
-    for _ in range(MAX_STEPS_PER_TENDER):
-        tender = unit.tender(tender_id)
-        items = unit.pending(tender)
-        if not items or items[0].at > until:
-            return
-        found.append(_do(unit, tender.id, tender.state, items[0]))
-    logger().warning("tender owed more than the steps allowed per tick", tender=tender_id)
-
-
-def _do(unit: Unit, tender_id: str, state: str, item: core.Pending) -> Happening:
-    if item.what == "reminder":
-        due = unit.remind(tender_id, item.detail).due
-        detail = f"{item.detail} before {due}"
-        return Happening(item.at, tender_id, "reminder", state, detail, due=due)
-    if item.what == "escalation":
-        due = unit.escalate(tender_id, item.detail).due
-        detail = f"overdue {item.detail} since {due}"
-        return Happening(item.at, tender_id, "escalation", state, detail, due=due)
-    if item.what == "overdue":
-        due = unit.flag_overdue(tender_id, item.at).due
-        return Happening(item.at, tender_id, "overdue", state, f"due {due}", due=due)
-    at = max(item.at, unit.tender(tender_id).last_event_at)
-    try:
-        outcome = unit.advance(tender_id, item.detail, SYSTEM, at=at)
-    except RunError as exc:
-        unit.disarm_timer(tender_id, at, str(exc))
-        return Happening(at, tender_id, "refused", state, str(exc), trigger=item.detail)
-    detail = f"{item.detail}: {outcome.source} -> {outcome.dest}"
-    return Happening(at, tender_id, "advance", state, detail, item.detail, outcome.dest)
 
 
 def run(

@@ -103,6 +103,14 @@ class Store:
         self._settings: dict[str, Mapping[str, Any]] = {}
         self._people: list[Person] | None = None
 
+    def refresh(self) -> None:
+        """Forget what may have changed in the store since it was read (milestones, settings,
+        people): a long-running scheduler calls this before each tick. Definitions are kept:
+        a stored version never changes."""
+        self._milestones.clear()
+        self._settings.clear()
+        self._people = None
+
     # -- set-up -------------------------------------------------------------------------------
 
     def init(self, os_user: str | None = None) -> Person | None:

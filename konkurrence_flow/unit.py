@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import engine as core
 from . import messages
-from .calendar import TZ, expiry_day, parse_period
+from .calendar import expiry_day, parse_period
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed
 from .legal import check_regime
@@ -152,19 +152,24 @@ class Unit:
         facts: Mapping[str, Any] | None = None,
     ) -> core.Outcome:
         """Fire a trigger; the rows it makes wait for `commit`."""
-        work = self._load(tender_id)
         at = at or self.now
-        core.check_effective_time(work.tender, at, self.now)
+        core.check_effective_time(self._load(tender_id).tender, at, self.now)
+        if actor.role != "system":
+            self.catch_up(tender_id, at)
+        work = self._load(tender_id)
         definition = self.definition_of(work.tender)
-        try:
-            outcome = core.fire(
-                definition, work.tender, trigger, actor, at,
-                note=note, facts=facts, resolve=self.store.resolve,
-            )  # fmt: skip
-        except NotAllowed as exc:
-            raise _with_overdue_timer(exc, work.tender, definition, at) from None
+        outcome = core.fire(
+            definition, work.tender, trigger, actor, at,
+            note=note, facts=facts, resolve=self.store.resolve,
+        )  # fmt: skip
         self._apply(work, definition, outcome, actor)
         return outcome
+
+    def catch_up(self, tender_id: str, until: datetime) -> None:
+        """Let time do what it owes the tender up to `until` (timers, notices) before a person acts."""
+        from .owed import catch_up
+
+        catch_up(self, tender_id, until, [])
 
     def _apply(
         self, work: _Work, definition: Definition, outcome: core.Outcome, actor: Person
@@ -177,6 +182,7 @@ class Unit:
         if outcome.pending:
             signed = {**work.tender.signoffs, outcome.trigger: outcome.signed}
             changes["signoffs"] = MappingProxyType(signed)
+            changes.update(self._replan(work, definition))
             self._ask_for_signoffs(work, outcome)
         else:
             work.update_step(work.tender.visit, left_at=outcome.occurred_at)
@@ -211,14 +217,37 @@ class Unit:
 
     def set_facts(self, tender_id: str, facts: Mapping[str, Any], actor: Person) -> Tender:
         """Record facts on a tender (an event of its own)."""
-        work = self._load(tender_id)
         if not facts:
             raise InvalidInput("give at least one KEY=VALUE to record")
-        core.check_may_touch(work.tender, actor)
+        core.check_may_touch(self._load(tender_id).tender, actor)
+        self.catch_up(tender_id, self.now)
+        work = self._load(tender_id)
         state, data = work.tender.state, {"set": dict(facts)}
-        changes = {"facts": MappingProxyType({**work.tender.facts, **facts})}
+        work.tender = _evolve(work.tender, facts=MappingProxyType({**work.tender.facts, **facts}))
+        changes = self._replan(work, self.definition_of(work.tender))
         self._record(work, "human", None, state, state, actor, self.now, None, data, changes)
         return work.tender
+
+    def _replan(self, work: _Work, definition: Definition) -> dict[str, Any]:
+        """Facts changed in a state: its timer (and a due date counted by a period) follow them.
+
+        A legal period may depend on facts (`tender_deadline`, `pin_published`, …): a timer planned
+        with the old facts would close the bidding at the wrong instant.
+        """
+        tender = work.tender
+        milestones = self.store.milestones(tender.programme)
+        plan = core.plan_step(
+            definition, tender.state, tender.state_entered_at, tender, milestones,
+            self.store.resolve,
+        )  # fmt: skip
+        changes: dict[str, Any] = {}
+        if plan.timer_at != tender.timer_at and tender.timer_at is not None:
+            changes["timer_at"] = plan.timer_at
+        if plan.due != tender.due and tender.overdue_flagged_at is None:
+            changes["due"] = plan.due
+        if changes:
+            work.update_step(tender.visit, **changes)
+        return changes
 
     # -- the scheduler's acts -----------------------------------------------------------------
 
@@ -231,7 +260,7 @@ class Unit:
         data = {"overdue": due.isoformat() if due else None}
         changes = {"overdue_flagged_at": at}
         self._record(work, "system", None, state, state, SYSTEM, at, None, data, changes)
-        self._notify(work, "overdue", "first-day")
+        self._notify(work, "overdue", f"first-day@{_iso(work.tender.due)}")
         return work.tender
 
     def remind(self, tender_id: str, period: str) -> Tender:
@@ -239,7 +268,7 @@ class Unit:
         work = self._load(tender_id)
         work.tender = _evolve(work.tender, reminded=(*work.tender.reminded, period))
         work.dirty = True
-        self._notify(work, "reminder", period)
+        self._notify(work, "reminder", f"{period}@{_iso(work.tender.due)}")
         return work.tender
 
     def escalate(self, tender_id: str, period: str) -> Tender:
@@ -251,7 +280,8 @@ class Unit:
         due = work.tender.due
         assert due is not None
         days = (expiry_day(due, parse_period(period)) - due).days
-        self._notify(work, "escalation", period, self.store.secretariat(), days)
+        threshold = f"{period}@{_iso(due)}"
+        self._notify(work, "escalation", threshold, self.store.secretariat(), days)
         return work.tender
 
     def queue(self, row: dict[str, Any]) -> None:
@@ -270,7 +300,12 @@ class Unit:
         return work.tender
 
     def move_due(self, tender_id: str, due: date, milestone: str) -> Tender:
-        """A milestone moved: the current step's due date follows it (and the history says so)."""
+        """A milestone moved: the current step's due date follows it (and the history says so).
+
+        Reminders and escalation start over for the new date (their dedupe keys name the due
+        date, so nothing already queued for the old one is queued again); a step that was flagged
+        overdue and is now due later is unflagged, to be flagged again if the new date passes.
+        """
         work = self._load(tender_id)
         old = work.tender.due
         late_again = work.tender.overdue_flagged_at is not None and due > (old or due)
@@ -279,7 +314,7 @@ class Unit:
         state = work.tender.state
         data = {"due_moved": {"milestone": milestone, "from": _iso(old), "to": due.isoformat()}}
         at = max(self.now, work.tender.last_event_at)
-        changes = {"due": due, "overdue_flagged_at": flagged}
+        changes = {"due": due, "overdue_flagged_at": flagged, "reminded": ()}  # notices anew
         self._record(work, "system", None, state, state, SYSTEM, at, None, data, changes)
         return work.tender
 
@@ -395,19 +430,6 @@ class Unit:
         self.queued = _write_notifications(conn, notes)
         for write in self._also:
             write(conn)
-
-
-def _with_overdue_timer(
-    exc: NotAllowed, tender: Tender, definition: Definition, at: datetime
-) -> NotAllowed:
-    """A refusal, with a hint when the tender's timed transition is due but has not fired yet."""
-    after = definition.state(tender.state).after
-    if tender.timer_at is None or tender.timer_at > at or after is None:
-        return exc
-    return NotAllowed(
-        f"{exc}; note: '{after.trigger}' has been due since {tender.timer_at.astimezone(TZ)} "
-        "but the scheduler has not run since (run `kflow tick`, or keep `kflow scheduler run` going)"
-    )
 
 
 def _iso(value: date | None) -> str | None:

@@ -331,12 +331,17 @@ def test_parse_instant_reads_dates_and_datetimes(text: str, utc: datetime) -> No
 
 def test_parse_instant_moves_a_skipped_wall_time_forward() -> None:
     """02:30 on the spring-forward day does not exist; it is read as 03:30 CEST."""
-    assert parse_instant("2008-03-30T02:30").astimezone(TZ).isoformat() == "2008-03-30T03:30:00+02:00"
+    assert (
+        parse_instant("2008-03-30T02:30").astimezone(TZ).isoformat() == "2008-03-30T03:30:00+02:00"
+    )
 
 
 def test_instants_in_the_hour_the_clocks_go_back_compare_as_time_does() -> None:
     """02:50+02:00 comes 40 minutes before 02:10+01:00 on 2007-10-28, though its wall time is later."""
-    summer, winter = parse_instant("2007-10-28T02:50+02:00"), parse_instant("2007-10-28T02:10+01:00")
+    summer, winter = (
+        parse_instant("2007-10-28T02:50+02:00"),
+        parse_instant("2007-10-28T02:10+01:00"),
+    )
     assert summer < winter and winter - summer == timedelta(minutes=20)
 
 

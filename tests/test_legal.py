@@ -14,6 +14,7 @@ from konkurrence_flow.definitions import LegalPeriod
 from konkurrence_flow.errors import NotAllowed
 from konkurrence_flow.legal import legal_days, resolve, threshold_warning
 from konkurrence_flow.model import Tender
+from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import NewTender, Store
 
 TENDER = LegalPeriod("tender_period")
@@ -158,7 +159,8 @@ def test_min_period_refuses_closing_the_bidding_early_with_the_expiry(store: Sto
                        r"the period legal.tender_period \(P52D\) since entering 'publication' on "
                        r"2008-01-10 has expired at the end of 2008-03-03"):  # fmt: skip
         store.advance("AAR-01", "close_bidding", SEK, at("2008-03-03T16:00"))
-    assert store.advance("AAR-01", "close_bidding", SEK, at("2008-03-04")).dest == "award"
+    assert store.tender("AAR-01").state == "publication"
+    assert tick(store, at("2008-03-04")).of("advance")[0].dest == "award"  # the scheduler's own
 
 
 def test_unknown_regime_is_refused_at_creation(store: Store) -> None:
@@ -180,3 +182,19 @@ def test_facts_given_with_publish_set_the_period(store: Store) -> None:
     )
     assert store.tender("AAR-02").timer_at == at("2008-02-23")
     assert store.tender("AAR-02").facts["tender_deadline"] == "2008-02-22"
+
+
+def test_a_changed_deadline_moves_the_running_timer(store: Store) -> None:
+    """The bid deadline extended while bidding is open: the timer follows, nothing gets stuck."""
+    spec = NewTender("individual-tender", "T", ("751",), id="AAR-03", regime="annex-iib")
+    store.create_tender(spec, ANNA, at("2007-07-01"))
+    store.advance("AAR-03", "approve_scope", ANNA, at("2007-09-01"))
+    store.advance(
+        "AAR-03", "publish", ANNA, at("2008-01-10"), facts={"tender_deadline": "2008-02-01"}
+    )
+    assert store.tender("AAR-03").timer_at == at("2008-02-02")
+    store.set_facts("AAR-03", {"tender_deadline": "2008-02-15"}, ANNA, at("2008-01-20"))
+    assert store.tender("AAR-03").timer_at == at("2008-02-16")
+    assert store.steps("AAR-03")[-1].timer_at == at("2008-02-16")
+    assert tick(store, at("2008-02-05")).happenings == []
+    assert [h.dest for h in tick(store, at("2008-02-16")).of("advance")] == ["award"]

@@ -60,7 +60,10 @@ def test_reminders_arrive_by_smtp_to_the_right_people(smtp: SmtpServer) -> None:
     (mail,) = mails
     assert mail["Subject"] == ("Påmindelse: ODE-BESK-01 «Behovsafdækning og beslutning om "
                                "udbudsområde» skal være klar senest 2007-09-30")  # fmt: skip
-    assert mail["From"] == SENDER and mail["X-Kflow-Key"] == "reminder:ODE-BESK-01:1:P14D:ole"
+    assert (
+        mail["From"] == SENDER
+        and mail["X-Kflow-Key"] == "reminder:ODE-BESK-01:1:P14D@2007-09-30:ole"
+    )
     body = mail.get_payload(decode=True).decode()
     assert "Udbud: ODE-BESK-01 – Mentorordning for unge ledige" in body
     assert "Frist: 2007-09-30" in body and "kflow advance ODE-BESK-01 approve_scope" in body

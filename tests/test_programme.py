@@ -111,3 +111,23 @@ def test_the_timeline_lists_quarters_and_what_is_due(store: Store) -> None:
                                                  "Q2 2008", "Q3 2008"]  # fmt: skip
     q3 = quarters[1]["milestones"][0]
     assert q3["name"] == "areas-decided" and len(q3["due"]) == 4
+
+
+def test_a_step_due_later_gets_new_notices_for_the_new_date(store: Store, tmp_path: Path) -> None:
+    """Overdue on the old date, then the milestone moves a month on: the old flag is lifted, the
+    new date gets its own reminders and, once passed, its own overdue notice."""
+    from konkurrence_flow.scheduler import tick
+
+    store.load_programme(load_programme(PILOT), at("2007-06-01"))
+    tick(store, at("2007-10-02"))
+    moved = tmp_path / "pilot.yaml"
+    moved.write_text(PILOT.read_text().replace("end of Q3 2007", "2007-10-31"))
+    store.load_programme(load_programme(moved), at("2007-10-03"))
+    assert store.tender("ODE-BESK-01").overdue_flagged_at is None
+    report = tick(store, at("2007-11-01"))
+    assert {(h.what, h.due) for h in report.happenings if h.tender == "ODE-BESK-01"} == {
+        ("reminder", date(2007, 10, 31)), ("overdue", date(2007, 10, 31)),
+    }  # fmt: skip
+    keys = [n.dedupe_key for n in store.notifications() if n.tender == "ODE-BESK-01"]
+    assert "overdue:ODE-BESK-01:1:first-day@2007-09-30:ole" in keys
+    assert "overdue:ODE-BESK-01:1:first-day@2007-10-31:ole" in keys

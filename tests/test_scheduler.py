@@ -94,7 +94,7 @@ def test_reminders_are_queued_once_before_the_due_date() -> None:
     tick(store, at("2007-09-28"))
     keys = [n.dedupe_key for n in store.notifications()]
     assert len(keys) == len(set(keys)) == 8
-    assert "reminder:AAR-SUND-01:1:P14D:anna" in keys
+    assert "reminder:AAR-SUND-01:1:P14D@2007-09-30:anna" in keys
 
 
 def test_the_tick_query_uses_next_check_at() -> None:
@@ -137,13 +137,13 @@ def test_timers_cascade_and_a_refused_timer_is_recorded_once() -> None:
 
 
 def test_forecast_changes_nothing() -> None:
-    """A forecast over the whole timeline leaves every tender as it was."""
+    """A forecast over the whole timeline leaves every tender and the outbox as they were."""
     store = pilot_store()
     published(store)
-    before = versions(store)
+    before = (versions(store), len(store.notifications()))
     found = forecast(store, at("2008-10-01"))
     assert any(h.what == "advance" for h in found)
-    assert versions(store) == before and store.notifications() == []
+    assert (versions(store), len(store.notifications())) == before
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -191,17 +191,49 @@ def test_tick_contract_on_both_stores(url_kind: str, tmp_path, request) -> None:
     assert tick(store, at("2008-10-01")).happenings == []
 
 
-def test_a_refusal_says_when_the_scheduler_is_behind() -> None:
-    """Acting on a tender whose bid period expired unseen: the refusal says to run the scheduler."""
-    from konkurrence_flow.errors import NotAllowed
-
+def test_a_person_acting_late_finds_time_caught_up_first() -> None:
+    """No tick ran since the bid period expired: the award act first records the timer, at its
+    instant, then itself; the same history a punctual scheduler would have left."""
     store = pilot_store()
     published(store)
     anna = store.person("anna")
-    with pytest.raises(NotAllowed, match=r"'decide_award' is not allowed there .*; note: "
-                       r"'close_bidding' has been due since 2008-03-04 00:00:00\+01:00 but the "
-                       r"scheduler has not run since \(run `kflow tick`"):  # fmt: skip
-        store.advance("AAR-SUND-01", "decide_award", anna, at("2008-03-05"))
-    with pytest.raises(NotAllowed) as early:
-        store.advance("AAR-SUND-01", "decide_award", anna, at("2008-02-05"))
-    assert "scheduler" not in str(early.value)
+    facts = {"winner": "Falck", "contract_value": 4_100_000}
+    store.advance("AAR-SUND-01", "decide_award", anna, at("2008-03-20"), facts=facts)
+    moves = [(e.kind, e.trigger, e.dest, e.occurred_at) for e in store.history("AAR-SUND-01")][-2:]
+    assert moves == [
+        ("timer", "close_bidding", "award", at("2008-03-04")),
+        ("human", "decide_award", "standstill", at("2008-03-20")),
+    ]
+    assert tick(store, at("2008-03-20")).of("advance") == []
+
+
+def test_without_a_tick_a_late_cancel_still_leaves_the_overdue_award_on_record() -> None:
+    """Cancelling in June, with no tick since January: the award step was entered and went
+    overdue first (with its notice), exactly as with a running scheduler."""
+    store = pilot_store()
+    published(store)
+    store.advance("AAR-SUND-01", "cancel", store.person("anna"), at("2008-06-01"), note="Stop")
+    history = store.history("AAR-SUND-01")
+    assert [e.dest for e in history][-3:] == ["award", "award", "cancelled"]
+    assert history[-2].data == {"overdue": "2008-04-15"}
+    assert any(n.kind == "overdue" and n.tender == "AAR-SUND-01" for n in store.notifications())
+
+
+def test_a_long_running_scheduler_sees_programme_changes_made_elsewhere(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Another process moves a milestone and adds a leader; the daemon's next tick uses both."""
+    from support import PILOT_TEXT
+
+    from konkurrence_flow.programme import parse_programme
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    daemon = pilot_store(url)
+    tick(daemon, at("2007-09-01"))  # reads and caches milestones and people
+    other = Store(url)
+    moved = PILOT_TEXT.replace("end of Q3 2007", "2007-10-31").replace(
+        "people:\n", "people:\n  - {id: bo, name: Bo, email: bo@aarhus.dk, role: project_leader, "
+        'municipality: "751"}\n', 1,
+    )  # fmt: skip
+    other.load_programme(parse_programme(moved, "pilot.yaml"), at("2007-09-02"))
+    report = tick(daemon, at("2007-10-17"))
+    assert {h.detail for h in report.of("reminder")} == {"P14D before 2007-10-31"}
+    assert any(n.recipient == "bo" for n in daemon.notifications())
