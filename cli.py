@@ -6,6 +6,7 @@ The package is imported lazily, inside each command, so that `kflow --help` stay
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -78,6 +79,54 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Check a time option at parse time: a bad one is a usage error (exit 2)."""
+    if value is None:
+        return None
+    from konkurrence_flow.calendar import parse_instant
+    from konkurrence_flow.errors import PeriodError
+
+    try:
+        parse_instant(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return value
+
+
+def _until(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
+    """--until: a day (its end), a quarter expression, or an instant."""
+    from konkurrence_flow.calendar import end_of_day, parse_date_expr, parse_instant
+    from konkurrence_flow.errors import PeriodError
+
+    try:
+        return end_of_day(parse_date_expr(value))
+    except PeriodError:
+        pass
+    try:
+        return parse_instant(value)
+    except PeriodError as exc:
+        raise click.BadParameter(
+            f"{value!r} is neither a day (2008-06-30, 'end of Q2 2008') nor a time: {exc}"
+        ) from exc
+
+
+def _facts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """KEY=VALUE pairs, typed; a malformed one is a usage error (exit 2)."""
+    from konkurrence_flow.errors import InvalidInput
+    from konkurrence_flow.facts import parse_assignments
+
+    try:
+        return parse_assignments(value)
+    except InvalidInput as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _positive(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise click.BadParameter(f"must be a number greater than 0, not {value}")
+    return value
+
+
 def _settings() -> Settings:
     return click.get_current_context().find_object(Settings)  # type: ignore[return-value]
 
@@ -96,7 +145,8 @@ def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> None:
 @click.group(cls=KflowGroup)
 @click.option("--db", envvar="KFLOW_DB", help="Store URL (KFLOW_DB; default sqlite:///kflow.db).")
 @click.option("--user", envvar="KFLOW_USER", help="Acting person's id (KFLOW_USER; default login).")
-@click.option("--now", "now_text", envvar="KFLOW_NOW", help="The clock: ISO date or datetime.")
+@click.option("--now", "now_text", envvar="KFLOW_NOW", callback=_instant,
+              help="The clock: ISO date or datetime.")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Log each act on stderr.")
 @click.version_option(package_name="konkurrence-flow")
 @click.pass_context
@@ -406,13 +456,11 @@ def _move(event: dict[str, Any]) -> str:
 
 @tender.command("set")
 @click.argument("tender_id")
-@click.argument("assignments", nargs=-1, required=True)
-def tender_set(tender_id: str, assignments: tuple[str, ...]) -> None:
+@click.argument("assignments", nargs=-1, required=True, callback=_facts)
+def tender_set(tender_id: str, assignments: dict[str, Any]) -> None:
     """Record facts on a tender: KEY=VALUE (numbers, yes/no, dates, text)."""
-    from konkurrence_flow.facts import parse_assignments
-
     settings = _settings()
-    facts = parse_assignments(assignments)
+    facts = assignments
     settings.ready_store().set_facts(tender_id, facts, settings.actor(), settings.now)
     click.echo(f"{tender_id}: recorded {', '.join(facts)}")
 
@@ -421,22 +469,23 @@ def tender_set(tender_id: str, assignments: tuple[str, ...]) -> None:
 @click.argument("tender_id")
 @click.argument("trigger")
 @click.option("--note", help="Why (mandatory for some triggers).")
-@click.option("--set", "assignments", multiple=True, help="KEY=VALUE fact recorded with the act.")
-@click.option("--at", "at_text", help="Earlier effective time (ISO date or datetime).")
+@click.option("--set", "assignments", multiple=True, callback=_facts,
+              help="KEY=VALUE fact recorded with the act.")  # fmt: skip
+@click.option("--at", "at_text", callback=_instant,
+              help="Earlier effective time (ISO date or datetime).")  # fmt: skip
 def advance(
     tender_id: str,
     trigger: str,
     note: str | None,
-    assignments: tuple[str, ...],
+    assignments: dict[str, Any],
     at_text: str | None,
 ) -> None:
     """Fire TRIGGER on tender TENDER_ID."""
     from konkurrence_flow.calendar import parse_instant
-    from konkurrence_flow.facts import parse_assignments
 
     settings = _settings()
     store = settings.ready_store()
-    facts = parse_assignments(assignments)
+    facts = assignments
     at = parse_instant(at_text) if at_text else None
     outcome = store.advance(
         tender_id, trigger, settings.actor(), settings.now, at=at, note=note, facts=facts
@@ -575,19 +624,15 @@ def _print_tick(report: Any) -> None:
 
 
 @main.command()
-@click.option(
-    "--until", "until_text", required=True, help="ISO date (end of that day) or datetime."
-)
+@click.option("--until", "until", required=True, callback=_until,
+              help="A day (to its end), a quarter expression or an ISO datetime.")  # fmt: skip
 @JSON_OPTION
-def forecast(until_text: str, as_json: bool) -> None:
+def forecast(until: Any, as_json: bool) -> None:
     """What happens by --until if nobody acts: timed transitions, reminders, overdue steps."""
-    from konkurrence_flow.calendar import end_of_day, parse_date_expr, parse_instant
     from konkurrence_flow.scheduler import forecast as run_forecast
     from konkurrence_flow.scheduler import happening_json
 
     settings = _settings()
-    is_day = len(until_text.strip()) <= 10 or "Q" in until_text or "kv" in until_text
-    until = end_of_day(parse_date_expr(until_text)) if is_day else parse_instant(until_text)
     found = run_forecast(settings.ready_store(), until, _progress("forecasting"))
     rows = [happening_json(h) for h in found]
     if as_json:
@@ -603,10 +648,12 @@ def scheduler() -> None:
 
 
 @scheduler.command("run")
-@click.option("--interval", default=60.0, show_default=True, help="Seconds between ticks.")
-@click.option("--speed", default=1.0, show_default=True,
+@click.option("--interval", default=60.0, show_default=True, callback=_positive,
+              help="Seconds between ticks.")  # fmt: skip
+@click.option("--speed", default=1.0, show_default=True, callback=_positive,
               help="Virtual time runs this many times faster from --now (86400 = a day a second).")  # fmt: skip
-@click.option("--until", "until_text", help="Stop once the clock passes this ISO date/datetime.")
+@click.option("--until", "until_text", callback=_instant,
+              help="Stop once the clock passes this ISO date/datetime.")  # fmt: skip
 def scheduler_run(interval: float, speed: float, until_text: str | None) -> None:
     """Tick every --interval seconds until SIGTERM/SIGINT (or --until)."""
     from konkurrence_flow.calendar import parse_instant

@@ -17,6 +17,7 @@ from typing import Any
 from transitions import Machine
 
 from .calendar import (
+    TZ,
     Period,
     day_before,
     end_of_day,
@@ -294,14 +295,19 @@ def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
     """An act's effective time is never in the future and never before the tender's last event."""
     if at > now:
         raise InvalidInput(
-            f"--at {at.isoformat()} is in the future (now is {now.isoformat()}); "
+            f"--at {_local(at)} is in the future (now is {_local(now)}); "
             "an act can only be recorded at an earlier time"
         )
     if at < tender.last_event_at:
         raise InvalidInput(
-            f"--at {at.isoformat()} is before tender {tender.id}'s last event "
-            f"({tender.last_event_at.isoformat()}); history cannot be rewritten"
+            f"{_local(at)} is before tender {tender.id}'s last event ({_local(tender.last_event_at)}); "
+            "an act cannot go back before it (a planned tender starts on its start date)"
         )
+
+
+def _local(instant: datetime) -> str:
+    """An instant as Copenhagen wall time, for messages."""
+    return instant.astimezone(TZ).strftime("%Y-%m-%d %H:%M %Z")
 
 
 _RANK = {"reminder": 0, "advance": 1, "overdue": 2, "escalation": 3}

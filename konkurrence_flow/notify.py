@@ -5,7 +5,8 @@ key, so nothing is queued twice. `dispatch` sends what is due, one message at a 
 
 1. claim it (attempts + 1, in the store; a second dispatcher skips it),
 2. send it through every configured channel it has not yet reached,
-3. record the result at once: sent, or a retry at a growing delay, or failed after the last attempt.
+3. record the result at once: sent, or a retry at a growing delay, or failed after the last attempt
+   (a channel that fails for good, say an address missing, does not keep the others from sending).
 
 A crash between 2 and 3 can re-send that one message, never more. Delays run on the caller's
 clock, so a virtual clock replays retries too.
@@ -46,6 +47,7 @@ RETRY_DELAYS = (
     timedelta(minutes=10),
     timedelta(hours=1),
     timedelta(hours=6),
+    timedelta(hours=24),
 )
 """The waits after the 1st, 2nd, … failed attempt; after the last one the message is failed."""
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
@@ -270,23 +272,31 @@ def _deliver(
     store: Any, channels: Sequence[Channel], note: Notification, now: datetime,
     report: DispatchReport,
 ) -> bool:  # fmt: skip
-    """Deliver one message; False when a channel is unreachable (stop this dispatch)."""
+    """Deliver one message through every channel it has not reached yet, then settle it.
+
+    Returns False when a channel could not be reached at all: this dispatch stops there.
+    """
     delivered = list(note.data.get("delivered", []))
+    errors: list[ChannelError] = []
     for channel in channels:
         if channel.name in delivered:
             continue
         try:
             channel.send(note)
         except ChannelError as exc:
-            _settle_failure(store, note, delivered, str(exc), exc.permanent, now, report)
-            if exc.unreachable:
-                report.unreachable = str(exc)
-                return False
-            return True
+            errors.append(exc)
+            continue
         delivered.append(channel.name)
-    store.settle_notification(note.id, delivered, status="sent", sent_at=now)
-    report.sent.append(note.id)
-    return True
+    if not errors:
+        store.settle_notification(note.id, delivered, status="sent", sent_at=now)
+        report.sent.append(note.id)
+        return True
+    error = "; ".join(str(e) for e in errors)
+    _settle_failure(store, note, delivered, error, all(e.permanent for e in errors), now, report)
+    unreachable = [str(e) for e in errors if e.unreachable]
+    if unreachable:
+        report.unreachable = unreachable[0]
+    return not unreachable
 
 
 def _settle_failure(

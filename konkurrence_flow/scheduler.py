@@ -20,7 +20,7 @@ from typing import Any
 from . import messages
 from .calendar import Period, expiry_day, local_date, parse_period, start_of_day
 from .clock import Clock
-from .errors import ConcurrentChange
+from .errors import ConcurrentChange, PeriodError
 from .log import logger
 from .model import Tender
 from .owed import Happening, catch_up
@@ -83,8 +83,11 @@ def queue_digests(store: Store, now: datetime) -> int:
 def _last_digest_day(start: date, every: Period, today: date) -> date | None:
     """The latest digest day (start + k × every, k >= 1) that is not after today."""
     day, latest = start, None
-    while (following := expiry_day(day, every)) <= today:
-        day = latest = following
+    try:
+        while (following := expiry_day(day, every)) <= today:
+            day = latest = following
+    except PeriodError:  # the calendar's end: no later digest day
+        pass
     return latest
 
 

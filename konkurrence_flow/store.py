@@ -175,12 +175,20 @@ class Store:
             query = query.where(T_DEF.c.version == version)
         with self.engine.connect() as conn:
             row = conn.execute(query.order_by(T_DEF.c.version.desc()).limit(1)).first()
+        if row is None and version is not None and self._has_definition(name):
+            versions = ", ".join(str(d.version) for d in self.definitions() if d.name == name)
+            raise NotFound(f"definition '{name}' has no version {version} (versions: {versions})")
         if row is None:
             raise NotFound(f"unknown definition '{name}'{self._known_definitions()}")
         key = (row.name, row.version)
         if key not in self._definitions:
             self._definitions[key] = parse_definition(row.source, row.path)
         return row.version, self._definitions[key]
+
+    def _has_definition(self, name: str) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(T_DEF.c.name).where(T_DEF.c.name == name).limit(1))
+            return found.first() is not None
 
     def _known_definitions(self) -> str:
         names = sorted({d.name for d in self.definitions()})
@@ -451,6 +459,11 @@ class Store:
                 found = conn.execute(select(T_PROG.c.settings).where(T_PROG.c.name == programme))
                 self._settings[programme] = MappingProxyType(dict(found.scalar() or {}))
         return self._settings[programme]
+
+    def programme_names(self) -> list[str]:
+        """The names of the loaded programmes."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(T_PROG.c.name).order_by(T_PROG.c.name)).scalars())
 
     def programme_schedules(self) -> list[tuple[str, date, Mapping[str, Any]]]:
         """Each loaded programme's name, start and notification settings."""

@@ -7,6 +7,7 @@ nothing, which is how `forecast` runs the scheduler's own code without touching 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,7 +22,7 @@ from . import engine as core
 from . import messages
 from .calendar import expiry_day, parse_period
 from .definitions import Definition
-from .errors import ConcurrentChange, InvalidInput, NotAllowed
+from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
 from .legal import check_regime
 from .log import logger
 from .model import SYSTEM, Person, Tender
@@ -54,6 +55,7 @@ class _Work:
 
 
 _NONE: Mapping[str, Any] = MappingProxyType({})
+_TENDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def _evolve(tender: Tender, **changes: Any) -> Tender:
@@ -117,6 +119,8 @@ class Unit:
         _check_creator(actor, codes)
         check_regime(spec.regime)
         tender_id = spec.id or self._new_id(codes)
+        if actor.role != "system":  # a programme's own tenders were checked with its file
+            self._check_new(spec, tender_id)
         if tender_id in self._work or self.store.has_tender(tender_id):
             raise InvalidInput(f"tender '{tender_id}' exists already; choose another --id")
         tender = Tender(
@@ -133,6 +137,19 @@ class Unit:
         kind = "system" if actor.role == "system" else "human"
         self._record(work, kind, None, None, definition.initial, actor, at, None, {}, entry)
         return work.tender
+
+    def _check_new(self, spec: NewTender, tender_id: str) -> None:
+        """A new tender's id is a plain word; its leader and programme must exist."""
+        if not _TENDER_ID.match(tender_id):
+            raise InvalidInput(
+                f"tender id {tender_id!r} may hold letters, digits, '-', '_' and '.', "
+                "starting with a letter or digit (e.g. AAR-SUND-01)"
+            )
+        if spec.leader is not None:
+            self.store.person(spec.leader)
+        if spec.programme is not None and spec.programme not in self.store.programme_names():
+            names = ", ".join(self.store.programme_names()) or "none is loaded"
+            raise NotFound(f"unknown programme '{spec.programme}' (programmes: {names})")
 
     def _new_id(self, codes: tuple[str, ...]) -> str:
         prefix = municipality(codes[0]).name[:3].upper() if len(codes) == 1 else "FAE"
@@ -456,13 +473,28 @@ def _update_tenders(conn: Any, works: list[_Work]) -> None:
     """Write changed tenders, each only if nobody changed it since this unit read it."""
     if not works:
         return
+    if len(works) > 1:
+        _check_versions(conn, works)  # names the tender that changed, before anything is written
     params = [_tender_params(w) for w in works]
     if conn.dialect.supports_sane_multi_rowcount:
-        if conn.execute(_UPDATE_TENDER, params).rowcount == len(works):
-            return
-        raise ConcurrentChange(_stale(conn, works))
+        if conn.execute(_UPDATE_TENDER, params).rowcount != len(works):
+            raise ConcurrentChange(works[0].tender.id if len(works) == 1 else "in this batch")
+        return
     for work, one in zip(works, params, strict=True):
         if conn.execute(_UPDATE_TENDER, one).rowcount != 1:
+            raise ConcurrentChange(work.tender.id)
+
+
+def _check_versions(conn: Any, works: list[_Work]) -> None:
+    ids = [w.tender.id for w in works]
+    stored: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = select(T_TENDER.c.id, T_TENDER.c.version).where(
+            T_TENDER.c.id.in_(ids[start : start + 500])
+        )
+        stored.update((row.id, row.version) for row in conn.execute(chunk))
+    for work in works:
+        if stored.get(work.tender.id) != work.read_version:
             raise ConcurrentChange(work.tender.id)
 
 
@@ -472,15 +504,6 @@ def _tender_params(work: _Work) -> dict[str, Any]:
     params = {f"v_{c.name}": values[c.name] for c in _TENDER_SET}
     params.update(b_id=work.tender.id, b_read=work.read_version)
     return params
-
-
-def _stale(conn: Any, works: list[_Work]) -> str:
-    """The first tender whose stored version is no longer the one this unit read."""
-    ids = [w.tender.id for w in works]
-    stored = dict(
-        conn.execute(select(T_TENDER.c.id, T_TENDER.c.version).where(T_TENDER.c.id.in_(ids))).all()
-    )
-    return next((w.tender.id for w in works if stored.get(w.tender.id) != w.read_version), ids[0])
 
 
 @lru_cache(maxsize=16)

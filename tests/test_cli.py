@@ -101,9 +101,14 @@ def test_json_stdout_stays_clean_when_verbose(kflow: Kflow) -> None:
         (("advance", "AAR-01", "cancel"), "anna", "needs a note saying why (give --note)"),
         (("advance", "AAR-01", "approve_scope"), "bob", "unknown person 'bob'"),
         (("advance", "AAR-01", "approve_scope", "--at", "2099-01-01"), "anna", "is in the future"),
-        (("advance", "AAR-01", "approve_scope", "--at", "yesterday"), "anna",
-         "time 'yesterday' is not understood"),
-        (("tender", "set", "AAR-01", "Bad Key=1"), "anna", "is not KEY=VALUE"),
+        (("tender", "create", "--definition", "individual-tender", "--title", "x", "--id", "X 1"),
+         None, "tender id 'X 1' may hold letters, digits"),
+        (("tender", "create", "--definition", "individual-tender", "--title", "x", "--leader",
+          "ghost"), None, "unknown person 'ghost'"),
+        (("tender", "create", "--definition", "individual-tender", "--title", "x", "--programme",
+          "nosuch"), None, "unknown programme 'nosuch' (programmes: none is loaded)"),
+        (("definitions", "show", "individual-tender", "--version", "9"), None,
+         "definition 'individual-tender' has no version 9 (versions: 1)"),
         (("tender", "list", "--municipality", "Arhus"), None, "did you mean 751 (Aarhus)?"),
         (("tender", "create", "--definition", "nope", "--title", "x"), None,
          "unknown definition 'nope'; loaded: individual-tender, joint-tender"),
@@ -120,10 +125,27 @@ def test_refusals_exit_1_with_one_sentence(
     assert "Traceback" not in result.stderr
 
 
-def test_usage_errors_exit_2(kflow: Kflow) -> None:
-    """A missing argument is a usage error."""
-    assert kflow("advance").exit_code == 2
-    assert kflow("definitions", "graph", "individual-tender", "--format", "png").exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("advance",), "Missing argument"),
+        (("definitions", "graph", "individual-tender", "--format", "png"), "'png' is not one of"),
+        (("advance", "AAR-01", "approve_scope", "--at", "yesterday"),
+         "time 'yesterday' is not understood"),
+        (("--now", "0001-01-01", "tender", "list"), "time '0001-01-01' is out of range"),
+        (("tender", "set", "AAR-01", "Bad Key=1"), "is not KEY=VALUE"),
+        (("advance", "AAR-01", "approve_scope", "--set", "x"), "is not KEY=VALUE"),
+        (("scheduler", "run", "--speed", "0"), "must be a number greater than 0"),
+        (("scheduler", "run", "--interval", "-1"), "must be a number greater than 0"),
+        (("scheduler", "run", "--speed", "nan"), "must be a number greater than 0"),
+        (("forecast", "--until", "soon"), "is neither a day"),
+    ],
+)  # fmt: skip
+def test_usage_errors_exit_2(kflow: Kflow, args: tuple[str, ...], message: str) -> None:
+    """Malformed options and arguments are usage errors: exit 2, the reason, no traceback."""
+    result = kflow(*args, user="anna")
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_validate_reports_problems_with_positions(tmp_path: Path, kflow: Kflow) -> None:

@@ -92,11 +92,14 @@ def test_forecast_lists_what_happens_if_nobody_acts(pilot: Kflow) -> None:
     assert shown["state"] == "publication"
 
 
-def test_forecast_needs_until(pilot: Kflow) -> None:
-    """forecast without --until is a usage error; a bad date is refused with the forms allowed."""
+def test_forecast_until_takes_days_quarters_and_times(pilot: Kflow) -> None:
+    """--until: a day to its end, a quarter in any case, or an instant; without it, exit 2."""
     assert pilot("forecast").exit_code == 2
-    bad = pilot("forecast", "--until", "soon")
-    assert bad.exit_code == 1 and "is not understood" in bad.stderr
+    for until in ("2007-10-01", "end of q3 2007", "3. kvartal 2007", "2007-10-01T12:00"):
+        assert pilot("forecast", "--until", until, "--json", now="2007-09-01").exit_code == 0
+    rows = json.loads(pilot.ok("forecast", "--until", "end of q3 2007", "--json", now="2007-09-01"))
+    assert {r["what"] for r in rows} == {"reminder", "overdue"}  # to the end of 30 September
+    assert {r["date"] for r in rows if r["what"] == "overdue"} == {"2007-10-01"}
 
 
 def test_programme_show_before_any_programme(tmp_path: Path) -> None:

@@ -335,3 +335,18 @@ def test_dispatch_with_the_server_down_says_so_in_one_line_and_exits_0(tmp_path:
     assert line.startswith("kflow: could not deliver (smtp://127.0.0.1:") and "retried" in line
     listed = CliRunner().invoke(main, ["notify", "list", "--json"], env=env)
     assert {n["status"] for n in json.loads(listed.stdout)} == {"queued"}
+
+
+def test_one_channels_permanent_failure_does_not_stop_the_others(webhook: WebhookServer) -> None:
+    """No email address: SMTP fails for good, the webhook still gets the message."""
+    store = pilot_store(text=PILOT.replace("email: ole.hansen@odense.dk", 'email: ""'))
+    tick(store, at("2007-09-16"))
+    server = SmtpServer().start()
+    try:
+        channels = [SmtpChannel(server.url, SENDER), WebhookChannel(webhook.url)]
+        report = dispatch(store, channels, at("2007-09-16"))
+    finally:
+        server.stop()
+    assert len(webhook.posts) == 4 and len(report.sent) == 3
+    (failed,) = store.notifications("failed")
+    assert failed.recipient == "ole" and list(failed.data["delivered"]) == ["webhook"]

@@ -210,3 +210,17 @@ def test_naive_times_are_refused(any_store: Store) -> None:
 
     with pytest.raises(ValueError, match=r"naive"):
         any_store.act(datetime(2007, 7, 1))
+
+
+def test_a_stale_batch_names_the_tender_that_changed(any_store: Store) -> None:
+    """Two tenders in one unit, the second changed by someone else: the refusal names it."""
+    created(any_store)
+    created(any_store, NewTender("individual-tender", "B", ("751",), id="AAR-02",
+                                 regime="eu-2004-18", procedure="open"))  # fmt: skip
+    unit = any_store.act(at("2007-08-01"))
+    unit.advance("AAR-01", "approve_scope", ANNA)
+    unit.advance("AAR-02", "approve_scope", ANNA)
+    any_store.advance("AAR-02", "cancel", ANNA, at("2007-08-01"), note="Stop")
+    with pytest.raises(ConcurrentChange, match=r"tender AAR-02 changed meanwhile; try again"):
+        unit.commit()
+    assert any_store.tender("AAR-01").state == "scoping"
