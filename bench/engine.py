@@ -82,8 +82,13 @@ CYCLE = (
     Act("sign_contract", ANNA),
     Act("complete", ANNA, {"baseline_cost": 5_100_000, "bidders": 4, "in_house_bid": False}),
 )
-HUMAN = tuple((act, at) for act, at in zip(CYCLE, (START + timedelta(days=60 * (k + 1))
-              for k in range(len(CYCLE))), strict=True) if act.actor is not SYSTEM)  # fmt: skip
+# The people's acts, on time: the award 70 days in (the 52-day bid period has closed, the award is
+# not yet due), the contract after the standstill (15 days by letter, the rule since July 2010). So the scheduler owes these tenders only
+# their two timed transitions, which each act's catch-up performs first.
+HUMAN = tuple(
+    (act, START + timedelta(days=day))
+    for act, day in zip([a for a in CYCLE if a.actor is not SYSTEM], (1, 10, 70, 90, 120), strict=True)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,9 +145,8 @@ def create_tenders(store: Store, clock: Clock, tag: str, n: int) -> list[str]:
     return ids
 
 
-# Each tender lives the same two years: its acts sixty days apart, so every legal period has
-# expired before the next act (and the calendar stays within a few cached years).
-AFTER_LIFE = START + timedelta(days=60 * (len(CYCLE) + 1))
+# Every tender lives the same four months; a batch's `now` comes after all of it.
+AFTER_LIFE = START + timedelta(days=130)
 
 
 def advance_per_act(store: Store, clock: Clock, ids: Sequence[str]) -> int:

@@ -163,6 +163,7 @@ def expires_at(start: date, period: Period) -> datetime:
 # Day boundaries
 
 
+@lru_cache(maxsize=8192)
 def start_of_day(d: date) -> datetime:
     """The instant day `d` begins: 00:00 Copenhagen time, as an instant in UTC.
 
