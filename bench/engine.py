@@ -2,7 +2,7 @@
 
 Run it from the repository root:
 
-    .venv/bin/python bench/engine.py            # full run, about 25 s on 2 cores
+    .venv/bin/python bench/engine.py            # full run, about 30 s on 2 cores
     .venv/bin/python bench/engine.py --quick    # smoke run, a few seconds
     .venv/bin/python bench/engine.py --profile  # and a cProfile of the batched path
 
