@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -34,3 +36,12 @@ def pilot_store(url: str = "sqlite://", text: str = PILOT_TEXT) -> Store:
     store.load_definition(load_definition(DEFINITIONS / "individual-tender.yaml"), at("2007-04-01"))
     store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
     return store
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Poll until `condition()` holds (a real process has got going), or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting after {seconds} s")
+        time.sleep(0.1)

@@ -7,10 +7,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from support import ROOT, at, pilot_store
+from support import ROOT, at, pilot_store, wait_for
 
 from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import Store
@@ -37,6 +36,13 @@ def _daemon(url: str, speed: str) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _timer_events(url: str) -> int:
+    store = Store(url)
+    count = sum(e.kind == "timer" for t in store.tenders() for e in store.history(t.id))
+    store.engine.dispose()
+    return count
+
+
 def _facts(url: str) -> tuple[list[tuple[object, ...]], list[str]]:
     store = Store(url)
     events = [
@@ -57,7 +63,7 @@ def test_killed_and_restarted_daemons_do_what_one_tick_does(tmp_path: Path) -> N
     tick(Store(reference), at("2008-10-01"))
 
     first = _daemon(url, "4000000")  # ~46 days a second: the timeline takes ~10 s
-    time.sleep(3)
+    wait_for(lambda: _timer_events(url) >= 1)  # the daemon is running and has fired a timer
     first.send_signal(signal.SIGTERM)
     _out, err = first.communicate(timeout=30)
     assert first.returncode == 0, err
@@ -65,7 +71,7 @@ def test_killed_and_restarted_daemons_do_what_one_tick_does(tmp_path: Path) -> N
     assert "Traceback" not in err
 
     second = _daemon(url, "4000000")
-    time.sleep(4)
+    wait_for(lambda: _timer_events(url) >= 2)
     second.kill()
     second.wait(timeout=30)
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from servers import SmtpServer, WebhookServer, free_port, self_signed
 from support import PILOT_TEXT as PILOT
-from support import ROOT, at, pilot_store
+from support import ROOT, at, pilot_store, wait_for
 
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.notify import (
@@ -300,7 +299,7 @@ def test_two_runs_across_the_timeline_with_a_restart_deliver_each_notice_once(
     store.engine.dispose()
 
     first = _daemon(db, smtp.url, "4000000")
-    time.sleep(4)
+    wait_for(lambda: len(smtp.inbox.messages) >= 4)  # running, and some mail has gone out
     first.send_signal(signal.SIGTERM)
     assert first.wait(30) == 0
     halfway = len(smtp.inbox.messages)
