@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -42,11 +43,20 @@ class Settings:
 
     @cached_property
     def now(self) -> datetime:
+        """The one `now` of this command; a malformed --now / KFLOW_NOW is a usage error."""
         from konkurrence_flow.calendar import parse_instant
         from konkurrence_flow.clock import FixedClock, SystemClock
+        from konkurrence_flow.errors import PeriodError
 
-        clock = FixedClock(parse_instant(self.now_text)) if self.now_text else SystemClock()
-        return clock.now()
+        if not self.now_text:
+            return SystemClock().now()
+        try:
+            return FixedClock(parse_instant(self.now_text)).now()
+        except PeriodError as exc:
+            ctx = click.get_current_context()
+            source = ctx.find_root().get_parameter_source("now_text")
+            name = "KFLOW_NOW" if source == ParameterSource.ENVIRONMENT else "--now"
+            raise click.UsageError(f"{name}: {exc}") from exc
 
     def ready_store(self) -> Store:
         self.store.require_initialised()
@@ -145,8 +155,7 @@ def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> None:
 @click.group(cls=KflowGroup)
 @click.option("--db", envvar="KFLOW_DB", help="Store URL (KFLOW_DB; default sqlite:///kflow.db).")
 @click.option("--user", envvar="KFLOW_USER", help="Acting person's id (KFLOW_USER; default login).")
-@click.option("--now", "now_text", envvar="KFLOW_NOW", callback=_instant,
-              help="The clock: ISO date or datetime.")  # fmt: skip
+@click.option("--now", "now_text", envvar="KFLOW_NOW", help="The clock: ISO date or datetime.")
 @click.option("-v", "--verbose", is_flag=True, help="Log each act on stderr.")
 @click.version_option(package_name="konkurrence-flow")
 @click.pass_context

@@ -299,9 +299,10 @@ def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
             "an act can only be recorded at an earlier time"
         )
     if at < tender.last_event_at:
+        planned = f" (tender {tender.id} starts then)" if tender.seq == 1 else ""
         raise InvalidInput(
-            f"{_local(at)} is before tender {tender.id}'s last event ({_local(tender.last_event_at)}); "
-            "an act cannot go back before it (a planned tender starts on its start date)"
+            f"{_local(at)} is before tender {tender.id}'s last event ({_local(tender.last_event_at)})"
+            f"{planned}; an act cannot go back before it"
         )
 
 

@@ -12,7 +12,7 @@ import difflib
 import getpass
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import MappingProxyType
@@ -37,7 +37,7 @@ from . import engine as core
 from . import legal, rows
 from .calendar import Period, parse_period, start_of_day
 from .definitions import Definition, parse_definition
-from .errors import DefinitionError, InvalidInput, NotFound, Problem
+from .errors import ConcurrentChange, DefinitionError, InvalidInput, NotFound, Problem
 from .model import SYSTEM, Event, Notification, Person, Step, Tender
 from .municipalities import municipality
 from .programme import Iku, Member, Programme, parse_programme
@@ -611,14 +611,27 @@ class Store:
         note: str | None = None,
         facts: Mapping[str, Any] | None = None,
     ) -> core.Outcome:
-        """Fire a trigger on a tender as one transaction."""
+        """Fire a trigger on a tender as one transaction.
+
+        What time owes the tender up to the act is committed first, on its own, as a tick would:
+        it stands even if the act is refused, so a refusal names the state the store shows.
+        """
+        self.catch_up(tender_id, now, at or now)
         with self.batch(now) as unit:
             return unit.advance(tender_id, trigger, actor, at=at, note=note, facts=facts)
+
+    def catch_up(self, tender_id: str, now: datetime, until: datetime) -> None:
+        """Commit what time owes one tender up to `until` (a one-tender tick)."""
+        unit = Unit(self, now)
+        unit.catch_up(tender_id, until)
+        with suppress(ConcurrentChange):  # caught up by someone else meanwhile: the act's own
+            unit.commit()  # unit catches up again
 
     def set_facts(
         self, tender_id: str, facts: Mapping[str, Any], actor: Person, now: datetime
     ) -> Tender:
-        """Record facts on a tender as one transaction."""
+        """Record facts on a tender as one transaction (after committing what time owes it)."""
+        self.catch_up(tender_id, now, now)
         with self.batch(now) as unit:
             return unit.set_facts(tender_id, facts, actor)
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import engine as core
 from . import messages
-from .calendar import expiry_day, parse_period
+from .calendar import day_before, expiry_day, parse_period, start_of_day
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
 from .legal import check_regime
@@ -243,6 +243,7 @@ class Unit:
         work.tender = _evolve(work.tender, facts=MappingProxyType({**work.tender.facts, **facts}))
         changes = self._replan(work, self.definition_of(work.tender))
         self._record(work, "human", None, state, state, actor, self.now, None, data, changes)
+        self.catch_up(tender_id, self.now)  # a timer the new facts moved into the past fires now
         return work.tender
 
     def _replan(self, work: _Work, definition: Definition) -> dict[str, Any]:
@@ -260,10 +261,12 @@ class Unit:
         changes: dict[str, Any] = {}
         if plan.timer_at != tender.timer_at and tender.timer_at is not None:
             changes["timer_at"] = plan.timer_at
-        if plan.due != tender.due and tender.overdue_flagged_at is None:
+        if plan.due != tender.due and tender.overdue_flagged_at is None and plan.due is not None:
             changes["due"] = plan.due
-        if changes:
-            work.update_step(tender.visit, **changes)
+            work.update_step(tender.visit, due=plan.due)
+            changes["reminded"] = self._notices_for(work, plan.due, still_late=False)
+        if "timer_at" in changes:
+            work.update_step(tender.visit, timer_at=plan.timer_at)
         return changes
 
     # -- the scheduler's acts -----------------------------------------------------------------
@@ -319,10 +322,11 @@ class Unit:
     def move_due(self, tender_id: str, due: date, milestone: str) -> Tender:
         """A milestone moved: the current step's due date follows it (and the history says so).
 
-        Reminders and escalation start over for the new date (their dedupe keys name the due
-        date, so nothing already queued for the old one is queued again); a step that was flagged
-        overdue and is now due later is unflagged, to be flagged again if the new date passes.
+        Time first catches up to now on the old date. A step that was flagged overdue and is now
+        due later is unflagged, to be flagged again if the new date passes; the new date gets the
+        reminders that still lie ahead (see `_notices_for`).
         """
+        self.catch_up(tender_id, self.now)
         work = self._load(tender_id)
         old = work.tender.due
         late_again = work.tender.overdue_flagged_at is not None and due > (old or due)
@@ -331,9 +335,21 @@ class Unit:
         state = work.tender.state
         data = {"due_moved": {"milestone": milestone, "from": _iso(old), "to": due.isoformat()}}
         at = max(self.now, work.tender.last_event_at)
-        changes = {"due": due, "overdue_flagged_at": flagged, "reminded": ()}  # notices anew
+        reminded = self._notices_for(work, due, flagged is not None)
+        changes = {"due": due, "overdue_flagged_at": flagged, "reminded": reminded}
         self._record(work, "system", None, state, state, SYSTEM, at, None, data, changes)
         return work.tender
+
+    def _notices_for(self, work: _Work, due: date, still_late: bool) -> tuple[str, ...]:
+        """The notices a step with a new due date counts as given: every reminder whose day has
+        passed (or all, if the step stays overdue), and the escalation if it stays overdue."""
+        state = self.definition_of(work.tender).state(work.tender.state)
+        passed = tuple(
+            str(p) for p in state.remind
+            if still_late or start_of_day(day_before(due, p)) <= self.now
+        )  # fmt: skip
+        escalated = tuple(r for r in work.tender.reminded if r.startswith("escalation:"))
+        return passed + (escalated if still_late else ())
 
     def _notify(
         self,
@@ -478,7 +494,7 @@ def _update_tenders(conn: Any, works: list[_Work]) -> None:
     params = [_tender_params(w) for w in works]
     if conn.dialect.supports_sane_multi_rowcount:
         if conn.execute(_UPDATE_TENDER, params).rowcount != len(works):
-            raise ConcurrentChange(works[0].tender.id if len(works) == 1 else "in this batch")
+            raise ConcurrentChange(works[0].tender.id)  # after the pre-check: a race in between
         return
     for work, one in zip(works, params, strict=True):
         if conn.execute(_UPDATE_TENDER, one).rowcount != 1:

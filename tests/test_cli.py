@@ -196,3 +196,26 @@ def test_commands_before_init_say_run_init(tmp_path: Path) -> None:
     """A store that does not exist yet: exit 1 and the command to run."""
     result = Kflow(tmp_path / "none.db")("tender", "list")
     assert result.exit_code == 1 and "run `kflow init` first" in result.stderr
+
+
+def test_a_bad_kflow_now_is_named_and_spares_commands_without_a_clock(kflow: Kflow) -> None:
+    """KFLOW_NOW=garbage: validate still works; a command needing the clock names KFLOW_NOW."""
+    bad = dict(kflow.env, KFLOW_NOW="garbage")
+    ok = kflow.runner.invoke(main, ["definitions", "validate", str(DEFINITIONS)], env=bad)
+    assert ok.exit_code == 0
+    refused = kflow.runner.invoke(main, ["tender", "show", "AAR-01"], env=bad)
+    assert (
+        refused.exit_code == 2 and "KFLOW_NOW: time 'garbage' is not understood" in refused.stderr
+    )
+
+
+def test_a_refused_act_after_an_expired_bid_period_names_the_state_the_store_shows(
+    kflow: Kflow,
+) -> None:
+    """The bid period expired with no tick: the catch-up stands even though the act is refused."""
+    kflow.ok("advance", "AAR-01", "approve_scope", user="anna", now="2007-09-01")
+    kflow.ok("advance", "AAR-01", "publish", user="anna", now="2008-01-10")
+    refused = kflow("advance", "AAR-01", "publish", user="anna", now="2008-03-05")
+    assert refused.exit_code == 1 and "tender AAR-01 is in 'award'" in refused.stderr
+    shown = json.loads(kflow.ok("tender", "show", "AAR-01", "--json", now="2008-03-05"))
+    assert shown["state"] == "award"

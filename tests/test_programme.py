@@ -131,3 +131,34 @@ def test_a_step_due_later_gets_new_notices_for_the_new_date(store: Store, tmp_pa
     keys = [n.dedupe_key for n in store.notifications() if n.tender == "ODE-BESK-01"]
     assert "overdue:ODE-BESK-01:1:first-day@2007-09-30:ole" in keys
     assert "overdue:ODE-BESK-01:1:first-day@2007-10-31:ole" in keys
+
+
+def test_a_moved_due_date_does_not_repeat_reminders_whose_day_has_passed(
+    store: Store, tmp_path: Path
+) -> None:
+    """Reminded for 09-30 on 09-16 and 09-27; moved to 10-03 on 09-29: the 14-day reminder (its day,
+    09-19, has passed) is not sent again; the 3-day one, due on 09-30, is."""
+    from konkurrence_flow.scheduler import tick
+
+    store.load_programme(load_programme(PILOT), at("2007-06-01"))
+    tick(store, at("2007-09-29"))
+    before = len(store.notifications())
+    moved = tmp_path / "pilot.yaml"
+    moved.write_text(PILOT.read_text().replace("end of Q3 2007", "2007-10-03"))
+    store.load_programme(load_programme(moved), at("2007-09-29"))
+    reminders = tick(store, at("2007-09-30")).of("reminder")
+    assert {h.detail for h in reminders} == {"P3D before 2007-10-03"} and len(reminders) == 4
+    assert len(store.notifications()) == before + 4
+
+
+def test_loading_a_moved_milestone_first_catches_up_on_the_old_date(
+    store: Store, tmp_path: Path
+) -> None:
+    """No tick ran since September: the load first flags the step overdue on the old date."""
+    store.load_programme(load_programme(PILOT), at("2007-06-01"))
+    moved = tmp_path / "pilot.yaml"
+    moved.write_text(PILOT.read_text().replace("end of Q3 2007", "2007-10-20"))
+    store.load_programme(load_programme(moved), at("2007-10-10"))
+    history = store.history("ODE-BESK-01")
+    assert [e.data.get("overdue") for e in history if "overdue" in e.data] == ["2007-09-30"]
+    assert history[-1].data["due_moved"]["to"] == "2007-10-20"
