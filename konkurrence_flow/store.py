@@ -616,23 +616,31 @@ class Store:
         What time owes the tender up to the act is committed first, on its own, as a tick would:
         it stands even if the act is refused, so a refusal names the state the store shows.
         """
-        self.catch_up(tender_id, now, at or now)
+        unchanged = self.catch_up(tender_id, now, at or now)
         with self.batch(now) as unit:
+            unit.preload([unchanged] if unchanged else [])
             return unit.advance(tender_id, trigger, actor, at=at, note=note, facts=facts)
 
-    def catch_up(self, tender_id: str, now: datetime, until: datetime) -> None:
-        """Commit what time owes one tender up to `until` (a one-tender tick)."""
+    def catch_up(self, tender_id: str, now: datetime, until: datetime) -> Tender | None:
+        """Commit what time owes one tender up to `until` (a one-tender tick).
+
+        Returns the tender as read when time owed it nothing (the caller may reuse it), else None.
+        """
         unit = Unit(self, now)
         unit.catch_up(tender_id, until)
+        if not unit.dirty:
+            return unit.tender(tender_id)
         with suppress(ConcurrentChange):  # caught up by someone else meanwhile: the act's own
             unit.commit()  # unit catches up again
+        return None
 
     def set_facts(
         self, tender_id: str, facts: Mapping[str, Any], actor: Person, now: datetime
     ) -> Tender:
         """Record facts on a tender as one transaction (after committing what time owes it)."""
-        self.catch_up(tender_id, now, now)
+        unchanged = self.catch_up(tender_id, now, now)
         with self.batch(now) as unit:
+            unit.preload([unchanged] if unchanged else [])
             return unit.set_facts(tender_id, facts, actor)
 
 

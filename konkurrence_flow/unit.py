@@ -84,6 +84,11 @@ class Unit:
 
     # -- reading ----------------------------------------------------------------------------
 
+    @property
+    def dirty(self) -> bool:
+        """True when the unit has something to write."""
+        return bool(self._also or self._extra) or any(w.dirty for w in self._work.values())
+
     def tender(self, tender_id: str) -> Tender:
         """The tender as this unit sees it (with its own changes so far)."""
         return self._load(tender_id).tender
@@ -425,7 +430,8 @@ class Unit:
 
     def commit(self) -> None:
         """Write every change of this unit in one transaction, or nothing at all."""
-        if not self._work and not self._also and not self._extra:
+        if not self.dirty:
+            self._work.clear()
             return
         for work in self._work.values():
             if not work.dirty:
