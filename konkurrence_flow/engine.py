@@ -347,7 +347,7 @@ def pending(
     return sorted(items)
 
 
-def escalation_key(period: Period) -> str:
+def escalation_key(period: Period | str) -> str:
     """How an escalation is remembered among a visit's notices."""
     return f"escalation:{period}"
 
@@ -367,11 +367,3 @@ def _due_items(
         if str(period) not in tender.reminded and tender.state_entered_at <= at < late_at:
             items.append(Pending(at, _RANK["reminder"], "reminder", str(period)))
     return items
-
-
-def next_check(
-    definition: Definition, tender: Tender, escalate_after: Period | None = None
-) -> datetime | None:
-    """The earliest instant the scheduler owes this tender something, or None."""
-    items = pending(definition, tender, escalate_after)
-    return items[0].at if items else None

@@ -299,7 +299,7 @@ class Unit:
     def escalate(self, tender_id: str, period: str) -> Tender:
         """Tell the secretariat that the current step has stayed overdue for `period` (once)."""
         work = self._load(tender_id)
-        key = f"escalation:{period}"
+        key = core.escalation_key(period)
         work.tender = _evolve(work.tender, reminded=(*work.tender.reminded, key))
         work.dirty = True
         due = work.tender.due
@@ -353,7 +353,7 @@ class Unit:
             str(p) for p in state.remind
             if still_late or start_of_day(day_before(due, p)) <= self.now
         )  # fmt: skip
-        escalated = tuple(r for r in work.tender.reminded if r.startswith("escalation:"))
+        escalated = tuple(r for r in work.tender.reminded if r.startswith(core.escalation_key("")))
         return passed + (escalated if still_late else ())
 
     def _notify(
