@@ -172,10 +172,50 @@ def main(ctx: click.Context, db: str | None, user: str | None, now_text: str | N
 def init() -> None:
     """Create or upgrade the store; register you as secretariat if nobody exists yet."""
     settings = _settings()
-    person = settings.store.init(settings.user)
-    click.echo(f"store ready at {settings.store.url}")
+    store = settings.store
+    before = store.schema()
+    person = store.init(settings.user)
+    if before.state == "empty":
+        click.echo(f"store created at {store.safe_url} (schema {before.head})")
+    elif before.state == "behind":
+        click.echo(f"store upgraded from {before.revision} to {before.head}")
+    click.echo(f"store ready at {store.safe_url}")
     if person is not None:
         click.echo(f"registered {person.id} as secretariat")
+
+
+@main.group()
+def db() -> None:
+    """The store itself: its schema revision."""
+
+
+@db.command("status")
+@JSON_OPTION
+def db_status(as_json: bool) -> None:
+    """The store's schema revision, the newest this kflow knows, and what an upgrade would run."""
+    store = _settings().store
+    found = store.schema()
+    if as_json:
+        _emit(
+            {"url": store.safe_url, "revision": found.revision, "head": found.head,
+             "state": found.state, "pending": list(found.pending), "legacy": found.legacy}
+        )  # fmt: skip
+        return
+    click.echo(f"store:    {store.safe_url}")
+    click.echo(f"schema:   {found.revision or 'none (no store yet)'}"
+               + (" (made by v0.1.0)" if found.legacy else ""))  # fmt: skip
+    click.echo(f"this kflow: {found.head}")
+    click.echo(_SCHEMA_SAYS[found.state].format(pending=", ".join(found.pending)))
+    if found.state == "ahead":
+        sys.exit(1)
+
+
+_SCHEMA_SAYS = {
+    "empty": "no store yet: `kflow init` creates one ({pending})",
+    "current": "up to date",
+    "behind": "out of date: `kflow init` upgrades it ({pending})",
+    "ahead": "newer than this kflow: upgrade konkurrence-flow; it will not be written to",
+}
 
 
 # -- definitions -------------------------------------------------------------------------------

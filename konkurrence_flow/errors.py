@@ -7,7 +7,8 @@
         ├── NotFound (LookupError)       unknown tender, definition, person, municipality
         ├── NotAllowed                   trigger not allowed in this state, role, guard
         ├── ConcurrentChange             the tender changed meanwhile: try again
-        └── InvalidInput (ValueError)    a bad value given by the user (a fact, a time)
+        ├── InvalidInput (ValueError)    a bad value given by the user (a fact, a time)
+        └── StoreVersionError            the store's schema is older or newer than this code
 
 Every message is one sentence that names the thing and says what is allowed.
 """
@@ -68,3 +69,8 @@ class ConcurrentChange(RunError):
 
 class InvalidInput(RunError, ValueError):
     """A value given by the user is malformed or out of range."""
+
+
+class StoreVersionError(RunError):
+    """The store's schema is not the one this code writes: `kflow init` upgrades an older one;
+    a newer one is never written to."""

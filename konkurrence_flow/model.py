@@ -59,6 +59,7 @@ class Tender:
     signoffs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
     overdue_flagged_at: datetime | None = None  # the current visit's overdue flag (scheduler)
     reminded: tuple[str, ...] = ()  # the current visit's reminders already queued, by period
+    head: str | None = None  # the hash of its last event: where the next one chains on
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Event:
     recorded_at: datetime
     note: str | None = None
     data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    hash: str | None = None  # over its content and the previous event's hash (see `chain`)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "recorded_at": instant(event.recorded_at),
         "note": event.note,
         "data": dict(event.data),
+        "hash": event.hash,
     }
 
 

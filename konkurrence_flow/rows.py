@@ -50,7 +50,7 @@ def tender_values(t: Tender) -> dict[str, Any]:
         "signoffs": {k: list(v) for k, v in t.signoffs.items()}, "version": t.version,
         "seq": t.seq, "visit": t.visit, "last_event_at": t.last_event_at,
         "created_at": t.created_at, "overdue_flagged_at": t.overdue_flagged_at,
-        "reminded": list(t.reminded),
+        "reminded": list(t.reminded), "chain_head": t.head,
     }  # fmt: skip
 
 
@@ -81,6 +81,7 @@ def tender(row: Any, codes: tuple[str, ...]) -> Tender:
         facts=MappingProxyType(dict(row.facts or {})),
         signoffs=MappingProxyType({k: tuple(v) for k, v in (row.signoffs or {}).items()}),
         overdue_flagged_at=row.overdue_flagged_at, reminded=tuple(row.reminded or ()),
+        head=row.chain_head,
     )  # fmt: skip
 
 
@@ -89,6 +90,7 @@ def event(row: Any) -> Event:
         tender=row.tender_id, seq=row.seq, kind=row.kind, trigger=row.trigger,
         source=row.source, dest=row.dest, actor=row.actor, occurred_at=row.occurred_at,
         recorded_at=row.recorded_at, note=row.note, data=MappingProxyType(dict(row.data or {})),
+        hash=row.hash,
     )  # fmt: skip
 
 

@@ -25,28 +25,31 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import SQLModel
 
 from . import engine as core
-from . import legal, rows
+from . import legal, migrate, rows
 from .calendar import Period, parse_period, start_of_day
 from .definitions import Definition, parse_definition
-from .errors import ConcurrentChange, DefinitionError, InvalidInput, NotFound, Problem
+from .errors import (
+    ConcurrentChange,
+    DefinitionError,
+    InvalidInput,
+    NotFound,
+    Problem,
+    StoreVersionError,
+)
 from .model import SYSTEM, Event, Notification, Person, Step, Tender
 from .municipalities import municipality
 from .programme import Iku, Member, Programme, parse_programme
 from .rows import T_EVENT, T_NOTE, T_PERSON, T_STEP, T_TENDER, T_TM
 from .tables import (
-    SCHEMA_VERSION,
     DefinitionRow,
     MemberRow,
-    MetaRow,
     MilestoneRow,
     ProgrammeRow,
     table,
@@ -57,7 +60,6 @@ DEFAULT_URL = "sqlite:///kflow.db"
 PERSON_ROLES = ("project_leader", "secretariat")
 
 T_DEF = table(DefinitionRow)
-T_META = table(MetaRow)
 T_PROG = table(ProgrammeRow)
 T_MILE = table(MilestoneRow)
 T_MEMBER = table(MemberRow)
@@ -102,6 +104,7 @@ class Store:
         self._milestones: dict[str, Mapping[str, date]] = {}
         self._settings: dict[str, Mapping[str, Any]] = {}
         self._people: list[Person] | None = None
+        self._schema_checked = False
 
     def refresh(self) -> None:
         """Forget what may have changed in the store since it was read (milestones, settings,
@@ -114,11 +117,13 @@ class Store:
     # -- set-up -------------------------------------------------------------------------------
 
     def init(self, os_user: str | None = None) -> Person | None:
-        """Create or upgrade the tables; register the OS user as secretariat if nobody exists yet."""
-        SQLModel.metadata.create_all(self.engine)
+        """Create the store at the newest schema or upgrade an older one (`migrate.upgrade`);
+        register the OS user as secretariat if nobody exists yet, and return that person."""
+        _before, after = migrate.upgrade(self.engine)
+        if after.state == "ahead":
+            raise StoreVersionError(_too_new(self.safe_url, after))
+        self._schema_checked = True
         with self.engine.begin() as conn:
-            conn.execute(T_META.delete().where(T_META.c.key == "schema_version"))
-            conn.execute(insert(T_META).values(key="schema_version", value=str(SCHEMA_VERSION)))
             if conn.execute(select(func.count()).select_from(T_PERSON)).scalar_one():
                 return None
             user = os_user or getpass.getuser()
@@ -126,14 +131,32 @@ class Store:
             conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
             return person
 
-    def is_initialised(self) -> bool:
-        """True when `init` has created the tables here."""
-        return inspect(self.engine).has_table("tender")
+    @property
+    def safe_url(self) -> str:
+        """The store's URL without its password, fit to print."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def schema(self) -> migrate.Status:
+        """Where the store's schema stands against this code (`kflow db status`)."""
+        return migrate.status(self.engine)
 
     def require_initialised(self) -> None:
-        """Refuse to work on a store that `kflow init` has not created."""
-        if not self.is_initialised():
-            raise NotFound(f"no konkurrence-flow store at {self.url}; run `kflow init` first")
+        """Refuse to work on a store that `kflow init` has not created, or not upgraded to the
+        schema this code writes; never touch a store newer than this code."""
+        if self._schema_checked:
+            return
+        found = self.schema()
+        if found.state == "empty":
+            raise NotFound(f"no konkurrence-flow store at {self.safe_url}; run `kflow init` first")
+        if found.state == "behind":
+            made = " (made by v0.1.0)" if found.legacy else ""
+            raise StoreVersionError(
+                f"the store at {self.safe_url} is at schema {found.revision}{made} and this kflow "
+                f"needs {found.head}; run `kflow init` to upgrade it"
+            )
+        if found.state == "ahead":
+            raise StoreVersionError(_too_new(self.safe_url, found))
+        self._schema_checked = True
 
     # -- definitions ----------------------------------------------------------------------------
 
@@ -706,6 +729,13 @@ def _checked_person(person: Person) -> Person:
         raise InvalidInput(f"project leader '{person.id}' needs a --municipality")
     code = municipality(person.municipality).code if person.municipality else None
     return replace(person, municipality=code)
+
+
+def _too_new(url: str, found: migrate.Status) -> str:
+    return (
+        f"the store at {url} is at schema {found.revision}, newer than this kflow knows "
+        f"({found.head}); upgrade konkurrence-flow to use it (nothing was written)"
+    )
 
 
 def _make_engine(url: str) -> Engine:

@@ -1,7 +1,8 @@
 """The SQLModel tables. Only `store` imports this module: rows never leave it.
 
 Portable SQL only (SQLite is the embedded default, PostgreSQL the way to grow). Instants are
-stored as UTC; dates as dates.
+stored as UTC; dates as dates. These classes describe the newest schema; `migrations/` holds how
+every older store gets there (a test checks that the two agree).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
-
-SCHEMA_VERSION = 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,6 +57,8 @@ def _sqlite_text(value: datetime) -> str:
 
 
 class MetaRow(SQLModel, table=True):
+    """Store-wide settings (v0.1.0 kept its schema version here; Alembic keeps it now)."""
+
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
     value: str
@@ -107,6 +108,7 @@ class TenderRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     overdue_flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded: list[str] = Field(default_factory=list, sa_type=JSON)
+    chain_head: str | None = Field(default=None, sa_type=String(64))  # its last event's hash
 
 
 class TenderMunicipalityRow(SQLModel, table=True):
@@ -141,6 +143,21 @@ class EventRow(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str | None = Field(default=None, sa_type=String(64))
+    hash: str | None = Field(default=None, sa_type=String(64))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A store-wide digest handed to the secretariat, with the history it covers."""
+
+    __tablename__ = "audit_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(sa_type=String(64), unique=True)
+    taken_at: datetime = Field(sa_type=UTCDateTime)
+    covers_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tenders: int
+    events: int
+    heads: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # tender -> last seq
 
 
 class ProgrammeRow(SQLModel, table=True):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from . import engine as core
 from . import messages
 from .calendar import day_before, expiry_day, parse_period, start_of_day
+from .chain import GENESIS, Content, event_hash
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
 from .legal import check_regime
@@ -411,14 +412,21 @@ class Unit:
         data: dict[str, Any],
         changes: Mapping[str, Any] | None = None,
     ) -> None:
-        seq = work.tender.seq + 1
-        work.tender = _evolve(work.tender, seq=seq, last_event_at=at, **(changes or {}))
+        seq, prev = work.tender.seq + 1, work.tender.head or GENESIS
+        content = Content(
+            work.tender.id, seq, kind, trigger, source, dest, actor.id, at, self.now, note, data
+        )
+        digest = event_hash(prev, content)
+        work.tender = _evolve(
+            work.tender, seq=seq, last_event_at=at, head=digest, **(changes or {})
+        )
         work.dirty = True
         work.events.append(
             {
                 "tender_id": work.tender.id, "seq": seq, "kind": kind, "trigger": trigger,
                 "source": source, "dest": dest, "actor": actor.id, "occurred_at": at,
-                "recorded_at": self.now, "note": note, "data": data,
+                "recorded_at": self.now, "note": note, "data": data, "prev_hash": prev,
+                "hash": digest,
             }
         )  # fmt: skip
 

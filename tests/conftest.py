@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import ANNA, DEFINITIONS, OLE, SEK, at
+from support import ANNA, DEFINITIONS, OLE, SEK, at, empty_postgres
 
 from konkurrence_flow.definitions import Definition, load_definition
 from konkurrence_flow.store import Store
@@ -106,9 +106,7 @@ def any_store(
         yield make_store(f"sqlite:///{tmp_path / 'kflow.db'}", individual)
         return
     url = request.getfixturevalue("postgres_url")
-    from sqlmodel import SQLModel
-
-    store = Store(url)
-    SQLModel.metadata.drop_all(store.engine)
-    yield make_store(url, individual)
+    empty_postgres(url)
+    store = make_store(url, individual)
+    yield store
     store.engine.dispose()

@@ -45,3 +45,14 @@ def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting after {seconds} s")
         time.sleep(0.1)
+
+
+def empty_postgres(url: str) -> None:
+    """Drop everything in the throwaway cluster's database: tables, schema revision and all."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()

@@ -79,7 +79,7 @@ def test_history_json_has_the_documented_keys(kflow: Kflow) -> None:
     assert events[1]["occurred_at"] == "2007-08-01T00:00:00+02:00"
     assert events[1]["recorded_at"] == "2007-08-15T00:00:00+02:00"
     assert set(events[0]) == {"seq", "kind", "trigger", "source", "dest", "actor", "occurred_at",
-                              "recorded_at", "note", "data"}  # fmt: skip
+                              "recorded_at", "note", "data", "hash"}  # fmt: skip
 
 
 def test_json_stdout_stays_clean_when_verbose(kflow: Kflow) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from servers import SmtpServer, WebhookServer, free_port, self_signed
 from support import PILOT_TEXT as PILOT
-from support import ROOT, at, pilot_store, wait_for
+from support import ROOT, at, empty_postgres, pilot_store, wait_for
 
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.notify import (
@@ -115,9 +115,7 @@ def test_starttls_with_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_outbox_contract_on_postgresql(postgres_url: str, smtp: SmtpServer) -> None:
     """Queue, claim, send and settle against a real PostgreSQL."""
-    from sqlmodel import SQLModel
-
-    SQLModel.metadata.drop_all(Store(postgres_url).engine)
+    empty_postgres(postgres_url)
     store = pilot_store(postgres_url)
     assert tick(store, at("2007-10-01")).notifications == 12
     assert tick(store, at("2007-10-01")).notifications == 0

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import ROOT, SEK, at, pilot_store
+from support import ROOT, SEK, at, empty_postgres, pilot_store
 
 from konkurrence_flow.definitions import Definition, load_definition, parse_definition
 from konkurrence_flow.model import Tender
@@ -179,9 +179,7 @@ def test_tick_contract_on_both_stores(url_kind: str, tmp_path, request) -> None:
         url = f"sqlite:///{tmp_path / 's.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-        from sqlmodel import SQLModel
-
-        SQLModel.metadata.drop_all(Store(url).engine)
+        empty_postgres(url)
     store = pilot_store(url)
     published(store)
     report = tick(store, at("2008-10-01"))

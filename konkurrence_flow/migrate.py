@@ -1,0 +1,144 @@
+"""Schema revisions: create a store at the newest one, upgrade an older one, refuse a newer one.
+
+The revisions are Alembic scripts shipped in `migrations/` (no alembic.ini: the configuration is
+built here). A new store is made from the tables and stamped with the newest revision; an older
+store runs every pending revision. Either happens in one transaction, DDL included (SQLite too),
+so a killed upgrade leaves the store at its old revision, and the next `kflow init` starts again.
+
+A store made by v0.1.0 has no `alembic_version` table; its `meta.schema_version = 1` says it is r1.
+Alembic is imported only here, and only to change a schema: reading the revision is one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, inspect, text
+
+REVISIONS = ("r1", "r2")
+"""Every revision this code knows, oldest first (a test checks them against `migrations/`)."""
+HEAD = REVISIONS[-1]
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a store's schema stands against this code."""
+
+    revision: str | None  # None: there is no store here yet
+    legacy: bool = False  # made by v0.1.0, before Alembic
+
+    @property
+    def head(self) -> str:
+        return HEAD
+
+    @property
+    def state(self) -> str:
+        """empty | current | behind | ahead (a revision this code does not know)."""
+        if self.revision is None:
+            return "empty"
+        if self.revision == HEAD:
+            return "current"
+        return "behind" if self.revision in REVISIONS else "ahead"
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The revisions an upgrade would run, in order."""
+        if self.state == "empty":
+            return REVISIONS
+        if self.state == "behind":
+            return REVISIONS[REVISIONS.index(self.revision or "") + 1 :]
+        return ()
+
+
+def status(engine: Engine) -> Status:
+    """The store's revision (one or two cheap queries; writes nothing)."""
+    with engine.connect() as conn:
+        return _status(conn)
+
+
+def _status(conn: Any) -> Status:
+    tables = inspect(conn)
+    if tables.has_table("alembic_version"):
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        return Status(found[0] if len(found) == 1 else ",".join(found) or None)
+    if not tables.has_table("tender"):
+        return Status(None)
+    if tables.has_table("meta"):
+        query = text("SELECT value FROM meta WHERE key = 'schema_version'")
+        if conn.execute(query).scalar() == "1":
+            return Status("r1", legacy=True)
+    return Status("unknown")
+
+
+def upgrade(engine: Engine) -> tuple[Status, Status]:
+    """Bring the store to HEAD in one transaction; return (before, after). Never touches a store
+    whose revision this code does not know."""
+    from alembic import command
+    from sqlmodel import SQLModel
+
+    from . import tables  # noqa: F401  (registers the tables)
+
+    with _transaction(engine) as conn:
+        before = _status(conn)
+        if before.state == "ahead":
+            return before, before
+        config = _config(conn)
+        if before.state == "empty":
+            SQLModel.metadata.create_all(conn)
+            command.stamp(config, HEAD)
+        elif before.state == "behind":
+            if before.legacy:
+                command.stamp(config, before.revision or "")
+            command.upgrade(config, HEAD)
+        return before, _status(conn)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Any]:
+    """One transaction that holds the DDL too, and keeps a second upgrader waiting.
+
+    pysqlite does not open a transaction before DDL, so SQLite gets an explicit BEGIN IMMEDIATE
+    (with foreign keys off while tables are copied, as Alembic's batch mode asks, and checked
+    before the commit); PostgreSQL's DDL is transactional, and an advisory lock makes a second
+    `kflow init` wait for the first.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(text("SELECT pg_advisory_xact_lock(7146001)"))
+        try:
+            yield conn
+            if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("the upgrade left rows whose foreign keys point nowhere")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _config(conn: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def script_revisions() -> tuple[str, ...]:
+    """The revisions in `migrations/`, oldest first (for the test that keeps REVISIONS true)."""
+    from alembic.script import ScriptDirectory
+
+    from_head = ScriptDirectory(str(MIGRATIONS)).walk_revisions()
+    return tuple(reversed([script.revision for script in from_head]))
