@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -867,6 +868,117 @@ def _print_effects(report: dict[str, Any]) -> None:
     net = report["network"]
     click.echo(f"\nNetwork: {net['tenders']} tenders, saving {kr(net['saving'])} DKK a year "
                f"({pct(net['saving_percent'])}); IKU {pct(net['iku_before'])} -> {pct(net['iku_after'])}")  # fmt: skip
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident history: verify its hash chains; take a digest to keep outside."""
+
+
+def _digest(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise click.BadParameter("a digest is the 64 hex digits `kflow audit head` printed")
+    return value.lower() if value else None
+
+
+@audit.command("verify")
+@click.argument("tenders", nargs=-1)
+@click.option("--head", "digest", callback=_digest,
+              help="A digest from `kflow audit head`: prove the history it covers is unchanged.")  # fmt: skip
+@JSON_OPTION
+def audit_verify(tenders: tuple[str, ...], digest: str | None, as_json: bool) -> None:
+    """Check every tender's hash chain (or those named); exit 1 naming each break."""
+    from konkurrence_flow.audit import verify
+
+    report = verify(_settings().ready_store(), tenders, digest)
+    if as_json:
+        _emit(_audit_json(report))
+    else:
+        _audit_text(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _audit_json(report: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from konkurrence_flow.reports import instant
+
+    head = report.head
+    checkpoint = head.checkpoint if head else None
+    return {
+        "ok": report.ok, "tenders": report.tenders, "events": report.events,
+        "breaks": [asdict(b) for b in report.breaks],
+        "head": None if head is None else {
+            "digest": head.digest, "ok": head.ok, "found": checkpoint is not None,
+            "taken_at": instant(checkpoint.taken_at) if checkpoint else None,
+            "covers_until": instant(checkpoint.covers_until) if checkpoint else None,
+            "tenders": checkpoint.tenders if checkpoint else None,
+            "events": checkpoint.events if checkpoint else None,
+        },
+    }  # fmt: skip
+
+
+def _audit_text(report: Any) -> None:
+    for found in report.breaks:
+        click.echo(str(found))
+    head = report.head
+    if head is not None and head.checkpoint is None:
+        click.echo(f"the store holds no checkpoint with digest {head.digest}: it was removed, "
+                   "or the digest is mistyped")  # fmt: skip
+    elif head is not None:
+        says = (
+            "matches the stored hashes"
+            if head.ok
+            else "does NOT match: the history it covers was rewritten"
+        )
+        click.echo(f"digest {head.digest} {says} ({_covers(head.checkpoint)})")
+    if report.breaks:
+        _fail(f"the history of {len(report.breaks)} of {report.tenders} tenders was changed "
+              "behind the store's back (see above)")  # fmt: skip
+    click.echo(f"verified {report.tenders} tenders, {report.events} events: every chain holds")
+    if head is not None and not head.ok:
+        _fail(f"digest {head.digest} does not prove this history (see above)")
+
+
+def _covers(checkpoint: Any) -> str:
+    from konkurrence_flow.reports import instant
+
+    return (
+        f"{checkpoint.events} events in {checkpoint.tenders} tenders, recorded up to "
+        f"{instant(checkpoint.covers_until) or '-'}; taken {instant(checkpoint.taken_at)}"
+    )
+
+
+@audit.command("head")
+@JSON_OPTION
+def audit_head(as_json: bool) -> None:
+    """The digest over the whole history now (secretariat): keep it outside the store."""
+    from konkurrence_flow.audit import take_head
+    from konkurrence_flow.reports import instant
+
+    settings = _settings()
+    _require_secretariat(settings.actor(), "take the audit digest")
+    checkpoint = take_head(settings.ready_store(), settings.now)
+    if as_json:
+        _emit(
+            {"digest": checkpoint.digest, "taken_at": instant(checkpoint.taken_at),
+             "covers_until": instant(checkpoint.covers_until), "tenders": checkpoint.tenders,
+             "events": checkpoint.events}
+        )  # fmt: skip
+        return
+    click.echo(checkpoint.digest)
+    click.echo(f"covers {_covers(checkpoint)}")
+    click.echo("keep it outside the store (the minutes of a forum meeting, a mail); "
+               "`kflow audit verify --head DIGEST` proves nothing it covers was changed")  # fmt: skip
+
+
+def _require_secretariat(actor: Person, what: str) -> None:
+    if actor.role != "secretariat":
+        _fail(f"{actor.id} is {actor.role.replace('_', ' ')}; only the secretariat may {what}")
 
 
 if __name__ == "__main__":

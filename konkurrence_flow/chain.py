@@ -140,7 +140,7 @@ def _moved_or_changed(tender: str, link: Link) -> Break:
                 return Break(
                     tender, seq, REMOVED, f"event {seq} is gone and event {was} renumbered"
                 )
-            return Break(tender, seq, ADDED, f"an event was inserted before event {was}")
+            return Break(tender, was, ADDED, f"the event now at {seq} was event {was} before")
     return Break(tender, seq, CHANGED, "its content no longer matches its hash")
 
 

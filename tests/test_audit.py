@@ -1,0 +1,308 @@
+"""The tamper-evident history: hash chains per tender, the store-wide digest, `kflow audit`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import text
+from support import at, pilot_store
+
+from konkurrence_flow import chain
+from konkurrence_flow.audit import checkpoints, take_head, verify
+from konkurrence_flow.chain import GENESIS, Content, Link
+from konkurrence_flow.errors import InvalidInput, NotFound
+from konkurrence_flow.scheduler import tick
+from konkurrence_flow.store import Store
+
+TENDER = "AAR-SUND-01"
+
+
+@pytest.fixture
+def busy(tmp_path) -> Store:  # type: ignore[no-untyped-def]
+    """The pilot programme a year on: timers fired, steps flagged, acts by people."""
+    store = pilot_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    tick(store, at("2007-10-01"))
+    sek = store.person("kl-sek")
+    store.advance(TENDER, "approve_scope", sek, at("2007-10-02"), note="Besluttet i byrådet")
+    store.set_facts(
+        TENDER, {"baseline_cost": 4_500_000, "winner": "Ærø Pleje"}, sek, at("2007-10-03")
+    )
+    tick(store, at("2008-06-01"))
+    return store
+
+
+def sql(store: Store, statement: str, **params: object) -> None:
+    """Change rows behind the store's back, as someone with the database file would."""
+    with store.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def first_break(store: Store) -> chain.Break:
+    report = verify(store)
+    assert not report.ok and len(report.breaks) == 1, report.breaks
+    return report.breaks[0]
+
+
+def test_an_untouched_store_verifies(busy: Store) -> None:
+    """Every event written by the store chains onto the one before it."""
+    report = verify(busy)
+    assert report.ok and report.breaks == []
+    assert report.tenders == busy.count_tenders() == 4
+    assert report.events == sum(len(busy.history(t.id)) for t in busy.tenders()) > 8
+
+
+def test_each_event_chains_onto_the_previous_one(busy: Store) -> None:
+    """The hash of event n is over its content and the hash of event n-1; the first uses GENESIS."""
+    events = busy.history(TENDER)
+    with busy.engine.connect() as conn:
+        prevs = conn.execute(
+            text("SELECT prev_hash FROM event WHERE tender_id = :t ORDER BY seq"), {"t": TENDER}
+        ).scalars().all()  # fmt: skip
+    assert prevs == [GENESIS] + [e.hash for e in events[:-1]]
+    assert busy.tender(TENDER).head == events[-1].hash
+
+
+def test_an_edited_note_is_reported_as_changed(busy: Store) -> None:
+    sql(busy, "UPDATE event SET note = 'Ikke besluttet' WHERE tender_id = :t AND seq = 2", t=TENDER)
+    found = first_break(busy)
+    assert (found.tender, found.seq, found.what) == (TENDER, 2, "changed")
+    assert "no longer matches its hash" in str(found)
+
+
+def test_an_edited_occurred_at_is_reported_as_changed(busy: Store) -> None:
+    sql(busy, "UPDATE event SET occurred_at = '2007-09-01 00:00:00.000000' "
+              "WHERE tender_id = :t AND seq = 3", t=TENDER)  # fmt: skip
+    found = first_break(busy)
+    assert (found.tender, found.seq, found.what) == (TENDER, 3, "changed")
+
+
+def test_edited_facts_in_an_event_are_reported_as_changed(busy: Store) -> None:
+    seq = next(e.seq for e in busy.history(TENDER) if "set" in e.data)
+    sql(busy, "UPDATE event SET data = :d WHERE tender_id = :t AND seq = :s",
+        d=json.dumps({"set": {"baseline_cost": 1}}), t=TENDER, s=seq)  # fmt: skip
+    assert (first_break(busy).seq, first_break(busy).what) == (seq, "changed")
+
+
+def test_a_deleted_event_is_reported_as_removed(busy: Store) -> None:
+    sql(busy, "DELETE FROM event WHERE tender_id = :t AND seq = 2", t=TENDER)
+    found = first_break(busy)
+    assert (found.tender, found.seq, found.what) == (TENDER, 2, "removed")
+    assert "event 2 is missing" in found.detail
+
+
+def test_a_deleted_last_event_is_reported_as_removed(busy: Store) -> None:
+    last = busy.tender(TENDER).seq
+    sql(busy, "DELETE FROM event WHERE tender_id = :t AND seq = :s", t=TENDER, s=last)
+    found = first_break(busy)
+    assert (found.seq, found.what) == (last, "removed")
+
+
+def test_a_deleted_last_event_with_the_tender_row_set_back_is_still_removed(busy: Store) -> None:
+    last = busy.tender(TENDER).seq
+    sql(busy, "DELETE FROM event WHERE tender_id = :t AND seq = :s", t=TENDER, s=last)
+    sql(busy, "UPDATE tender SET seq = :s WHERE id = :t", t=TENDER, s=last - 1)
+    found = first_break(busy)
+    assert (found.seq, found.what) == (last, "removed")
+
+
+def test_a_deleted_event_with_the_rest_renumbered_is_reported_as_removed(busy: Store) -> None:
+    last = busy.tender(TENDER).seq
+    sql(busy, "DELETE FROM event WHERE tender_id = :t AND seq = 2", t=TENDER)
+    for seq in range(3, last + 1):
+        sql(busy, "UPDATE event SET seq = :n WHERE tender_id = :t AND seq = :s",
+            t=TENDER, s=seq, n=seq - 1)  # fmt: skip
+    sql(busy, "UPDATE tender SET seq = :s WHERE id = :t", t=TENDER, s=last - 1)
+    found = first_break(busy)
+    assert (found.seq, found.what) == (2, "removed")
+
+
+def test_swapped_seqs_are_reported_as_reordered(busy: Store) -> None:
+    sql(busy, "UPDATE event SET seq = -1 WHERE tender_id = :t AND seq = 2", t=TENDER)
+    sql(busy, "UPDATE event SET seq = 2 WHERE tender_id = :t AND seq = 3", t=TENDER)
+    sql(busy, "UPDATE event SET seq = 3 WHERE tender_id = :t AND seq = -1", t=TENDER)
+    found = first_break(busy)
+    assert (found.tender, found.seq, found.what) == (TENDER, 2, "reordered")
+
+
+def test_an_inserted_event_is_reported_as_added(busy: Store) -> None:
+    seq = busy.tender(TENDER).seq + 1
+    sql(busy, "INSERT INTO event (tender_id, seq, kind, actor, occurred_at, recorded_at, data) "
+              "VALUES (:t, :s, 'human', 'anna', '2008-06-01 00:00:00.000000', "
+              "'2008-06-01 00:00:00.000000', '{}')", t=TENDER, s=seq)  # fmt: skip
+    found = first_break(busy)
+    assert (found.seq, found.what) == (seq, "added")
+
+
+def test_a_whole_history_deleted_is_reported(busy: Store) -> None:
+    sql(busy, "DELETE FROM event WHERE tender_id = :t", t=TENDER)
+    found = first_break(busy)
+    assert (found.tender, found.seq, found.what) == (TENDER, 1, "removed")
+
+
+def rewrite(store: Store, tender_id: str, note: str) -> None:
+    """A careful forger: change a note, then recompute every hash after it and the tender's head."""
+    events = store.history(tender_id)
+    prev = GENESIS
+    for event in events:
+        text_ = note if event.seq == 2 else event.note
+        content = Content(
+            tender_id, event.seq, event.kind, event.trigger, event.source, event.dest,
+            event.actor, event.occurred_at, event.recorded_at, text_, dict(event.data),
+        )  # fmt: skip
+        digest = chain.event_hash(prev, content)
+        sql(store, "UPDATE event SET note = :n, prev_hash = :p, hash = :h "
+                   "WHERE tender_id = :t AND seq = :s",
+            n=text_, p=prev, h=digest, t=tender_id, s=event.seq)  # fmt: skip
+        prev = digest
+    sql(store, "UPDATE tender SET chain_head = :h WHERE id = :t", h=prev, t=tender_id)
+
+
+def test_a_rewritten_chain_passes_alone_but_not_against_the_digest(busy: Store) -> None:
+    """Recomputing every hash fools the chains; the digest kept outside the store catches it."""
+    digest = take_head(busy, at("2008-06-01")).digest
+    assert verify(busy, head=digest).ok
+    rewrite(busy, TENDER, "Ikke besluttet")
+    assert verify(busy).ok  # the chains hold: only the digest can tell
+    report = verify(busy, head=digest)
+    assert not report.ok and report.breaks == []
+    assert report.head is not None and report.head.recomputed != digest
+
+
+def test_a_digest_still_holds_after_new_history_is_recorded(busy: Store) -> None:
+    """Acts after a checkpoint extend the chains; the older digest still proves its part."""
+    digest = take_head(busy, at("2008-06-01")).digest
+    tick(busy, at("2008-12-01"))
+    busy.set_facts(TENDER, {"note_count": 2}, busy.person("kl-sek"), at("2008-12-02"))
+    assert take_head(busy, at("2008-12-02")).digest != digest
+    assert verify(busy, head=digest).ok
+    assert next(c.digest for c in checkpoints(busy)) == digest
+
+
+def test_taking_the_same_digest_twice_records_one_checkpoint(busy: Store) -> None:
+    first = take_head(busy, at("2008-06-01"))
+    again = take_head(busy, at("2008-06-02"))
+    assert again == first and len(checkpoints(busy)) == 1
+    assert (first.tenders, first.events) == (4, verify(busy).events)
+
+
+def test_an_unknown_digest_is_not_proof(busy: Store) -> None:
+    report = verify(busy, head="ab" * 32)
+    assert not report.ok and report.head is not None and report.head.checkpoint is None
+
+
+def test_a_removed_checkpoint_is_not_proof(busy: Store) -> None:
+    digest = take_head(busy, at("2008-06-01")).digest
+    sql(busy, "DELETE FROM audit_checkpoint")
+    assert not verify(busy, head=digest).ok
+
+
+def test_a_checkpoint_with_edited_seqs_does_not_prove_a_shortened_history(busy: Store) -> None:
+    digest = take_head(busy, at("2008-06-01")).digest
+    last = busy.tender(TENDER).seq
+    sql(busy, "DELETE FROM event WHERE tender_id = :t AND seq = :s", t=TENDER, s=last)
+    sql(busy, "UPDATE tender SET seq = :s WHERE id = :t", t=TENDER, s=last - 1)
+    assert not verify(busy, head=digest).ok
+
+
+def test_only_the_named_tenders_are_verified(busy: Store) -> None:
+    sql(busy, "UPDATE event SET note = 'x' WHERE tender_id = 'AAR-BESK-01' AND seq = 1")
+    assert verify(busy, [TENDER]).ok and verify(busy, [TENDER]).tenders == 1
+    assert not verify(busy, ["AAR-BESK-01"]).ok
+
+
+def test_an_unknown_tender_is_refused_with_a_hint(busy: Store) -> None:
+    with pytest.raises(NotFound, match="unknown tender 'AAR-SUND-1'; did you mean AAR-SUND-01"):
+        verify(busy, ["AAR-SUND-1"])
+    with pytest.raises(InvalidInput, match="--head checks the whole store"):
+        verify(busy, [TENDER], head="ab" * 32)
+
+
+def test_chains_hold_on_both_stores(any_store: Store) -> None:
+    """The contract on SQLite and PostgreSQL: what one writes, the same code verifies."""
+    from support import ANNA
+
+    from konkurrence_flow.store import NewTender
+
+    created = any_store.create_tender(
+        NewTender("individual-tender", "Madservice æøå", ("751",), id="AAR-MAD-01"),
+        ANNA, at("2007-07-01"),
+    )  # fmt: skip
+    any_store.set_facts(created.id, {"baseline_cost": 1.5, "winner": "Ja"}, ANNA, at("2007-07-02"))
+    any_store.advance(created.id, "approve_scope", ANNA, at("2007-09-20"), note="Besluttet")
+    digest = take_head(any_store, at("2007-09-21")).digest
+    assert verify(any_store, head=digest).ok
+    sql(any_store, "UPDATE event SET actor = 'ole' WHERE tender_id = 'AAR-MAD-01' AND seq = 3")
+    assert [(b.seq, b.what) for b in verify(any_store).breaks] == [(3, "changed")]
+
+
+# -- the pure chain, under every kind of tampering ------------------------------------------------
+
+BASE = at("2007-07-01")
+
+
+def links(n: int) -> list[Link]:
+    """A valid chain of n events of one tender."""
+    made, prev = [], GENESIS
+    for seq in range(1, n + 1):
+        content = Content("T-1", seq, "human", f"go_{seq}", "a", "b", "anna",
+                          BASE + timedelta(days=seq), BASE + timedelta(days=seq, hours=1),
+                          f"note {seq}", {"n": seq, "text": "ærø"})  # fmt: skip
+        digest = chain.event_hash(prev, content)
+        made.append(Link(content, prev, digest))
+        prev = digest
+    return made
+
+
+def renumbered(items: list[Link], start: int) -> list[Link]:
+    return [replace(x, content=replace(x.content, seq=i)) for i, x in enumerate(items, start)]
+
+
+Tamper = Callable[[list[Link], int], list[Link]]
+TAMPERING: dict[str, tuple[Tamper, str]] = {
+    "note": (
+        lambda c, i: [*c[:i], replace(c[i], content=replace(c[i].content, note="x")), *c[i + 1 :]],
+        "changed",
+    ),
+    "delete": (lambda c, i: c[:i] + c[i + 1 :], "removed"),
+    "delete-renumber": (lambda c, i: c[:i] + renumbered(c[i + 1 :], i + 1), "removed"),
+}
+
+
+@given(n=st.integers(2, 30), data=st.data(), kind=st.sampled_from(sorted(TAMPERING)))
+def test_any_single_tampering_is_found_at_its_event(n: int, data: st.DataObject, kind: str) -> None:
+    """Whatever event is edited or removed, verify names it and what was done."""
+    valid = links(n)
+    assert chain.verify("T-1", valid, (n, valid[-1].hash)) is None
+    i = data.draw(st.integers(0, n - 1))
+    tamper, what = TAMPERING[kind]
+    found = chain.verify("T-1", tamper(valid, i), (n, valid[-1].hash))
+    assert found is not None and (found.seq, found.what) == (i + 1, what)
+
+
+@given(n=st.integers(2, 30), data=st.data())
+def test_any_forged_insertion_is_found_as_added(n: int, data: st.DataObject) -> None:
+    """A forger who hashes an inserted event properly still breaks the events after it."""
+    valid = links(n)
+    i = data.draw(st.integers(1, n - 1))
+    forged = Content("T-1", i + 1, "human", "forged", "a", "b", "anna", BASE, BASE, None, {})
+    inserted = Link(forged, valid[i - 1].hash, chain.event_hash(valid[i - 1].hash or "", forged))
+    tampered = [*valid[:i], inserted, *renumbered(valid[i:], i + 2)]
+    found = chain.verify("T-1", tampered, (n + 1, valid[-1].hash))
+    assert found is not None and (found.seq, found.what) == (i + 1, "added")
+
+
+@given(n=st.integers(3, 30), data=st.data())
+def test_any_swap_is_found_as_reordered(n: int, data: st.DataObject) -> None:
+    valid = links(n)
+    i = data.draw(st.integers(0, n - 2))
+    j = data.draw(st.integers(i + 1, n - 1))
+    swapped = list(valid)
+    swapped[i], swapped[j] = valid[j], valid[i]
+    found = chain.verify("T-1", renumbered(swapped, 1), (n, valid[-1].hash))
+    assert found is not None and (found.seq, found.what) == (i + 1, "reordered")
