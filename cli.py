@@ -175,6 +175,8 @@ def init() -> None:
     settings = _settings()
     store = settings.store
     before = store.schema()
+    if before.state == "behind":
+        click.echo(f"upgrading the store from {before.revision} to {before.head} …")
     person = store.init(settings.user)
     if before.state == "empty":
         click.echo(f"store created at {store.safe_url} (schema {before.head})")

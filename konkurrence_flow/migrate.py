@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect, text
 
-REVISIONS = ("r1", "r2")
+REVISIONS = ("r1", "r2", "r3")
 """Every revision this code knows, oldest first (a test checks them against `migrations/`)."""
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -75,9 +75,9 @@ def _status(conn: Any) -> Status:
     return Status("unknown")
 
 
-def upgrade(engine: Engine) -> tuple[Status, Status]:
-    """Bring the store to HEAD in one transaction; return (before, after). Never touches a store
-    whose revision this code does not know."""
+def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
+    """Bring the store to HEAD (or to an older revision `to`, for tests) in one transaction;
+    return (before, after). Never touches a store whose revision this code does not know."""
     from alembic import command
     from sqlmodel import SQLModel
 
@@ -88,13 +88,13 @@ def upgrade(engine: Engine) -> tuple[Status, Status]:
         if before.state == "ahead":
             return before, before
         config = _config(conn)
-        if before.state == "empty":
+        if before.state == "empty" and to == HEAD:
             SQLModel.metadata.create_all(conn)
             command.stamp(config, HEAD)
-        elif before.state == "behind":
+        elif before.state != "current":
             if before.legacy:
                 command.stamp(config, before.revision or "")
-            command.upgrade(config, HEAD)
+            command.upgrade(config, to)
         return before, _status(conn)
 
 

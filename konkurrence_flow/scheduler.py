@@ -20,7 +20,7 @@ from typing import Any
 from . import messages
 from .calendar import Period, expiry_day, local_date, parse_period, start_of_day
 from .clock import Clock
-from .errors import ConcurrentChange, PeriodError
+from .errors import ConcurrentChange, PeriodError, StoreVersionError
 from .log import logger
 from .model import Tender
 from .owed import Happening, catch_up
@@ -45,6 +45,7 @@ class TickReport:
 def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
     """One pass: catch up every tender owed something by `now`; one transaction per tender."""
     store.refresh()  # another process may have loaded a programme or added people since
+    store.require_initialised()  # ... or upgraded the store to a schema this code does not know
     report = TickReport(now)
     for tender in _read_ahead(store, wrap(store.due_for_check(now))):
         tender_id = tender.id
@@ -151,12 +152,14 @@ def run(
     """The daemon: APScheduler calls `tick` every `interval` seconds until SIGTERM/SIGINT or `until`.
 
     Returns the number of ticks run. A second daemon on the same store cannot double-fire
-    anything: each tender's catch-up commits with a version check.
+    anything: each tender's catch-up commits with a version check. A store upgraded meanwhile to a
+    schema this code does not write stops the daemon with that refusal.
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(timezone=UTC)
     ticks = 0
+    refused: list[StoreVersionError] = []
 
     def job() -> None:
         nonlocal ticks
@@ -164,7 +167,12 @@ def run(
         if until is not None and now >= until:
             now = until
             scheduler.shutdown(wait=False)
-        report = tick(store, now)
+        try:
+            report = tick(store, now)
+        except StoreVersionError as exc:
+            refused.append(exc)
+            scheduler.shutdown(wait=False)
+            return
         ticks += 1
         if on_tick is not None:
             on_tick(report)
@@ -182,6 +190,8 @@ def run(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     logger().warning("scheduler stopped", ticks=ticks, at=clock.now().isoformat())
+    if refused:
+        raise refused[0]
     return ticks
 
 

@@ -108,11 +108,12 @@ class Store:
 
     def refresh(self) -> None:
         """Forget what may have changed in the store since it was read (milestones, settings,
-        people): a long-running scheduler calls this before each tick. Definitions are kept:
+        people, the schema's revision): a long-running scheduler calls this before each tick. Definitions are kept:
         a stored version never changes."""
         self._milestones.clear()
         self._settings.clear()
         self._people = None
+        self._schema_checked = False
 
     # -- set-up -------------------------------------------------------------------------------
 

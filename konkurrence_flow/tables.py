@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
@@ -189,8 +189,8 @@ class MemberRow(SQLModel, table=True):
     code: str = Field(primary_key=True)
     name: str
     iku_year: int | None = None
-    iku_exposable: int | None = None
-    iku_exposed: int | None = None
+    iku_exposable: int | None = Field(default=None, sa_type=BigInteger)  # DKK: past 2^31
+    iku_exposed: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class NotificationRow(SQLModel, table=True):

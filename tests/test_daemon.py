@@ -99,3 +99,24 @@ def test_two_daemons_at_once_fire_nothing_twice(tmp_path: Path) -> None:
     expected_events, expected_keys = _facts(reference)
     assert keys == expected_keys
     assert sorted(map(str, events)) == sorted(map(str, expected_events))
+
+
+def test_a_daemon_stops_when_a_newer_kflow_upgrades_its_store(tmp_path: Path) -> None:
+    """A store moved to a schema this code does not know stops the daemon with one sentence."""
+    from sqlalchemy import text
+
+    url = _prepared(tmp_path / "future.db")
+    daemon = _daemon(url, "432000")  # five virtual days a second: about 100 s to its end
+    store = Store(url)
+    wait_for(lambda: daemon.poll() is None and _ticked(store))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'r99'"))
+    _out, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 1
+    assert "is at schema r99, newer than this kflow knows" in err.splitlines()[-1]
+    assert "Traceback" not in err
+
+
+def _ticked(store: Store) -> bool:
+    """The daemon's first tick has caught the pilot up (its tenders have overdue flags)."""
+    return any(t.overdue_flagged_at for t in store.tenders())
