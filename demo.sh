@@ -143,4 +143,8 @@ digest = next(n for n in reversed(notes) if n["kind"] == "digest")
 print("\nThe last digest to the secretariat:\n")
 print(digest["subject"]); print(); print(digest["body"])'
 
+say "The history nobody can quietly edit: every chain verified, and a digest for the minutes"
+run --now 2008-10-01 audit verify
+run --now 2008-10-01 --user kl-sek audit head
+
 rm -f .demo-ticks
