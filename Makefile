@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/scheduler.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) demo.db *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
