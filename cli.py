@@ -64,9 +64,24 @@ class Settings:
         return self.store
 
     def actor(self) -> Person:
+        """The acting person: registered in the store, and never the scheduler's `system`."""
         import getpass
 
-        return self.ready_store().person(self.user or getpass.getuser())
+        from konkurrence_flow.access import require_person
+        from konkurrence_flow.model import SYSTEM
+
+        name = self.user or getpass.getuser()
+        if name == SYSTEM.id:
+            require_person(SYSTEM)
+        return self.ready_store().person(name)
+
+    def admin(self, what: str) -> Person:
+        """The acting person, who must be of the secretariat to do `what`."""
+        from konkurrence_flow.access import require_secretariat
+
+        actor = self.actor()
+        require_secretariat(actor, what)
+        return actor
 
 
 class KflowGroup(click.Group):
@@ -253,10 +268,11 @@ def definitions_load(paths: tuple[str, ...]) -> None:
     from konkurrence_flow.definitions import validate_paths
     from konkurrence_flow.errors import DefinitionError
 
+    settings = _settings()
+    settings.admin("load definitions")
     found, problems = validate_paths(paths)
     if problems:
         raise DefinitionError(problems)
-    settings = _settings()
     store = settings.ready_store()
     for definition in found:
         version, what = store.load_definition(definition, settings.now)
@@ -353,7 +369,9 @@ def person_add(person_id: str, name: str, email: str, role: str, municipality: s
     """Register a person."""
     from konkurrence_flow.model import Person
 
-    added = _settings().ready_store().add_person(Person(person_id, name, email, role, municipality))
+    settings = _settings()
+    settings.admin("add people")
+    added = settings.ready_store().add_person(Person(person_id, name, email, role, municipality))
     click.echo(
         f"added {added.id} ({added.role}{', ' + added.municipality if added.municipality else ''})"
     )
@@ -566,6 +584,7 @@ def programme_load(path: str) -> None:
     from konkurrence_flow.programme import load_programme
 
     settings = _settings()
+    settings.admin("load programmes")
     report = settings.ready_store().load_programme(load_programme(path), settings.now)
     click.echo(f"programme {report.name}: {report.status}")
     for label, items in (("tenders created", report.tenders_created),
@@ -963,7 +982,7 @@ def audit_head(as_json: bool) -> None:
     from konkurrence_flow.reports import instant
 
     settings = _settings()
-    _require_secretariat(settings.actor(), "take the audit digest")
+    settings.admin("take the audit digest")
     checkpoint = take_head(settings.ready_store(), settings.now)
     if as_json:
         _emit(
@@ -976,11 +995,6 @@ def audit_head(as_json: bool) -> None:
     click.echo(f"covers {_covers(checkpoint)}")
     click.echo("keep it outside the store (the minutes of a forum meeting, a mail); "
                "`kflow audit verify --head DIGEST` proves nothing it covers was changed")  # fmt: skip
-
-
-def _require_secretariat(actor: Person, what: str) -> None:
-    if actor.role != "secretariat":
-        _fail(f"{actor.id} is {actor.role.replace('_', ' ')}; only the secretariat may {what}")
 
 
 if __name__ == "__main__":
