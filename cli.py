@@ -189,9 +189,10 @@ def init() -> None:
     """Create or upgrade the store; register you as secretariat if nobody exists yet."""
     settings = _settings()
     store = settings.store
-    before = store.schema()
-    if before.state == "behind":
-        click.echo(f"upgrading the store from {before.revision} to {before.head} …")
+    found = store.schema()
+    if found.state == "behind":
+        click.echo(f"upgrading the store from {found.revision} to {found.head} …")
+    before, _after = store.upgrade()
     person = store.init(settings.user)
     if before.state == "empty":
         click.echo(f"store created at {store.safe_url} (schema {before.head})")
@@ -224,7 +225,7 @@ def db_status(as_json: bool) -> None:
                + (" (made by v0.1.0)" if found.legacy else ""))  # fmt: skip
     click.echo(f"this kflow: {found.head}")
     click.echo(_SCHEMA_SAYS[found.state].format(pending=", ".join(found.pending)))
-    if found.state == "ahead":
+    if found.state in ("ahead", "foreign"):
         sys.exit(1)
 
 
@@ -233,6 +234,7 @@ _SCHEMA_SAYS = {
     "current": "up to date",
     "behind": "out of date: `kflow init` upgrades it ({pending})",
     "ahead": "newer than this kflow: upgrade konkurrence-flow; it will not be written to",
+    "foreign": "not a konkurrence-flow store: its tables belong to something else",
 }
 
 
@@ -935,6 +937,7 @@ def _audit_json(report: Any) -> dict[str, Any]:
         "breaks": [asdict(b) for b in report.breaks],
         "head": None if head is None else {
             "digest": head.digest, "ok": head.ok, "found": checkpoint is not None,
+            "intact": head.intact, "changed": head.changed,
             "taken_at": instant(checkpoint.taken_at) if checkpoint else None,
             "covers_until": instant(checkpoint.covers_until) if checkpoint else None,
             "tenders": checkpoint.tenders if checkpoint else None,
@@ -947,22 +950,29 @@ def _audit_text(report: Any) -> None:
     for found in report.breaks:
         click.echo(str(found))
     head = report.head
-    if head is not None and head.checkpoint is None:
-        click.echo(f"the store holds no checkpoint with digest {head.digest}: it was removed, "
-                   "or the digest is mistyped")  # fmt: skip
-    elif head is not None:
-        says = (
-            "matches the stored hashes"
-            if head.ok
-            else "does NOT match: the history it covers was rewritten"
-        )
-        click.echo(f"digest {head.digest} {says} ({_covers(head.checkpoint)})")
+    if head is not None:
+        for line in _head_lines(head):
+            click.echo(line)
     if report.breaks:
         _fail(f"the history of {len(report.breaks)} of {report.tenders} tenders was changed "
               "behind the store's back (see above)")  # fmt: skip
-    click.echo(f"verified {report.tenders} tenders, {report.events} events: every chain holds")
     if head is not None and not head.ok:
         _fail(f"digest {head.digest} does not prove this history (see above)")
+    click.echo(f"verified {report.tenders} tenders, {report.events} events: every chain holds")
+
+
+def _head_lines(head: Any) -> list[str]:
+    if head.checkpoint is None:
+        return [f"the store holds no checkpoint with digest {head.digest}: it was removed, "
+                "or the digest is mistyped"]  # fmt: skip
+    lines = list(head.changed)
+    if not head.intact:
+        lines.append(f"the checkpoint of digest {head.digest} was edited: its heads no longer "
+                     "hash to it")  # fmt: skip
+    if head.ok:
+        lines.append(f"digest {head.digest} holds: nothing it covers has changed "
+                     f"({_covers(head.checkpoint)})")  # fmt: skip
+    return lines
 
 
 def _covers(checkpoint: Any) -> str:

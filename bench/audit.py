@@ -26,7 +26,7 @@ What is measured (bench/README.md says more):
    allocations during a second verify, traced. Verify streams (5,000 rows fetched at a time, one
    tender's chain in memory), so 10x the events should take no more memory;
 4. `take_head` (the store-wide digest) at both sizes;
-5. the upgrade of a store made by v0.1.0 (schema r1, no hashes, no `alembic_version`) holding as
+5. the upgrade of a store made by v0.1.0 (schema r1, no hashes, no `kflow_version`) holding as
    many events as the small store: `migrate.upgrade` to the newest revision, as `kflow init` runs
    it, whose work is r2's (copying the event and tender tables to add the hash columns, then the
    backfill that hashes every event), in microseconds per event; the upgraded store must verify
@@ -214,11 +214,11 @@ def build_store(path: Path, events: int) -> None:
 
 
 def build_v010_store(path: Path, events: int) -> None:
-    """A store as v0.1.0 made it: schema r1, no `alembic_version`, events without hashes."""
+    """A store as v0.1.0 made it: schema r1, no `kflow_version`, events without hashes."""
     engine = create_engine(sqlite_url(path))
     migrate.upgrade(engine, "r1")
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("DROP TABLE kflow_version"))
     fill(engine, events, chained=False)
     engine.dispose()
 

@@ -1,24 +1,28 @@
 """`kflow audit`: verify every tender's hash chain, and take or check the store-wide digest.
 
 Verification streams the events in (tender, seq) order, one tender's chain in memory at a time, so
-its cost grows linearly with the history and its memory with the longest chain. The digest is
-`chain.digest` over every tender's last (seq, hash); `head` records it as a checkpoint with the
-seqs it covers, so `verify --head DIGEST` can recompute it later from the events themselves.
+its cost grows linearly with the history and its memory with the longest chain. Rows are read raw
+and decoded here, so a row mangled behind the store's back is reported, not a crash.
+
+The digest is `chain.digest` over every tender's last (seq, hash). `take_head` records it as a
+checkpoint with those heads, so `verify --head DIGEST` can check each of them against the events
+and name every tender whose covered history is no longer what the digest vouched for.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, outerjoin, select
+from sqlalchemy import String, func, insert, outerjoin, select, type_coerce
 
 from . import chain
-from .chain import Break, Content, Link
-from .errors import InvalidInput
+from .chain import Break, Content, Link, Recorded
+from .errors import InvalidInput, NotAllowed
 from .rows import T_EVENT, T_TENDER
 from .tables import CheckpointRow, table
 
@@ -42,15 +46,16 @@ class Checkpoint:
 
 @dataclass
 class HeadCheck:
-    """Does the history a digest covers still hash to it?"""
+    """Does the history a digest covers still end where it did?"""
 
     digest: str
     checkpoint: Checkpoint | None  # None: the store holds no checkpoint with this digest
-    recomputed: str | None = None
+    intact: bool = False  # the checkpoint's own heads still hash to the digest
+    changed: list[str] = field(default_factory=list)  # one sentence per tender that differs
 
     @property
     def ok(self) -> bool:
-        return self.checkpoint is not None and self.recomputed == self.digest
+        return self.checkpoint is not None and self.intact and not self.changed
 
 
 @dataclass
@@ -76,7 +81,7 @@ def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -
         store.tender(tender_id)  # an unknown id is refused with a hint, before any work
     covered = _checkpoint_heads(store, head) if head else None
     report = Report()
-    seen_heads: dict[str, tuple[int, str]] = {}
+    seen: dict[str, dict[int, str | None]] = {}
     with store.engine.connect() as conn:
         for tender_id, links, recorded in _chains(conn, tenders):
             report.tenders += 1
@@ -85,40 +90,66 @@ def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -
             if found is not None:
                 report.breaks.append(found)
             if covered is not None and tender_id in covered[1]:
-                seen_heads[tender_id] = _hash_at(links, covered[1][tender_id])
+                seen[tender_id] = {link.seq: link.hash for link in links}
         report.tenders += _tenders_without_events(conn, tenders, report)
-    if head is not None and covered is not None:
-        report.head = _check_head(head, covered, seen_heads)
-    elif head is not None:
-        report.head = HeadCheck(head, None)
+    if head is not None:
+        report.head = _check_head(head, covered, seen)
     return report
 
 
-def _chains(
-    conn: Any, tenders: Sequence[str]
-) -> Iterator[tuple[str, list[Link], tuple[int, str | None] | None]]:
+_COLUMNS = (
+    T_EVENT.c.tender_id, T_EVENT.c.seq, T_EVENT.c.kind, T_EVENT.c.trigger, T_EVENT.c.source,
+    T_EVENT.c.dest, T_EVENT.c.actor, type_coerce(T_EVENT.c.occurred_at, String),
+    type_coerce(T_EVENT.c.recorded_at, String), T_EVENT.c.note, type_coerce(T_EVENT.c.data, String),
+    T_EVENT.c.prev_hash, T_EVENT.c.hash, T_TENDER.c.id, T_TENDER.c.seq, T_TENDER.c.chain_head,
+    T_TENDER.c.state,
+)  # fmt: skip
+"""Raw values (no type conversion that could fail on a mangled row), read by position."""
+
+
+def _chains(conn: Any, tenders: Sequence[str]) -> Iterator[tuple[str, list[Link], Recorded | None]]:
     """Each tender's stored events as links, with what its tender row records (None if gone)."""
     joined = outerjoin(T_EVENT, T_TENDER, T_EVENT.c.tender_id == T_TENDER.c.id)
-    query = select(
-        T_EVENT, T_TENDER.c.id.label("row_id"), T_TENDER.c.seq.label("row_seq"),
-        T_TENDER.c.chain_head.label("row_head"),
-    ).select_from(joined).order_by(T_EVENT.c.tender_id, T_EVENT.c.seq)  # fmt: skip
+    query = select(*_COLUMNS).select_from(joined).order_by(T_EVENT.c.tender_id, T_EVENT.c.seq)
     if tenders:
         query = query.where(T_EVENT.c.tender_id.in_(list(tenders)))
     rows = conn.execution_options(yield_per=STREAM).execute(query)
-    for tender_id, group in groupby(rows, key=lambda r: r.tender_id):
+    for tender_id, group in groupby(rows, key=lambda r: r[0]):
         found = list(group)
-        first = found[0]
-        recorded = None if first.row_id is None else (first.row_seq, first.row_head)
+        row_id, seq, head, state = found[0][13:]
+        recorded = None if row_id is None else Recorded(seq, head, state)
         yield tender_id, [_link(r) for r in found], recorded
 
 
 def _link(row: Any) -> Link:
-    content = Content(
-        row.tender_id, row.seq, row.kind, row.trigger, row.source, row.dest, row.actor,
-        row.occurred_at, row.recorded_at, row.note, row.data or {},
-    )  # fmt: skip
-    return Link(content, row.prev_hash, row.hash)
+    tender, seq, kind, trigger, source, dest, actor, occurred, recorded, note, data = row[:11]
+    try:
+        content = Content(
+            tender, seq, kind, trigger, source, dest, actor, _instant(occurred),
+            _instant(recorded), note, _data(data),
+        )  # fmt: skip
+    except (ValueError, TypeError) as exc:
+        return Link(seq, None, row[11], row[12], unreadable=str(exc) or type(exc).__name__)
+    return Link(seq, content, row[11], row[12])
+
+
+def _instant(value: Any) -> datetime:
+    """A stored instant: UTC text on SQLite, an aware datetime from PostgreSQL."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if not isinstance(value, str):
+        raise TypeError(f"an instant stored as {type(value).__name__}")
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _data(value: Any) -> Mapping[str, Any]:
+    """A stored `data` column: JSON text on SQLite, already decoded from PostgreSQL."""
+    decoded = json.loads(value) if isinstance(value, str | bytes) else value
+    if decoded is None:
+        return {}
+    if not isinstance(decoded, dict):
+        raise TypeError(f"data is a {type(decoded).__name__}, not a mapping")
+    return decoded
 
 
 def _tenders_without_events(conn: Any, tenders: Sequence[str], report: Report) -> int:
@@ -135,29 +166,33 @@ def _tenders_without_events(conn: Any, tenders: Sequence[str], report: Report) -
     return len(empty)
 
 
-def _hash_at(links: Sequence[Link], seq: int) -> tuple[int, str]:
-    for link in links:
-        if link.seq == seq:
-            return seq, link.hash or ""
-    return seq, ""
-
-
 def _check_head(
     digest: str,
-    covered: tuple[Checkpoint, Mapping[str, int]],
-    seen: Mapping[str, tuple[int, str]],
+    covered: tuple[Checkpoint, Mapping[str, tuple[int, str]]] | None,
+    seen: Mapping[str, Mapping[int, str | None]],
 ) -> HeadCheck:
+    if covered is None:
+        return HeadCheck(digest, None)
     checkpoint, heads = covered
-    recomputed = chain.digest((t, *seen.get(t, (seq, ""))) for t, seq in heads.items())
-    return HeadCheck(digest, checkpoint, recomputed)
+    intact = chain.digest((t, seq, h) for t, (seq, h) in heads.items()) == digest
+    changed = []
+    for tender_id, (seq, vouched) in sorted(heads.items()):
+        now = seen.get(tender_id, {}).get(seq)
+        if now != vouched:
+            what = "is gone" if now is None else "is not the one the digest covers: rewritten"
+            changed.append(f"tender {tender_id}: event {seq} {what}")
+    return HeadCheck(digest, checkpoint, intact, changed)
 
 
-def _checkpoint_heads(store: Store, digest: str) -> tuple[Checkpoint, Mapping[str, int]] | None:
+def _checkpoint_heads(
+    store: Store, digest: str
+) -> tuple[Checkpoint, Mapping[str, tuple[int, str]]] | None:
     with store.engine.connect() as conn:
         row = conn.execute(select(T_CHECK).where(T_CHECK.c.digest == digest.lower())).first()
     if row is None:
         return None
-    return _checkpoint(row), {str(k): int(v) for k, v in (row.heads or {}).items()}
+    heads = {str(t): (int(h[0]), str(h[1])) for t, h in (row.heads or {}).items()}
+    return _checkpoint(row), heads
 
 
 def _checkpoint(row: Any) -> Checkpoint:
@@ -167,8 +202,15 @@ def _checkpoint(row: Any) -> Checkpoint:
 def take_head(store: Store, now: datetime) -> Checkpoint:
     """The digest over every tender's last event now, recorded as a checkpoint (once per digest).
 
-    One statement reads every head, so the digest is of one consistent moment of the store.
+    The history is verified first: a digest must never vouch for a history already broken. One
+    statement reads every head, so the digest is of one consistent moment of the store.
     """
+    broken = verify(store).breaks
+    if broken:
+        raise NotAllowed(
+            f"the history of {len(broken)} tenders is already broken (first: {broken[0]}); "
+            "a digest would vouch for it: see `kflow audit verify`"
+        )
     last = (
         select(T_EVENT.c.tender_id, func.max(T_EVENT.c.seq).label("seq"),
                func.count().label("n"), func.max(T_EVENT.c.recorded_at).label("until"))
@@ -179,7 +221,7 @@ def take_head(store: Store, now: datetime) -> Checkpoint:
     )
     with store.engine.begin() as conn:
         heads = conn.execute(query).all()
-        digest = chain.digest((r.tender_id, r.seq, r.hash or "") for r in heads)
+        digest = chain.digest((r.tender_id, r.seq, r.hash) for r in heads)
         known = conn.execute(select(T_CHECK).where(T_CHECK.c.digest == digest)).first()
         if known is not None:
             return _checkpoint(known)
@@ -190,7 +232,7 @@ def take_head(store: Store, now: datetime) -> Checkpoint:
         conn.execute(insert(T_CHECK).values(
             digest=digest, taken_at=now, covers_until=checkpoint.covers_until,
             tenders=checkpoint.tenders, events=checkpoint.events,
-            heads={r.tender_id: r.seq for r in heads},
+            heads={r.tender_id: [r.seq, r.hash] for r in heads},
         ))  # fmt: skip
     return checkpoint
 

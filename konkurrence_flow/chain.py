@@ -24,7 +24,7 @@ GENESIS = "0" * 64
 CHANGED, REMOVED, ADDED, REORDERED = "changed", "removed", "added", "reordered"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Content:
     """What an event's hash covers, besides the previous hash (every column of the event)."""
 
@@ -49,7 +49,7 @@ def event_hash(prev: str, content: Content) -> str:
         instant(c.occurred_at), instant(c.recorded_at), c.note, dict(c.data),
     ]  # fmt: skip
     text = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def instant(value: datetime) -> str:
@@ -57,17 +57,27 @@ def instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Link:
-    """One stored event as the chain sees it: its content and the two hashes stored with it."""
+    """One stored event as the chain sees it: its content and the two hashes stored with it.
 
-    content: Content
+    `unreadable` says why a row could not be read as an event at all (then `content` is None).
+    """
+
+    seq: int
+    content: Content | None
     prev: str | None
     hash: str | None
+    unreadable: str | None = None
 
-    @property
-    def seq(self) -> int:
-        return self.content.seq
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a tender row says of its history: its last seq, that event's hash, and its state."""
+
+    seq: int
+    head: str | None
+    state: str
 
 
 @dataclass(frozen=True)
@@ -83,35 +93,30 @@ class Break:
         return f"tender {self.tender}: the history breaks at event {self.seq} ({self.what}): {self.detail}"
 
 
-def verify(
-    tender: str, links: Sequence[Link], recorded: tuple[int, str | None] | None
-) -> Break | None:
+def verify(tender: str, links: Sequence[Link], recorded: Recorded | None) -> Break | None:
     """The first break in one tender's chain, or None when it holds.
 
-    `links` are the tender's stored events in `seq` order; `recorded` is what the tender row says
-    of its history (its last `seq` and its head hash), or None when the tender row is gone.
+    `links` are the tender's stored events in `seq` order; `recorded` is what its tender row says,
+    or None when the tender row is gone.
     """
     if recorded is None:
-        seq = links[0].seq if links else 0
-        return Break(tender, seq, ADDED, "events of a tender that does not exist")
-    last_seq, head = recorded
+        return Break(tender, links[-1].seq if links else 0, REMOVED, "the tender row is gone")
     later = {link.hash: link.seq for link in links if link.hash}
     prev = GENESIS
     for expected, link in enumerate(links, start=1):
-        found = _check_link(tender, expected, link, prev, later, last_seq)
+        found = _check_link(tender, expected, link, prev, later, recorded.seq)
         if found is not None:
             return found
         prev = link.hash or ""
-    return _check_end(tender, links, last_seq, head)
+    return _check_end(tender, links, recorded)
 
 
 def _check_link(
     tender: str, expected: int, link: Link, prev: str, later: Mapping[str, int], last_seq: int
 ) -> Break | None:
     seq = link.seq
-    if seq > expected:
-        missing = f"event {expected}" if seq == expected + 1 else f"events {expected}–{seq - 1}"
-        return Break(tender, expected, REMOVED, f"{missing} is missing")
+    if link.content is None:
+        return Break(tender, seq, CHANGED, f"it cannot be read ({link.unreadable})")
     if seq > last_seq or link.hash is None:
         why = (
             "has no hash"
@@ -119,10 +124,19 @@ def _check_link(
             else f"lies beyond the tender's last event {last_seq}"
         )
         return Break(tender, seq, ADDED, f"it {why}: written behind the store's back")
+    if seq > expected:
+        missing = (
+            f"event {expected} is" if seq == expected + 1 else f"events {expected}–{seq - 1} are"
+        )
+        return Break(tender, expected, REMOVED, f"{missing} missing")
     if link.prev != prev and later.get(link.prev or "", 0) > seq:
         return Break(tender, seq, REORDERED, f"it was chained after event {later[link.prev or '']}")
-    if event_hash(link.prev or "", link.content) != link.hash:
-        return _moved_or_changed(tender, link)
+    try:
+        matches = event_hash(link.prev or "", link.content) == link.hash
+    except (TypeError, ValueError) as exc:  # a value no event can hold (bytes, say)
+        return Break(tender, seq, CHANGED, f"it cannot be read ({exc})")
+    if not matches:
+        return _moved_or_changed(tender, link, link.content)
     if link.prev != prev:
         return Break(
             tender, seq - 1, CHANGED, f"event {seq} was chained to another event {seq - 1}"
@@ -130,12 +144,11 @@ def _check_link(
     return None
 
 
-def _moved_or_changed(tender: str, link: Link) -> Break:
+def _moved_or_changed(tender: str, link: Link, content: Content) -> Break:
     """An event whose content no longer matches its hash: renumbered, or edited."""
     seq = link.seq
     for was in range(max(1, seq - 64), seq + 65):  # renumbered: the content matches another seq
-        moved = replace(link.content, seq=was)
-        if was != seq and event_hash(link.prev or "", moved) == link.hash:
+        if was != seq and event_hash(link.prev or "", replace(content, seq=was)) == link.hash:
             if was > seq:
                 return Break(
                     tender, seq, REMOVED, f"event {seq} is gone and event {was} renumbered"
@@ -144,17 +157,26 @@ def _moved_or_changed(tender: str, link: Link) -> Break:
     return Break(tender, seq, CHANGED, "its content no longer matches its hash")
 
 
-def _check_end(tender: str, links: Sequence[Link], last_seq: int, head: str | None) -> Break | None:
+def _check_end(tender: str, links: Sequence[Link], recorded: Recorded) -> Break | None:
     count = len(links)
-    if count < last_seq:
+    if count < recorded.seq:
         return Break(
-            tender, count + 1, REMOVED, f"the tender has {last_seq} events, {count} remain"
+            tender, count + 1, REMOVED, f"the tender has {recorded.seq} events, {count} remain"
         )
-    if head is None or (links and links[-1].hash == head):
+    last = links[-1] if links else None
+    if last is None or last.content is None:
         return None
-    if any(link.hash == head for link in links):
-        return Break(tender, count, ADDED, "it follows the event the tender records as its last")
-    return Break(tender, count + 1, REMOVED, "the event the tender records as its last is gone")
+    if recorded.head != last.hash:
+        if any(link.hash == recorded.head for link in links):
+            return Break(
+                tender, count, ADDED, "it follows the event the tender records as its last"
+            )
+        return Break(tender, count + 1, REMOVED, "the event the tender records as its last is "
+                     "gone (removed, or the chain after it rewritten)")  # fmt: skip
+    if last.content.dest is not None and last.content.dest != recorded.state:
+        return Break(tender, count, CHANGED, f"the tender is in '{recorded.state}', but its last "
+                     f"event left it in '{last.content.dest}'")  # fmt: skip
+    return None
 
 
 def digest(heads: Iterable[tuple[str, int, str]]) -> str:

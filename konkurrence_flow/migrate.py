@@ -5,8 +5,10 @@ built here). A new store is made from the tables and stamped with the newest rev
 store runs every pending revision. Either happens in one transaction, DDL included (SQLite too),
 so a killed upgrade leaves the store at its old revision, and the next `kflow init` starts again.
 
-A store made by v0.1.0 has no `alembic_version` table; its `meta.schema_version = 1` says it is r1.
-Alembic is imported only here, and only to change a schema: reading the revision is one query.
+The revision is kept in the table `kflow_version` (Alembic's version table, under a name of its
+own, so a PostgreSQL database shared with another Alembic-managed application is no problem). A
+store made by v0.1.0 has no such table; its `meta.schema_version = 1` says it is r1. Alembic is
+imported only here, and only to change a schema: reading the revision is one query.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
+from .errors import StoreVersionError
+
+VERSION_TABLE = "kflow_version"
 REVISIONS = ("r1", "r2", "r3")
 """Every revision this code knows, oldest first (a test checks them against `migrations/`)."""
 HEAD = REVISIONS[-1]
@@ -38,9 +44,12 @@ class Status:
 
     @property
     def state(self) -> str:
-        """empty | current | behind | ahead (a revision this code does not know)."""
+        """empty | current | behind | ahead (a revision this code does not know) | foreign (tables
+        that are not a konkurrence-flow store)."""
         if self.revision is None:
             return "empty"
+        if self.revision == FOREIGN:
+            return "foreign"
         if self.revision == HEAD:
             return "current"
         return "behind" if self.revision in REVISIONS else "ahead"
@@ -61,18 +70,23 @@ def status(engine: Engine) -> Status:
         return _status(conn)
 
 
+FOREIGN = "?"
+
+
 def _status(conn: Any) -> Status:
     tables = inspect(conn)
-    if tables.has_table("alembic_version"):
-        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        return Status(found[0] if len(found) == 1 else ",".join(found) or None)
-    if not tables.has_table("tender"):
+    if tables.has_table(VERSION_TABLE):
+        query = text(f"SELECT version_num FROM {VERSION_TABLE}")
+        found = conn.execute(query).scalars().all()
+        return Status(found[0] if len(found) == 1 else ",".join(found) or FOREIGN)
+    names = set(tables.get_table_names())
+    if not names:
         return Status(None)
-    if tables.has_table("meta"):
+    if "meta" in names and "tender" in names:
         query = text("SELECT value FROM meta WHERE key = 'schema_version'")
         if conn.execute(query).scalar() == "1":
             return Status("r1", legacy=True)
-    return Status("unknown")
+    return Status(FOREIGN)
 
 
 def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
@@ -85,7 +99,7 @@ def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
 
     with _transaction(engine) as conn:
         before = _status(conn)
-        if before.state == "ahead":
+        if before.state in ("ahead", "foreign"):
             return before, before
         config = _config(conn)
         if before.state == "empty" and to == HEAD:
@@ -103,28 +117,53 @@ def _transaction(engine: Engine) -> Iterator[Any]:
     """One transaction that holds the DDL too, and keeps a second upgrader waiting.
 
     pysqlite does not open a transaction before DDL, so SQLite gets an explicit BEGIN IMMEDIATE
-    (with foreign keys off while tables are copied, as Alembic's batch mode asks, and checked
-    before the commit); PostgreSQL's DDL is transactional, and an advisory lock makes a second
-    `kflow init` wait for the first.
+    (waiting up to ten minutes for another writer), with foreign keys off while Alembic's batch
+    mode copies tables, and no new dangling reference allowed at the commit. PostgreSQL's DDL is
+    transactional, and an advisory lock makes a second `kflow init` wait for the first.
     """
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.execute(text("SELECT pg_advisory_xact_lock(7146001)"))
+        waits = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() if sqlite else None
         try:
+            dangling = _begin(conn) if sqlite else _lock(conn)
             yield conn
-            if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
-                raise RuntimeError("the upgrade left rows whose foreign keys point nowhere")
+            if sqlite and _dangling(conn) > dangling:
+                raise StoreVersionError(
+                    "the upgrade would leave rows whose references point nowhere; "
+                    "nothing was changed"
+                )
             conn.commit()
+        except OperationalError as exc:
+            conn.rollback()
+            if "locked" in str(exc.orig).lower():
+                raise StoreVersionError(
+                    "the store is busy (another kflow is upgrading or writing it); try again"
+                ) from exc
+            raise
         except BaseException:
             conn.rollback()
             raise
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")
+
+
+def _begin(conn: Any) -> int:
+    """Open SQLite's write transaction; return how many dangling references there already are."""
+    conn.exec_driver_sql("PRAGMA busy_timeout=600000")
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return _dangling(conn)
+
+
+def _dangling(conn: Any) -> int:
+    return len(conn.exec_driver_sql("PRAGMA foreign_key_check").all())
+
+
+def _lock(conn: Any) -> int:
+    conn.execute(text("SELECT pg_advisory_xact_lock(7146001)"))
+    return 0
 
 
 def _config(conn: Any) -> Any:

@@ -57,6 +57,7 @@ from .tables import (
 from .unit import Unit
 
 DEFAULT_URL = "sqlite:///kflow.db"
+_SECRET_PARAMS = {"password", "passwd", "pwd", "sslpassword", "secret", "token", "passfile"}
 PERSON_ROLES = ("project_leader", "secretariat")
 
 T_DEF = table(DefinitionRow)
@@ -118,12 +119,9 @@ class Store:
     # -- set-up -------------------------------------------------------------------------------
 
     def init(self, os_user: str | None = None) -> Person | None:
-        """Create the store at the newest schema or upgrade an older one (`migrate.upgrade`);
-        register the OS user as secretariat if nobody exists yet, and return that person."""
-        _before, after = migrate.upgrade(self.engine)
-        if after.state == "ahead":
-            raise StoreVersionError(_too_new(self.safe_url, after))
-        self._schema_checked = True
+        """Create the store at the newest schema or upgrade an older one (`upgrade`); register
+        the OS user as secretariat if nobody exists yet, and return that person."""
+        self.upgrade()
         with self.engine.begin() as conn:
             if conn.execute(select(func.count()).select_from(T_PERSON)).scalar_one():
                 return None
@@ -132,10 +130,20 @@ class Store:
             conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
             return person
 
+    def upgrade(self) -> tuple[migrate.Status, migrate.Status]:
+        """Bring the schema to the newest revision in one transaction: (before, after). A store
+        newer than this code, or a database that is not a store, is refused and never written."""
+        before, after = migrate.upgrade(self.engine)
+        _refuse_unusable(self.safe_url, after)
+        self._schema_checked = True
+        return before, after
+
     @property
     def safe_url(self) -> str:
-        """The store's URL without its password, fit to print."""
-        return self.engine.url.render_as_string(hide_password=True)
+        """The store's URL without its password (also one given as a query parameter)."""
+        url = self.engine.url
+        hidden = {k: "***" for k in url.query if k.lower() in _SECRET_PARAMS}
+        return url.update_query_dict(hidden).render_as_string(hide_password=True)
 
     def schema(self) -> migrate.Status:
         """Where the store's schema stands against this code (`kflow db status`)."""
@@ -155,8 +163,7 @@ class Store:
                 f"the store at {self.safe_url} is at schema {found.revision}{made} and this kflow "
                 f"needs {found.head}; run `kflow init` to upgrade it"
             )
-        if found.state == "ahead":
-            raise StoreVersionError(_too_new(self.safe_url, found))
+        _refuse_unusable(self.safe_url, found)
         self._schema_checked = True
 
     # -- definitions ----------------------------------------------------------------------------
@@ -732,11 +739,18 @@ def _checked_person(person: Person) -> Person:
     return replace(person, municipality=code)
 
 
-def _too_new(url: str, found: migrate.Status) -> str:
-    return (
-        f"the store at {url} is at schema {found.revision}, newer than this kflow knows "
-        f"({found.head}); upgrade konkurrence-flow to use it (nothing was written)"
-    )
+def _refuse_unusable(url: str, found: migrate.Status) -> None:
+    """Refuse a store newer than this code, or a database that is not a store at all."""
+    if found.state == "ahead":
+        raise StoreVersionError(
+            f"the store at {url} is at schema {found.revision}, newer than this kflow knows "
+            f"({found.head}); upgrade konkurrence-flow to use it (nothing was written)"
+        )
+    if found.state == "foreign":
+        raise StoreVersionError(
+            f"the database at {url} holds tables that are not a konkurrence-flow store; "
+            "point --db / KFLOW_DB at an empty database or a store (nothing was written)"
+        )
 
 
 def _make_engine(url: str) -> Engine:

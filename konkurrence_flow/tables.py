@@ -143,8 +143,8 @@ class EventRow(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    prev_hash: str | None = Field(default=None, sa_type=String(64))
-    hash: str | None = Field(default=None, sa_type=String(64))
+    prev_hash: str = Field(sa_type=String(64))
+    hash: str = Field(sa_type=String(64))
 
 
 class CheckpointRow(SQLModel, table=True):

@@ -15,7 +15,7 @@ from support import at, pilot_store
 
 from konkurrence_flow import chain
 from konkurrence_flow.audit import checkpoints, take_head, verify
-from konkurrence_flow.chain import GENESIS, Content, Link
+from konkurrence_flow.chain import GENESIS, Content, Link, Recorded
 from konkurrence_flow.errors import InvalidInput, NotFound
 from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import Store
@@ -132,11 +132,51 @@ def test_swapped_seqs_are_reported_as_reordered(busy: Store) -> None:
 
 def test_an_inserted_event_is_reported_as_added(busy: Store) -> None:
     seq = busy.tender(TENDER).seq + 1
-    sql(busy, "INSERT INTO event (tender_id, seq, kind, actor, occurred_at, recorded_at, data) "
-              "VALUES (:t, :s, 'human', 'anna', '2008-06-01 00:00:00.000000', "
-              "'2008-06-01 00:00:00.000000', '{}')", t=TENDER, s=seq)  # fmt: skip
+    sql(busy, "INSERT INTO event (tender_id, seq, kind, actor, occurred_at, recorded_at, data, "
+              "prev_hash, hash) VALUES (:t, :s, 'human', 'anna', '2008-06-01 00:00:00.000000', "
+              "'2008-06-01 00:00:00.000000', '{}', :h, :h)", t=TENDER, s=seq, h="1" * 64)  # fmt: skip
     found = first_break(busy)
     assert (found.seq, found.what) == (seq, "added")
+
+
+def test_a_writer_that_does_not_hash_cannot_add_an_event(busy: Store) -> None:
+    """Say a kflow v0.1.0 still runs against the upgraded store: its events have no hash."""
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError, match="NOT NULL"):
+        sql(busy, "INSERT INTO event (tender_id, seq, kind, actor, occurred_at, recorded_at, data) "
+                  "VALUES (:t, 99, 'human', 'anna', '2008-06-01 00:00:00.000000', "
+                  "'2008-06-01 00:00:00.000000', '{}')", t=TENDER)  # fmt: skip
+    assert verify(busy).ok
+
+
+def test_a_mangled_row_is_reported_not_a_crash(busy: Store) -> None:
+    """Rows no event can hold (broken JSON, a time that is no time) are changed events."""
+    sql(busy, "UPDATE event SET data = '{bad' WHERE tender_id = :t AND seq = 2", t=TENDER)
+    sql(busy, "UPDATE event SET occurred_at = 'yesterday' WHERE tender_id = 'AAR-BESK-01' "
+              "AND seq = 1")  # fmt: skip
+    sql(busy, "UPDATE event SET actor = X'616e6e61' WHERE tender_id = 'ODE-BESK-01' AND seq = 1")
+    report = verify(busy)
+    assert [(b.tender, b.seq, b.what) for b in report.breaks] == [
+        ("AAR-BESK-01", 1, "changed"), (TENDER, 2, "changed"), ("ODE-BESK-01", 1, "changed"),
+    ]  # fmt: skip
+    assert all("cannot be read" in b.detail for b in report.breaks)
+
+
+def test_a_tender_row_set_to_another_state_is_reported(busy: Store) -> None:
+    sql(busy, "UPDATE tender SET state = 'done' WHERE id = :t", t=TENDER)
+    found = first_break(busy)
+    assert found.what == "changed" and "the tender is in 'done', but its last event" in found.detail
+
+
+def test_a_deleted_tender_row_is_reported_as_removed(busy: Store) -> None:
+    with busy.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    sql(busy, "DELETE FROM tender_municipality WHERE tender_id = :t", t=TENDER)
+    sql(busy, "DELETE FROM step WHERE tender_id = :t", t=TENDER)
+    sql(busy, "DELETE FROM tender WHERE id = :t", t=TENDER)
+    found = first_break(busy)
+    assert (found.tender, found.what, found.detail) == (TENDER, "removed", "the tender row is gone")
 
 
 def test_a_whole_history_deleted_is_reported(busy: Store) -> None:
@@ -171,7 +211,11 @@ def test_a_rewritten_chain_passes_alone_but_not_against_the_digest(busy: Store) 
     assert verify(busy).ok  # the chains hold: only the digest can tell
     report = verify(busy, head=digest)
     assert not report.ok and report.breaks == []
-    assert report.head is not None and report.head.recomputed != digest
+    assert report.head is not None and report.head.intact
+    assert report.head.changed == [
+        f"tender {TENDER}: event {busy.tender(TENDER).seq} is not the one the digest covers: "
+        "rewritten"
+    ]
 
 
 def test_a_digest_still_holds_after_new_history_is_recorded(busy: Store) -> None:
@@ -194,6 +238,23 @@ def test_taking_the_same_digest_twice_records_one_checkpoint(busy: Store) -> Non
 def test_an_unknown_digest_is_not_proof(busy: Store) -> None:
     report = verify(busy, head="ab" * 32)
     assert not report.ok and report.head is not None and report.head.checkpoint is None
+
+
+def test_an_edited_checkpoint_is_not_proof(busy: Store) -> None:
+    """Someone shortens the checkpoint's heads to match a shortened history: the digest differs."""
+    digest = take_head(busy, at("2008-06-01")).digest
+    sql(busy, "UPDATE audit_checkpoint SET heads = '{}'")
+    report = verify(busy, head=digest)
+    assert not report.ok and report.head is not None and not report.head.intact
+
+
+def test_no_digest_vouches_for_a_broken_history(busy: Store) -> None:
+    from konkurrence_flow.errors import NotAllowed
+
+    sql(busy, "UPDATE event SET note = 'x' WHERE tender_id = :t AND seq = 2", t=TENDER)
+    with pytest.raises(NotAllowed, match="the history of 1 tenders is already broken"):
+        take_head(busy, at("2008-06-01"))
+    assert checkpoints(busy) == []
 
 
 def test_a_removed_checkpoint_is_not_proof(busy: Store) -> None:
@@ -254,13 +315,20 @@ def links(n: int) -> list[Link]:
                           BASE + timedelta(days=seq), BASE + timedelta(days=seq, hours=1),
                           f"note {seq}", {"n": seq, "text": "ærø"})  # fmt: skip
         digest = chain.event_hash(prev, content)
-        made.append(Link(content, prev, digest))
+        made.append(Link(seq, content, prev, digest))
         prev = digest
     return made
 
 
 def renumbered(items: list[Link], start: int) -> list[Link]:
-    return [replace(x, content=replace(x.content, seq=i)) for i, x in enumerate(items, start)]
+    return [
+        replace(x, seq=i, content=replace(x.content, seq=i)) for i, x in enumerate(items, start)
+    ]
+
+
+def recorded(items: list[Link], seq: int | None = None) -> Recorded:
+    """What a tender row of the untouched chain says."""
+    return Recorded(len(items) if seq is None else seq, items[-1].hash, "b")
 
 
 Tamper = Callable[[list[Link], int], list[Link]]
@@ -278,10 +346,10 @@ TAMPERING: dict[str, tuple[Tamper, str]] = {
 def test_any_single_tampering_is_found_at_its_event(n: int, data: st.DataObject, kind: str) -> None:
     """Whatever event is edited or removed, verify names it and what was done."""
     valid = links(n)
-    assert chain.verify("T-1", valid, (n, valid[-1].hash)) is None
+    assert chain.verify("T-1", valid, recorded(valid)) is None
     i = data.draw(st.integers(0, n - 1))
     tamper, what = TAMPERING[kind]
-    found = chain.verify("T-1", tamper(valid, i), (n, valid[-1].hash))
+    found = chain.verify("T-1", tamper(valid, i), recorded(valid))
     assert found is not None and (found.seq, found.what) == (i + 1, what)
 
 
@@ -291,9 +359,11 @@ def test_any_forged_insertion_is_found_as_added(n: int, data: st.DataObject) -> 
     valid = links(n)
     i = data.draw(st.integers(1, n - 1))
     forged = Content("T-1", i + 1, "human", "forged", "a", "b", "anna", BASE, BASE, None, {})
-    inserted = Link(forged, valid[i - 1].hash, chain.event_hash(valid[i - 1].hash or "", forged))
+    inserted = Link(
+        i + 1, forged, valid[i - 1].hash, chain.event_hash(valid[i - 1].hash or "", forged)
+    )
     tampered = [*valid[:i], inserted, *renumbered(valid[i:], i + 2)]
-    found = chain.verify("T-1", tampered, (n + 1, valid[-1].hash))
+    found = chain.verify("T-1", tampered, recorded(valid, n + 1))
     assert found is not None and (found.seq, found.what) == (i + 1, "added")
 
 
@@ -304,5 +374,11 @@ def test_any_swap_is_found_as_reordered(n: int, data: st.DataObject) -> None:
     j = data.draw(st.integers(i + 1, n - 1))
     swapped = list(valid)
     swapped[i], swapped[j] = valid[j], valid[i]
-    found = chain.verify("T-1", renumbered(swapped, 1), (n, valid[-1].hash))
+    found = chain.verify("T-1", renumbered(swapped, 1), recorded(valid))
     assert found is not None and (found.seq, found.what) == (i + 1, "reordered")
+
+
+def test_text_that_is_not_valid_unicode_still_hashes() -> None:
+    """A lone surrogate (bytes that were not UTF-8 on a command line) cannot stop the chain."""
+    content = replace(links(1)[0].content, note="Falck\udcff")
+    assert len(chain.event_hash(GENESIS, content)) == 64

@@ -65,10 +65,23 @@ def test_the_secretariat_takes_a_digest_that_verify_accepts_later(kflow: Kflow) 
     assert len(digest) == 64 and "covers 2 events in 1 tenders" in out
     kflow.ok("advance", "AAR-01", "publish", user="anna", now="2008-01-10")
     checked = kflow.ok("audit", "verify", "--head", digest.upper(), now="2008-01-11")
-    assert f"digest {digest} matches the stored hashes" in checked
+    assert f"digest {digest} holds: nothing it covers has changed" in checked
     head = json.loads(kflow.ok("audit", "verify", "--head", digest, "--json"))["head"]
     assert head["ok"] and head["found"] and head["events"] == 2
     assert head["covers_until"] == "2007-09-01T00:00:00+02:00"
+
+
+def test_a_digest_that_no_longer_holds_names_the_tender(kflow: Kflow) -> None:
+    digest = kflow.ok("audit", "head").splitlines()[0]
+    with db(kflow) as conn:
+        conn.execute("DELETE FROM event WHERE seq = 2")
+        conn.execute("UPDATE tender SET seq = 1, state = 'scoping', chain_head = "
+                     "(SELECT hash FROM event WHERE seq = 1)")  # fmt: skip
+    assert "every chain holds" in kflow.ok("audit", "verify")  # a careful forger fools the chains
+    result = kflow("audit", "verify", "--head", digest)
+    assert result.exit_code == 1
+    assert result.stdout == "tender AAR-01: event 2 is gone\n"
+    assert result.stderr == f"kflow: digest {digest} does not prove this history (see above)\n"
 
 
 def test_an_unknown_digest_fails_and_a_malformed_one_is_a_usage_error(kflow: Kflow) -> None:

@@ -110,7 +110,7 @@ def test_a_daemon_stops_when_a_newer_kflow_upgrades_its_store(tmp_path: Path) ->
     store = Store(url)
     wait_for(lambda: daemon.poll() is None and _ticked(store))
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'r99'"))
+        conn.execute(text("UPDATE kflow_version SET version_num = 'r99'"))
     _out, err = daemon.communicate(timeout=60)
     assert daemon.returncode == 1
     assert "is at schema r99, newer than this kflow knows" in err.splitlines()[-1]

@@ -47,7 +47,8 @@ def schema_drift(url: str) -> list[object]:
     migrate.upgrade(engine, "r1")
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "version_table": migrate.VERSION_TABLE}
+        context = MigrationContext.configure(conn, opts=opts)
         drift = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     return drift
@@ -98,7 +99,7 @@ def test_a_store_newer_than_the_code_is_refused_and_never_written(tmp_path: Path
     kflow = Kflow(tmp_path / "future.db")
     kflow.ok("init")
     with create_engine(kflow.env["KFLOW_DB"]).begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'r99'"))
+        conn.execute(text("UPDATE kflow_version SET version_num = 'r99'"))
     before = dump(tmp_path / "future.db")
     for args in (["init"], ["tender", "list"], ["tick"], ["audit", "head"]):
         result = kflow(*args)
@@ -117,14 +118,15 @@ def test_a_store_newer_than_the_code_is_refused_and_never_written(tmp_path: Path
 
 
 def legacy_store(url: str, tenders: int, events: int) -> None:
-    """A store with v0.1.0's schema and no Alembic table (as v0.1.0 left it), bulk-filled."""
-    engine = create_engine(url)
+    """A store with v0.1.0's schema and no Alembic table (as v0.1.0 left it, in WAL mode on
+    SQLite), bulk-filled."""
+    engine = Store(url).engine
     migrate.upgrade(engine, "r1")
     stamp: object = datetime(2008, 1, 1, tzinfo=UTC)
     if url.startswith("sqlite"):  # v0.1.0 kept instants as UTC text there
         stamp = "2008-01-01 00:00:00.000000"
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("DROP TABLE kflow_version"))
         conn.execute(
             text("INSERT INTO tender (id, title, definition, definition_version, state, "
                  "state_entered_at, facts, signoffs, version, seq, visit, last_event_at, "
@@ -244,7 +246,7 @@ def test_the_fixture_covers_the_whole_schema() -> None:
     """The v0.1.0 store has rows in every table, and histories, outbox states and facts to lose."""
     with sqlite3.connect(FIXTURE / "store.db") as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert "alembic_version" not in tables and len(tables) == 11
+        assert "kflow_version" not in tables and len(tables) == 11
         for table in tables:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
         statuses = dict(conn.execute("SELECT status, count(*) FROM notification GROUP BY status"))
@@ -281,7 +283,7 @@ def copy_v010_rows(url: str) -> None:
     old, new = MetaData(), MetaData()
     old.reflect(source)
     with source.connect() as read, target.begin() as write:
-        write.execute(text("DROP TABLE alembic_version"))
+        write.execute(text("DROP TABLE kflow_version"))
         for amount in ("iku_exposable", "iku_exposed"):  # see below
             write.execute(text(f"ALTER TABLE programme_municipality ALTER {amount} TYPE bigint"))
         new.reflect(write)
@@ -335,3 +337,39 @@ def test_iku_amounts_past_2_31_load_on_postgresql(postgres_url: str) -> None:
     aarhus = next(m for m in store.members() if m.code == "751")
     assert aarhus.iku is not None and aarhus.iku.exposable == 5_200_000_000
     store.engine.dispose()
+
+
+def test_two_inits_at_once_upgrade_once(tmp_path: Path) -> None:
+    """The second `kflow init` waits for the first, then finds the store up to date."""
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    legacy_store(url, tenders=1000, events=40)
+    env = {**os.environ, "KFLOW_DB": url, "KFLOW_USER": "kl-sek"}
+    runs = [subprocess.Popen([*KFLOW, "init"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    outs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outs
+    said = [out for out, _err in outs if "store upgraded from r1 to r3" in out]
+    assert len(said) == 1
+    assert verify(Store(url)).events == 40_000
+
+
+def test_a_database_that_is_no_store_is_refused_and_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount INTEGER)")
+    before = dump(db)
+    kflow = Kflow(db)
+    for args in (["init"], ["tender", "list"]):
+        result = kflow(*args)
+        assert result.exit_code == 1
+        assert "holds tables that are not a konkurrence-flow store" in result.stderr
+    assert "not a konkurrence-flow store" in kflow("db", "status").stdout
+    assert dump(db) == before
+
+
+def test_a_password_in_the_url_is_never_printed() -> None:
+    """Neither in the user:password part nor as a query parameter."""
+    for url in ("postgresql+psycopg://kflow:s3cret-pw@127.0.0.1:1/x",
+                "postgresql+psycopg://kflow@127.0.0.1:1/x?password=s3cret-pw&sslmode=disable"):  # fmt: skip
+        store = Store(url)
+        assert "s3cret-pw" not in store.safe_url and "127.0.0.1:1/x" in store.safe_url

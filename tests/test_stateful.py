@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from support import ANNA, DEFINITIONS, OLE, SEK, at
 
+from konkurrence_flow.audit import verify
 from konkurrence_flow.definitions import load_definition
 from konkurrence_flow.errors import RunError
 from konkurrence_flow.model import SYSTEM
@@ -91,6 +92,7 @@ class TenderLife(RuleBasedStateMachine):
             assert [s.left_at is None for s in steps].count(True) == 1
             assert steps[-1].state == tender.state and steps[-1].left_at is None
             assert len(steps) == tender.visit
+        assert verify(self.store).ok, "every event written chains onto the one before it"
 
 
 TenderLife.TestCase.settings = settings(

@@ -10,6 +10,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from konkurrence_flow import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from konkurrence_flow.migrate import VERSION_TABLE
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -17,6 +18,7 @@ context.configure(
     target_metadata=SQLModel.metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     transactional_ddl=True,
+    version_table=VERSION_TABLE,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,6 +1,6 @@
 """v0.1.0: the schema as released (commit ab917cd), the base every store upgrades from.
 
-A store made by v0.1.0 has these tables but no `alembic_version`; `kflow init` recognises it by its
+A store made by v0.1.0 has these tables but no `kflow_version`; `kflow init` recognises it by its
 `meta.schema_version = 1` row and stamps it r1 before upgrading.
 """
 

@@ -1,7 +1,8 @@
 """A tamper-evident history: every event's hash, each tender's head, the secretariat's checkpoints.
 
 Existing events are hashed in `seq` order, tender by tender, in chunks (bounded memory), so a
-store made by v0.1.0 verifies as soon as it is upgraded.
+store made by v0.1.0 verifies as soon as it is upgraded. Then the hashes become NOT NULL: a
+kflow v0.1.0 still running against the upgraded store cannot add an event without one.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("digest"),
     )
     backfill(op.get_bind())
+    with op.batch_alter_table("event") as batch:  # a writer that does not hash now fails loudly
+        batch.alter_column("prev_hash", existing_type=sa.String(64), nullable=False)
+        batch.alter_column("hash", existing_type=sa.String(64), nullable=False)
 
 
 def backfill(conn: Any) -> None:
