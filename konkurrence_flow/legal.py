@@ -187,10 +187,30 @@ def regime_of(tender: Tender) -> Regime:
     return regime
 
 
+PROCEDURES: tuple[str, ...] = tuple(
+    dict.fromkeys(p for r in REGIMES.values() for p in (r.minimums or {}))
+)
+"""Every procedure some regime knows (a regime without minimum periods accepts any of them)."""
+
+
 def check_regime(name: str | None) -> None:
     """Refuse an unknown regime name at the boundary (tender create, programme load)."""
     if name is not None and name not in REGIMES:
         raise NotAllowed(f"unknown legal regime '{name}' (regimes: {', '.join(REGIMES)})")
+
+
+def check_procedure(procedure: str | None, regime: str | None) -> None:
+    """Refuse a procedure no regime knows, or one the tender's regime does not have."""
+    if procedure is None:
+        return
+    if procedure not in PROCEDURES:
+        raise NotAllowed(f"unknown procedure '{procedure}' (procedures: {', '.join(PROCEDURES)})")
+    known = REGIMES.get(regime or "")
+    rules = known.minimums if known else None
+    if rules is not None and procedure not in rules:
+        raise NotAllowed(
+            f"{regime} has no '{procedure}' procedure (procedures: {', '.join(rules)})"
+        )
 
 
 def resolve(ref: PeriodRef, tender: Tender, start: date) -> Period:

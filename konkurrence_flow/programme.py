@@ -23,7 +23,7 @@ Every problem is reported at once as `file:line:col: message`, as for definition
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,7 +33,8 @@ from typing import Any
 from ._yaml import Pos, Problems, YList, YMap, check_keys, did_you_mean, expect, read_yaml
 from .calendar import parse_date_expr, parse_period
 from .errors import DefinitionError, NotFound, PeriodError, Problem
-from .legal import REGIMES
+from .identifiers import email_problem, person_id_problem, tender_id_problem, title_problem
+from .legal import PROCEDURES, REGIMES
 from .messages import LANGUAGES
 from .model import Person
 from .municipalities import municipality
@@ -212,9 +213,22 @@ class _Reader:
         value = ymap[key]
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
-        if expect(value, str, "text", ymap.value_pos(key), f"{key!r} of {what}", self.problems):
-            return str(value)
-        return None
+        if not expect(value, str, "text", ymap.value_pos(key), f"{key!r} of {what}", self.problems):
+            return None
+        if required and not str(value).strip():
+            self.problems.add(ymap.value_pos(key), f"{key!r} of {what} cannot be empty")
+            return None
+        return str(value)
+
+    def _checked(
+        self, ymap: YMap, key: str, value: str | None, check: Callable[[str], str | None]
+    ) -> str | None:
+        """`value` if `check` finds nothing wrong with it; else the problem, at the value."""
+        problem = check(value) if value is not None else None
+        if problem:
+            self.problems.add(ymap.value_pos(key), problem)
+            return None
+        return value
 
     def _date(self, ymap: YMap, key: str, *, required: bool = False) -> date | None:
         if key not in ymap:
@@ -312,6 +326,8 @@ class _Reader:
             check_keys(item, _PERSON, "a person", self.problems)
             texts = {k: self._text(item, k, "a person", required=k in ("id", "name", "role"))
                      for k in _PERSON}  # fmt: skip
+            texts["id"] = self._checked(item, "id", texts["id"], person_id_problem)
+            texts["email"] = self._checked(item, "email", texts["email"], email_problem)
             role = texts["role"]
             if role is not None and role not in _ROLES:
                 self.problems.add(item.value_pos("role"),
@@ -344,6 +360,9 @@ class _Reader:
         check_keys(item, _TENDER, "a tender", self.problems)
         text = {k: self._text(item, k, "a tender", required=k in ("id", "definition", "title"))
                 for k in ("id", "definition", "title", "area", "leader", "procedure", "regime")}  # fmt: skip
+        text["id"] = self._checked(item, "id", text["id"], tender_id_problem)
+        text["title"] = self._checked(item, "title", text["title"], title_problem)
+        text["procedure"] = self._checked(item, "procedure", text["procedure"], _procedure_problem)
         self._check_regime(item, "regime", text["regime"])
         own = self._tender_municipalities(item, pos, codes)
         if own is None:
@@ -388,3 +407,9 @@ class _Reader:
                                   f"municipality {code} is not in the programme's municipalities")  # fmt: skip
             own.append(code)
         return tuple(own)
+
+
+def _procedure_problem(procedure: str) -> str | None:
+    if procedure in PROCEDURES:
+        return None
+    return f"unknown procedure {procedure!r}{did_you_mean(procedure, PROCEDURES)}"

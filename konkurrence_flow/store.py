@@ -43,6 +43,7 @@ from .errors import (
     Problem,
     StoreVersionError,
 )
+from .identifiers import email_problem, person_id_problem, title_problem
 from .model import SYSTEM, Event, Notification, Person, Step, Tender
 from .municipalities import municipality
 from .programme import Iku, Member, Programme, parse_programme
@@ -728,6 +729,13 @@ def _write_programme(
 
 
 def _checked_person(person: Person) -> Person:
+    problem = (
+        person_id_problem(person.id)
+        or title_problem(person.name, "a person's name")
+        or email_problem(person.email)
+    )
+    if problem:
+        raise InvalidInput(problem)
     if person.role not in PERSON_ROLES:
         raise InvalidInput(
             f"unknown role '{person.role}' for person '{person.id}'; "

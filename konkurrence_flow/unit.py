@@ -7,7 +7,6 @@ nothing, which is how `forecast` runs the scheduler's own code without touching 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +23,8 @@ from .calendar import day_before, expiry_day, parse_period, start_of_day
 from .chain import GENESIS, Content, event_hash
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
-from .legal import check_regime
+from .identifiers import ascii_prefix, tender_id_problem, title_problem
+from .legal import check_procedure, check_regime
 from .log import logger
 from .model import SYSTEM, Person, Tender
 from .municipalities import municipality
@@ -56,7 +56,6 @@ class _Work:
 
 
 _NONE: Mapping[str, Any] = MappingProxyType({})
-_TENDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def _evolve(tender: Tender, **changes: Any) -> Tender:
@@ -124,9 +123,11 @@ class Unit:
         codes = tuple(dict.fromkeys(municipality(m).code for m in spec.municipalities))
         _check_creator(actor, codes)
         check_regime(spec.regime)
+        check_procedure(spec.procedure, spec.regime)
         tender_id = spec.id or self._new_id(codes)
         if actor.role != "system":  # a programme's own tenders were checked with its file
             self._check_new(spec, tender_id)
+            self._check_joint(spec, actor, codes)
         if tender_id in self._work or self.store.has_tender(tender_id):
             raise InvalidInput(f"tender '{tender_id}' exists already; choose another --id")
         tender = Tender(
@@ -145,20 +146,35 @@ class Unit:
         return work.tender
 
     def _check_new(self, spec: NewTender, tender_id: str) -> None:
-        """A new tender's id is a plain word; its leader and programme must exist."""
-        if not _TENDER_ID.match(tender_id):
-            raise InvalidInput(
-                f"tender id {tender_id!r} may hold letters, digits, '-', '_' and '.', "
-                "starting with a letter or digit (e.g. AAR-SUND-01)"
-            )
+        """A new tender's id is a plain word, its title one line; its leader and programme exist."""
+        problem = tender_id_problem(tender_id) or title_problem(spec.title, "a tender's title")
+        if problem:
+            raise InvalidInput(problem)
         if spec.leader is not None:
             self.store.person(spec.leader)
         if spec.programme is not None and spec.programme not in self.store.programme_names():
             names = ", ".join(self.store.programme_names()) or "none is loaded"
             raise NotFound(f"unknown programme '{spec.programme}' (programmes: {names})")
 
+    def _check_joint(self, spec: NewTender, actor: Person, codes: tuple[str, ...]) -> None:
+        """A project leader's joint tender joins municipalities of one programme, named."""
+        if actor.role != "project_leader" or len(codes) < 2:
+            return
+        if spec.programme is None:
+            raise NotAllowed(
+                f"{actor.id} may create a joint tender only within a programme its municipalities "
+                "take part in; give --programme"
+            )
+        members = {m.code for m in self.store.members(spec.programme)}
+        outside = [c for c in codes if c not in members]
+        if outside:
+            raise NotAllowed(
+                f"municipalities {', '.join(outside)} do not take part in programme "
+                f"{spec.programme}; a project leader's joint tender stays within it"
+            )
+
     def _new_id(self, codes: tuple[str, ...]) -> str:
-        prefix = municipality(codes[0]).name[:3].upper() if len(codes) == 1 else "FAE"
+        prefix = ascii_prefix(municipality(codes[0]).name) if len(codes) == 1 else "FAE"
         n = self.store.count_tenders() + len(self._work) + 1
         while self.store.has_tender(f"{prefix}-{n:03d}") or f"{prefix}-{n:03d}" in self._work:
             n += 1

@@ -102,7 +102,7 @@ def test_json_stdout_stays_clean_when_verbose(kflow: Kflow) -> None:
         (("advance", "AAR-01", "approve_scope"), "bob", "unknown person 'bob'"),
         (("advance", "AAR-01", "approve_scope", "--at", "2099-01-01"), "anna", "is in the future"),
         (("tender", "create", "--definition", "individual-tender", "--title", "x", "--id", "X 1"),
-         None, "tender id 'X 1' may hold letters, digits"),
+         None, "tender id 'X 1' may hold 1-64 letters, digits"),
         (("tender", "create", "--definition", "individual-tender", "--title", "x", "--leader",
           "ghost"), None, "unknown person 'ghost'"),
         (("tender", "create", "--definition", "individual-tender", "--title", "x", "--programme",
