@@ -75,6 +75,19 @@ class Settings:
             require_person(SYSTEM)
         return self.ready_store().person(name)
 
+    @cached_property
+    def _viewer(self) -> Person | None:
+        from konkurrence_flow.errors import NotFound
+
+        try:
+            return self.actor()
+        except NotFound:  # reading needs no registration: then every trigger is listed
+            return None
+
+    def viewer(self) -> Person | None:
+        """The acting person, if registered: what they may do is what read commands show."""
+        return self._viewer
+
     def admin(self, what: str) -> Person:
         """The acting person, who must be of the secretariat to do `what`."""
         from konkurrence_flow.access import require_secretariat
@@ -434,9 +447,8 @@ def _tender_json(t: Any) -> dict[str, Any]:
     from konkurrence_flow.reports import tender_json
 
     settings = _settings()
-    return tender_json(
-        t, settings.store.definition(t.definition, t.definition_version), settings.now
-    )
+    definition = settings.store.definition(t.definition, t.definition_version)
+    return tender_json(t, definition, settings.now, settings.viewer())
 
 
 @tender.command("list")
@@ -480,7 +492,8 @@ def tender_show(tender_id: str, as_json: bool) -> None:
         click.echo(f"  due         {data['due']}{late}")
     if data["timer_at"]:
         click.echo(f"  timer       {data['timer_trigger']} fires at {data['timer_at']}")
-    click.echo(f"  municipalities {', '.join(data['municipalities'])}; leader {data['leader']}")
+    leader = f"leader {data['leader']}" if data["leader"] else "no leader"
+    click.echo(f"  municipalities {', '.join(data['municipalities']) or 'none'}; {leader}")
     for key, value in data["facts"].items():
         click.echo(f"  fact        {key} = {value}")
     for trigger, signed in data["signoffs"].items():
@@ -488,7 +501,7 @@ def tender_show(tender_id: str, as_json: bool) -> None:
         click.echo(f"  signed off  {trigger}: {', '.join(signed)}; waiting for {waiting}")
     for warning in data["warnings"]:
         click.echo(f"  warning     {warning}")
-    click.echo(f"  triggers    {', '.join(data['triggers']) or '(none: final)'}")
+    click.echo(f"  triggers    {', '.join(data['triggers']) or '(none for you here)'}")
 
 
 @tender.command("history")

@@ -99,9 +99,39 @@ def _machine_transition(t: Transition) -> dict[str, Any]:
     return {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
 
 
+PUBLICATION = "publication"
+"""The state in which a tender is published: it and every state after it count as published."""
+
+
+def is_published(definition: Definition, state: str) -> bool:
+    """True once a tender has reached its definition's `publication` state (in display order)."""
+    order = list(definition.states)
+    return PUBLICATION in order and order.index(state) >= order.index(PUBLICATION)
+
+
 def allowed_triggers(definition: Definition, state: str) -> tuple[str, ...]:
     """The triggers that can be fired from `state`, in definition order."""
     return tuple(t.trigger for t in definition.transitions_from(state))
+
+
+def triggers_for(definition: Definition, tender: Tender, actor: Person) -> tuple[str, ...]:
+    """The triggers `actor` may fire on the tender now, as far as role, municipality and
+    sign-offs go (facts, notes and periods are checked when they fire)."""
+    return tuple(
+        t.trigger for t in definition.transitions_from(tender.state)
+        if _may_fire(definition, tender, t, actor)
+    )  # fmt: skip
+
+
+def _may_fire(
+    definition: Definition, tender: Tender, transition: Transition, actor: Person
+) -> bool:
+    try:
+        check_actor(definition, tender, transition, actor)
+        check_signoff(tender, transition, actor)
+    except NotAllowed:
+        return False
+    return True
 
 
 def fire(
@@ -293,16 +323,21 @@ def days_overdue(due: date | None, today: date) -> int:
 
 def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
     """An act's effective time is never in the future and never before the tender's last event."""
-    if at > now:
-        raise InvalidInput(
-            f"--at {_local(at)} is in the future (now is {_local(now)}); "
-            "an act can only be recorded at an earlier time"
-        )
+    check_not_future(at, now)
     if at < tender.last_event_at:
         planned = f" (tender {tender.id} starts then)" if tender.seq == 1 else ""
         raise InvalidInput(
             f"{_local(at)} is before tender {tender.id}'s last event ({_local(tender.last_event_at)})"
             f"{planned}; an act cannot go back before it"
+        )
+
+
+def check_not_future(at: datetime, now: datetime) -> None:
+    """An effective time is never after the clock."""
+    if at > now:
+        raise InvalidInput(
+            f"--at {_local(at)} is in the future (now is {_local(now)}); "
+            "an act can only be recorded at an earlier time"
         )
 
 

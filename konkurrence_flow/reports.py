@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from .calendar import TZ, local_date, quarter_end, quarter_label, quarter_of, quarter_start
 from .definitions import Definition
-from .engine import allowed_triggers, days_overdue
+from .engine import allowed_triggers, days_overdue, triggers_for
 from .legal import threshold_warning
-from .model import Event, Notification, Tender
+from .model import Event, Notification, Person, Tender
 
 if TYPE_CHECKING:
     from .programme import Programme
@@ -21,8 +21,10 @@ def instant(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(TZ).isoformat()
 
 
-def tender_json(tender: Tender, definition: Definition, now: datetime) -> dict[str, Any]:
-    """The `tender show` object."""
+def tender_json(
+    tender: Tender, definition: Definition, now: datetime, actor: Person | None = None
+) -> dict[str, Any]:
+    """The `tender show` object; `triggers` are those `actor` may fire (all, without one)."""
     late = days_overdue(tender.due, local_date(now))
     return {
         "id": tender.id,
@@ -42,7 +44,7 @@ def tender_json(tender: Tender, definition: Definition, now: datetime) -> dict[s
         "procedure": tender.procedure,
         "regime": tender.regime,
         "facts": dict(tender.facts),
-        "triggers": list(allowed_triggers(definition, tender.state)),
+        "triggers": list(_triggers(tender, definition, actor)),
         "signoffs": {k: list(v) for k, v in tender.signoffs.items()},
         "signoffs_pending": {
             k: [m for m in tender.municipalities if m not in v] for k, v in tender.signoffs.items()
@@ -52,6 +54,12 @@ def tender_json(tender: Tender, definition: Definition, now: datetime) -> dict[s
         "timer_trigger": _timer_trigger(tender, definition),
         "warnings": [w for w in [threshold_warning(tender, local_date(now))] if w],
     }
+
+
+def _triggers(tender: Tender, definition: Definition, actor: Person | None) -> tuple[str, ...]:
+    if actor is None:
+        return allowed_triggers(definition, tender.state)
+    return triggers_for(definition, tender, actor)
 
 
 def _timer_trigger(tender: Tender, definition: Definition) -> str | None:

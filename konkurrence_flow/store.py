@@ -648,6 +648,8 @@ class Store:
         What time owes the tender up to the act is committed first, on its own, as a tick would:
         it stands even if the act is refused, so a refusal names the state the store shows.
         """
+        if at is not None:
+            core.check_not_future(at, now)  # before the catch-up: nothing is ever dated after now
         unchanged = self.catch_up(tender_id, now, at or now)
         with self.batch(now) as unit:
             unit.preload([unchanged] if unchanged else [])

@@ -255,14 +255,21 @@ class Unit:
         }  # fmt: skip
 
     def set_facts(self, tender_id: str, facts: Mapping[str, Any], actor: Person) -> Tender:
-        """Record facts on a tender (an event of its own)."""
+        """Record facts on a tender (an event of its own). `regime` and `procedure` are the
+        tender's own attributes: they can be corrected until the tender is published."""
         if not facts:
             raise InvalidInput("give at least one KEY=VALUE to record")
-        core.check_may_touch(self._load(tender_id).tender, actor)
+        tender = self._load(tender_id).tender
+        core.check_may_touch(tender, actor)
+        core.check_effective_time(tender, self.now, self.now)
+        attributes = _corrections(self.definition_of(tender), tender, facts)
         self.catch_up(tender_id, self.now)
         work = self._load(tender_id)
         state, data = work.tender.state, {"set": dict(facts)}
-        work.tender = _evolve(work.tender, facts=MappingProxyType({**work.tender.facts, **facts}))
+        known = {k: v for k, v in facts.items() if k not in attributes}
+        work.tender = _evolve(
+            work.tender, facts=MappingProxyType({**work.tender.facts, **known}), **attributes
+        )
         changes = self._replan(work, self.definition_of(work.tender))
         self._record(work, "human", None, state, state, actor, self.now, None, data, changes)
         self.catch_up(tender_id, self.now)  # a timer the new facts moved into the past fires now
@@ -607,6 +614,30 @@ def _first_id(work: Mapping[str, _Work]) -> str:
 def _is_busy(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text or "could not serialize" in text
+
+
+ATTRIBUTES = ("regime", "procedure")
+"""Facts that are the tender's own attributes (its legal periods depend on them)."""
+
+
+def _corrections(
+    definition: Definition, tender: Tender, facts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check that facts may be recorded on the tender now; return the attributes they correct."""
+    if definition.state(tender.state).final:
+        raise NotAllowed(
+            f"tender {tender.id} is '{tender.state}', a final state: its facts can no longer change"
+        )
+    changes = {k: str(v) for k, v in facts.items() if k in ATTRIBUTES}
+    if changes and core.is_published(definition, tender.state):
+        raise NotAllowed(
+            f"tender {tender.id} is published ('{tender.state}'): its "
+            f"{' and '.join(changes)} can no longer be corrected"
+        )
+    regime = changes.get("regime", tender.regime)
+    check_regime(regime)
+    check_procedure(changes.get("procedure", tender.procedure), regime)
+    return changes
 
 
 def _check_creator(actor: Person, codes: tuple[str, ...]) -> None:
