@@ -63,7 +63,7 @@ __all__ = [
 LEGAL_PERIODS = ("tender_period", "requests_period", "standstill")
 ROLES = ("project_leader", "secretariat", "system")
 DEFAULT_ROLES = frozenset({"project_leader", "secretariat"})
-SIGNOFFS = ("each-municipality",)
+SIGNOFFS = ("each-municipality", "each-municipality-or-secretariat")
 
 _TOP_KEYS = ("name", "title", "initial", "states", "transitions")
 _STATE_KEYS = ("label", "due", "remind", "after", "final", "initial")
@@ -144,7 +144,7 @@ class Transition:
     requires: tuple[str, ...] = ()
     min_period: PeriodRef | None = None
     note_required: bool = False
-    signoff: str | None = None  # only "each-municipality"
+    signoff: str | None = None  # each-municipality | each-municipality-or-secretariat
 
 
 @dataclass(frozen=True, eq=False)

@@ -166,7 +166,7 @@ def fire(
         facts=MappingProxyType(dict(facts or {})),
         signed=signed,
         pending=pending,
-        signoff=actor.municipality if transition.signoff else None,
+        signoff=actor.municipality if signed else None,
     )
 
 
@@ -262,6 +262,8 @@ def check_signoff(
     """For a sign-off transition: who has signed with this act, and who is still pending."""
     if transition.signoff is None:
         return (), ()
+    if transition.signoff == "each-municipality-or-secretariat" and actor.role == "secretariat":
+        return (), ()  # the secretariat may do alone what the participants do only together
     signed = tender.signoffs.get(transition.trigger, ())
     if actor.role != "project_leader":
         raise NotAllowed(
