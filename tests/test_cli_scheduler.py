@@ -153,3 +153,68 @@ def test_threshold_warning_is_shown(forum: Kflow) -> None:
     )
     shown = forum.ok("tender", "show", "AAR-VEJ-01", now="2007-08-02")
     assert "warning     tender AAR-VEJ-01: estimated value DKK 2,000,000 reaches the EU" in shown
+
+
+def _effects_lines(k: Kflow) -> dict[str, list[str]]:
+    """`kflow effects` as text: each table row split on its column gaps, by its first cell."""
+    rows = [line.split("  ") for line in k.ok("effects").splitlines()]
+    return {cells[0]: [c.strip() for c in cells if c.strip()] for cells in rows if cells[0]}
+
+
+def test_effects_without_iku_figures_says_so_instead_of_reached(pilot: Kflow) -> None:
+    """A programme with no IKU figures: every municipality says 'no IKU figures', none 'reached'."""
+    text = pilot.ok("effects")
+    assert "reached" not in text
+    for code in ("751", "461", "147"):
+        assert _effects_lines(pilot)[code][-1] == "no IKU figures"
+
+
+def test_effects_says_reached_only_when_the_target_is_met(forum: Kflow) -> None:
+    """With IKU figures: the gap in percent, or 'reached' once the estimate is at 25 % or more."""
+    forum.ok("tender", "set", "AAR-SUND-01", "contract_value=260000000", user="anna",
+             now="2008-05-01")  # fmt: skip
+    rows = _effects_lines(forum)
+    assert rows["751"][-1] == "reached"  # (1,050 + 260) M of 5,200 M: 25.2 %
+    assert rows["461"][-1] == "5.5 %"  # Odense: 760 M of 3,900 M is 19.5 %
+
+
+def _network(k: Kflow) -> str:
+    return k.ok("effects").splitlines()[-1]
+
+
+def test_the_network_line_is_never_empty(pilot: Kflow, forum: Kflow) -> None:
+    """Every part of the network line is a figure or words: nothing awarded, no baseline, no IKU."""
+    assert _network(pilot) == (
+        "Network: no tender has a contract value yet; no IKU figures in the programme"
+    )
+    assert _network(forum).startswith("Network: no tender has a contract value yet; IKU 20.")
+    pilot.ok("tender", "set", "AAR-SUND-01", "contract_value=4100000", user="anna",
+             now="2008-05-01")  # fmt: skip
+    assert _network(pilot) == (
+        "Network: 1 tender, none with a baseline_cost to compare; no IKU figures in the programme"
+    )
+    pilot.ok("tender", "set", "FRB-SUND-01", "contract_value=1000000", "baseline_cost=1250000",
+             user="mette", now="2008-05-01")  # fmt: skip
+    assert _network(pilot) == (
+        "Network: 2 tenders, saving 250.000 DKK a year (20.0 %) on the 1 with a baseline_cost; "
+        "no IKU figures in the programme"
+    )
+
+
+def test_an_area_compares_only_the_tenders_with_a_baseline(pilot: Kflow) -> None:
+    """A tender without a baseline is left out of both BEFORE and AFTER of its area."""
+    pilot.ok("tender", "set", "AAR-SUND-01", "contract_value=4100000", "baseline_cost=4800000",
+             user="anna", now="2008-05-01")  # fmt: skip
+    pilot.ok("tender", "set", "FRB-SUND-01", "contract_value=1000000", user="mette",
+             now="2008-05-01")  # fmt: skip
+    pilot.ok("tender", "set", "AAR-BESK-01", "contract_value=2000000", user="anna",
+             now="2008-05-01")  # fmt: skip
+    rows = _effects_lines(pilot)
+    assert rows["sundhed"] == ["sundhed", "2", "1", "4.800.000", "4.100.000", "700.000", "14.6 %"]
+    assert rows["beskæftigelse"] == ["beskæftigelse", "1", "0"]
+    areas = {a["area"]: a for a in json.loads(pilot.ok("effects", "--json"))["areas"]}
+    assert (areas["sundhed"]["compared_tenders"], areas["sundhed"]["compared_contract_value"]) == (
+        1,
+        4_100_000,
+    )
+    assert areas["sundhed"]["contract_value"] == 5_100_000  # every awarded tender, as before
