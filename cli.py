@@ -690,8 +690,24 @@ def forecast(until: Any, as_json: bool) -> None:
     if as_json:
         _emit(rows)
         return
+    if not rows:
+        click.echo(f"nothing happens by {_by(until)} if nobody acts (no timer, reminder, overdue "
+                   "step or escalation falls due)")  # fmt: skip
+        return
     _table(((r["date"], r["tender"], r["what"], r["state"], r["detail"]) for r in rows),
            ("DATE", "TENDER", "WHAT", "STATE", "DETAIL"))  # fmt: skip
+
+
+def _by(until: datetime) -> str:
+    """An instant as a person says it: 'the end of 2008-06-30' for midnight, else local time."""
+    from datetime import time, timedelta
+
+    from konkurrence_flow.calendar import TZ
+
+    local = until.astimezone(TZ)
+    if local.time() == time(0):
+        return f"the end of {(local.date() - timedelta(days=1)).isoformat()}"
+    return local.isoformat(timespec="minutes")
 
 
 @main.group()

@@ -218,3 +218,17 @@ def test_an_area_compares_only_the_tenders_with_a_baseline(pilot: Kflow) -> None
         4_100_000,
     )
     assert areas["sundhed"]["contract_value"] == 5_100_000  # every awarded tender, as before
+
+
+def test_forecast_with_nothing_to_report_says_so(pilot: Kflow) -> None:
+    """Nothing owed by --until: one sentence instead of a bare header; --json stays an empty list."""
+    out = pilot.ok("forecast", "--until", "2007-06-02", now="2007-06-01")
+    assert out == (
+        "nothing happens by the end of 2007-06-02 if nobody acts (no timer, reminder, overdue "
+        "step or escalation falls due)\n"
+    )
+    at_noon = pilot.ok("forecast", "--until", "2007-06-02T12:00", now="2007-06-01")
+    assert at_noon.startswith("nothing happens by 2007-06-02T12:00+02:00 if nobody acts")
+    assert (
+        json.loads(pilot.ok("forecast", "--until", "2007-06-02", "--json", now="2007-06-01")) == []
+    )
