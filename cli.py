@@ -660,8 +660,11 @@ def tick(as_json: bool) -> None:
     report = run_tick(settings.ready_store(), settings.now, _progress("catching up"))
     if as_json:
         _emit(tick_json(report))
-        return
-    _print_tick(report)
+    else:
+        _print_tick(report)
+    if report.failed:
+        _fail(f"{len(report.failed)} {_plural(len(report.failed))} failed to catch up (see "
+              "above); every other tender was caught up")  # fmt: skip
 
 
 def _print_tick(report: Any) -> None:
@@ -669,10 +672,13 @@ def _print_tick(report: Any) -> None:
 
     for h in sorted(report.happenings, key=lambda h: (h.at, h.tender)):
         click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {h.detail}")
+    for f in report.failed:
+        click.echo(f"{local_date(report.at)}  {f.tender:<14} {'failed':<9} {f.reason}")
     click.echo(f"tick {report.at.isoformat()}: {len(report.of('advance'))} advanced, "
                f"{len(report.of('overdue'))} flagged overdue, {len(report.of('reminder'))} "
                f"reminders, {report.notifications} notifications queued"
-               + (f", {len(report.retry)} changed meanwhile (next tick)" if report.retry else ""))  # fmt: skip
+               + (f", {len(report.retry)} changed meanwhile (next tick)" if report.retry else "")
+               + (f", {len(report.failed)} failed" if report.failed else ""))  # fmt: skip
 
 
 @main.command()

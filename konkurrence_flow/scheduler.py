@@ -20,13 +20,21 @@ from typing import Any
 from . import messages
 from .calendar import Period, expiry_day, local_date, parse_period, start_of_day
 from .clock import Clock
-from .errors import ConcurrentChange, PeriodError, StoreVersionError
+from .errors import ConcurrentChange, KonkurrenceFlowError, PeriodError, StoreVersionError
 from .log import logger
 from .model import Tender
 from .owed import Happening, catch_up
 from .store import Store
 
 Wrap = Callable[[list[str]], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A tender whose catch-up failed in a tick: nothing of it was written; the next tick retries."""
+
+    tender: str
+    reason: str
 
 
 @dataclass
@@ -37,32 +45,56 @@ class TickReport:
     happenings: list[Happening] = field(default_factory=list)
     notifications: int = 0
     retry: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
 
     def of(self, what: str) -> list[Happening]:
         return [h for h in self.happenings if h.what == what]
 
 
 def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
-    """One pass: catch up every tender owed something by `now`; one transaction per tender."""
+    """One pass: catch up every tender owed something by `now`; one transaction per tender.
+
+    Whatever one tender's catch-up raises stays that tender's: its unit is discarded, it is
+    reported as failed, and the pass goes on. Only a store this code must not write stops it.
+    """
     store.refresh()  # another process may have loaded a programme or added people since
     store.require_initialised()  # ... or upgraded the store to a schema this code does not know
     report = TickReport(now)
     for tender in _read_ahead(store, wrap(store.due_for_check(now))):
-        tender_id = tender.id
-        unit = store.act(now)
-        unit.preload([tender])
-        found: list[Happening] = []
-        try:
-            catch_up(unit, tender_id, now, found)
-            unit.commit()
-        except ConcurrentChange:
-            report.retry.append(tender_id)
-            continue
-        report.happenings.extend(found)
-        report.notifications += unit.queued
+        _tick_one(store, tender, now, report)
     report.happenings.sort(key=lambda h: (h.at, h.tender))
     report.notifications += queue_digests(store, now)
     return report
+
+
+def _tick_one(store: Store, tender: Tender, now: datetime, report: TickReport) -> None:
+    """Catch one tender up in a unit of its own and add what it did (or why not) to `report`."""
+    unit = store.act(now)
+    unit.preload([tender])
+    found: list[Happening] = []
+    try:
+        catch_up(unit, tender.id, now, found)
+        unit.commit()
+    except ConcurrentChange:
+        report.retry.append(tender.id)
+        return
+    except StoreVersionError:
+        raise
+    except Exception as exc:  # anything else is this tender's alone: the sweep goes on
+        unit.discard()
+        report.failed.append(_failed(tender.id, exc))
+        return
+    report.happenings.extend(found)
+    report.notifications += unit.queued
+
+
+def _failed(tender_id: str, exc: Exception) -> Failure:
+    """The failure in one line, logged: a refusal's own sentence, else the error's type and text."""
+    text = next(iter(str(exc).strip().splitlines()), "")
+    if not isinstance(exc, KonkurrenceFlowError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    logger().error("tick failed for one tender", tender=tender_id, reason=text)
+    return Failure(tender_id, text)
 
 
 def queue_digests(store: Store, now: datetime) -> int:
@@ -231,6 +263,7 @@ def tick_json(report: TickReport) -> dict[str, Any]:
                     for h in report.of("refused")],
         "notifications": report.notifications,
         "retry": report.retry,
+        "failed": [{"tender": f.tender, "reason": f.reason} for f in report.failed],
     }  # fmt: skip
 
 

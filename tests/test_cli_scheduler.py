@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import DEFINITIONS, ROOT
@@ -232,3 +233,53 @@ def test_forecast_with_nothing_to_report_says_so(pilot: Kflow) -> None:
     assert (
         json.loads(pilot.ok("forecast", "--until", "2007-06-02", "--json", now="2007-06-01")) == []
     )
+
+
+@pytest.fixture
+def breaks_aar_sund(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AAR-SUND-01's catch-up does all its work in its unit, then raises: nothing may be written."""
+    from konkurrence_flow import scheduler
+
+    real = scheduler.catch_up
+
+    def catch_up(unit: Any, tender_id: str, until: Any, found: list[Any]) -> None:
+        real(unit, tender_id, until, found)
+        if tender_id == "AAR-SUND-01":
+            raise RuntimeError("the disk said no\nTraceback-ish detail")
+
+    monkeypatch.setattr(scheduler, "catch_up", catch_up)
+
+
+def test_tick_reports_a_failed_tender_in_one_line_and_goes_on(
+    pilot: Kflow, breaks_aar_sund: None
+) -> None:
+    """One line per failed tender, the others caught up; exit 1 with one sentence on stderr."""
+    history = pilot.ok("tender", "history", "AAR-SUND-01", "--json", now="2007-09-01")
+    result = pilot("tick", now="2007-10-01")
+    assert result.exit_code == 1
+    assert "2007-10-01  AAR-SUND-01    failed    RuntimeError: the disk said no\n" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (
+        "ODE-BESK-01    overdue" in result.stdout and "AAR-SUND-01    overdue" not in result.stdout
+    )
+    assert result.stdout.splitlines()[-1].endswith(", 1 failed")
+    assert result.stderr.splitlines()[-1] == (
+        "kflow: 1 tender failed to catch up (see above); every other tender was caught up"
+    )
+    assert pilot.ok("tender", "history", "AAR-SUND-01", "--json", now="2007-10-01") == history
+
+
+def test_tick_json_lists_the_failed_tenders(pilot: Kflow, breaks_aar_sund: None) -> None:
+    """tick --json gains "failed": [{"tender", "reason"}]; the other keys are as they were."""
+    result = pilot("tick", "--json", now="2007-10-01")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert report["failed"] == [
+        {"tender": "AAR-SUND-01", "reason": "RuntimeError: the disk said no"}
+    ]
+    assert {r["tender"] for r in report["flagged_overdue"]} == {
+        "AAR-BESK-01",
+        "FRB-SUND-01",
+        "ODE-BESK-01",
+    }
+    assert json.loads(pilot.ok("tick", "--json", now="2007-09-01"))["failed"] == []
