@@ -727,7 +727,7 @@ def scheduler() -> None:
 @click.option("--speed", default=1.0, show_default=True, callback=_positive,
               help="Virtual time runs this many times faster from --now (86400 = a day a second).")  # fmt: skip
 @click.option("--until", "until_text", callback=_instant,
-              help="Stop once the clock passes this ISO date/datetime.")  # fmt: skip
+              help="Tick last at this ISO date/datetime (a date: its 00:00), then stop.")  # fmt: skip
 def scheduler_run(interval: float, speed: float, until_text: str | None) -> None:
     """Tick every --interval seconds until SIGTERM/SIGINT (or --until)."""
     from konkurrence_flow.calendar import parse_instant
