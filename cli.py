@@ -694,8 +694,11 @@ def tick(as_json: bool) -> None:
     report = run_tick(settings.ready_store(), settings.now, _progress("catching up"))
     if as_json:
         _emit(tick_json(report))
-        return
-    _print_tick(report)
+    else:
+        _print_tick(report)
+    if report.failed:
+        _fail(f"{len(report.failed)} {_plural(len(report.failed))} failed to catch up (see "
+              "above); every other tender was caught up")  # fmt: skip
 
 
 def _print_tick(report: Any) -> None:
@@ -703,10 +706,13 @@ def _print_tick(report: Any) -> None:
 
     for h in sorted(report.happenings, key=lambda h: (h.at, h.tender)):
         click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {h.detail}")
+    for f in report.failed:
+        click.echo(f"{local_date(report.at)}  {f.tender:<14} {'failed':<9} {f.reason}")
     click.echo(f"tick {report.at.isoformat()}: {len(report.of('advance'))} advanced, "
                f"{len(report.of('overdue'))} flagged overdue, {len(report.of('reminder'))} "
                f"reminders, {report.notifications} notifications queued"
-               + (f", {len(report.retry)} changed meanwhile (next tick)" if report.retry else ""))  # fmt: skip
+               + (f", {len(report.retry)} changed meanwhile (next tick)" if report.retry else "")
+               + (f", {len(report.failed)} failed" if report.failed else ""))  # fmt: skip
 
 
 @main.command()
@@ -724,8 +730,24 @@ def forecast(until: Any, as_json: bool) -> None:
     if as_json:
         _emit(rows)
         return
+    if not rows:
+        click.echo(f"nothing happens by {_by(until)} if nobody acts (no timer, reminder, overdue "
+                   "step or escalation falls due)")  # fmt: skip
+        return
     _table(((r["date"], r["tender"], r["what"], r["state"], r["detail"]) for r in rows),
            ("DATE", "TENDER", "WHAT", "STATE", "DETAIL"))  # fmt: skip
+
+
+def _by(until: datetime) -> str:
+    """An instant as a person says it: 'the end of 2008-06-30' for midnight, else local time."""
+    from datetime import time, timedelta
+
+    from konkurrence_flow.calendar import TZ
+
+    local = until.astimezone(TZ)
+    if local.time() == time(0):
+        return f"the end of {(local.date() - timedelta(days=1)).isoformat()}"
+    return local.isoformat(timespec="minutes")
 
 
 @main.group()
@@ -739,7 +761,7 @@ def scheduler() -> None:
 @click.option("--speed", default=1.0, show_default=True, callback=_positive,
               help="Virtual time runs this many times faster from --now (86400 = a day a second).")  # fmt: skip
 @click.option("--until", "until_text", callback=_instant,
-              help="Stop once the clock passes this ISO date/datetime.")  # fmt: skip
+              help="Tick last at this ISO date/datetime (a date: its 00:00), then stop.")  # fmt: skip
 def scheduler_run(interval: float, speed: float, until_text: str | None) -> None:
     """Tick every --interval seconds until SIGTERM/SIGINT (or --until)."""
     from konkurrence_flow.calendar import parse_instant
@@ -845,65 +867,86 @@ def effects(as_json: bool) -> None:
 
 
 def _print_effects(report: dict[str, Any]) -> None:
-    def kr(value: Any) -> str:
-        return "" if value is None else f"{value:,.0f}".replace(",", ".")
+    if report["tenders"]:
+        _print_effect_tenders(report["tenders"])
+        _print_effect_areas(report["areas"])
+    else:
+        click.echo("Savings: no tender has a contract value yet "
+                   "(`kflow tender set ID contract_value=…` records one)")  # fmt: skip
+    _print_effect_municipalities(report)
+    click.echo(f"\nNetwork: {_network_line(report['network'])}")
 
-    def pct(value: Any) -> str:
-        return "" if value is None else f"{value:.1f} %"
 
+def _kr(value: Any) -> str:
+    return "" if value is None else f"{value:,.0f}".replace(",", ".")
+
+
+def _pct(value: Any) -> str:
+    return "" if value is None else f"{value:.1f} %"
+
+
+def _print_effect_tenders(rows: list[dict[str, Any]]) -> None:
     click.echo("Savings per tender (DKK per year)")
     _table(
-        (
-            (
-                r["tender"],
-                r["area"],
-                kr(r["baseline_cost"]),
-                kr(r["contract_value"]),
-                kr(r["saving"]),
-                pct(r["saving_percent"]),
-                r["bidders"] or "",
-                {True: "yes", False: "no"}.get(r["in_house_bid"], ""),
-            )
-            for r in report["tenders"]
-        ),
+        ((r["tender"], r["area"], _kr(r["baseline_cost"]), _kr(r["contract_value"]),
+          _kr(r["saving"]), _pct(r["saving_percent"]), r["bidders"] or "",
+          {True: "yes", False: "no"}.get(r["in_house_bid"], "")) for r in rows),
         ("TENDER", "AREA", "BEFORE", "AFTER", "SAVING", "%", "BIDDERS", "IN-HOUSE BID"),
-    )
+    )  # fmt: skip
+
+
+def _print_effect_areas(areas: list[dict[str, Any]]) -> None:
+    """BEFORE and AFTER compare like with like: only the tenders with a baseline count in either."""
     click.echo("\nPer area")
     _table(
-        (
-            (
-                a["area"],
-                a["tenders"],
-                kr(a["baseline_cost"]),
-                kr(a["contract_value"]),
-                kr(a["saving"]),
-                pct(a["saving_percent"]),
-            )
-            for a in report["areas"]
-        ),
-        ("AREA", "TENDERS", "BEFORE", "AFTER", "SAVING", "%"),
-    )
+        ((a["area"], a["tenders"], a["compared_tenders"],
+          _kr(a["baseline_cost"]) if a["compared_tenders"] else "",
+          _kr(a["compared_contract_value"]) if a["compared_tenders"] else "",
+          _kr(a["saving"]), _pct(a["saving_percent"])) for a in areas),
+        ("AREA", "TENDERS", "COMPARED", "BEFORE", "AFTER", "SAVING", "%"),
+    )  # fmt: skip
+    if any(a["compared_tenders"] < a["tenders"] for a in areas):
+        click.echo("BEFORE, AFTER and SAVING count only the COMPARED tenders: those with a "
+                   "baseline_cost")  # fmt: skip
+
+
+def _print_effect_municipalities(report: dict[str, Any]) -> None:
     click.echo(
         f"\nPer municipality: estimated IKU against the {report['target_percent']:.0f} % target"
     )
     _table(
-        (
-            (
-                m["code"],
-                m["name"],
-                m["tenders"],
-                kr(m["saving"]),
-                pct(m["iku_before"]),
-                pct(m["iku_after"]),
-                pct(m["iku_gap"]) if m["iku_gap"] else "reached",
-            )
-            for m in report["municipalities"]
-        ),
+        ((m["code"], m["name"], m["tenders"], _kr(m["saving"]), _pct(m["iku_before"]),
+          _pct(m["iku_after"]), _to_target(m["iku_gap"])) for m in report["municipalities"]),
         ("CODE", "MUNICIPALITY", "TENDERS", "SAVING", "IKU BEFORE", "IKU AFTER", "TO TARGET"),
-    )
-    net = report["network"]
-    click.echo(f"\nNetwork: {net['tenders']} tenders, saving {kr(net['saving'])} DKK a year "
-               f"({pct(net['saving_percent'])}); IKU {pct(net['iku_before'])} -> {pct(net['iku_after'])}")  # fmt: skip
+    )  # fmt: skip
+
+
+def _to_target(gap: float | None) -> str:
+    if gap is None:
+        return "no IKU figures"
+    return _pct(gap) if gap else "reached"
+
+
+def _network_line(net: dict[str, Any]) -> str:
+    """The network in one line; a part with no figure says so in words."""
+    if net["iku_before"] is None:
+        return f"{_network_savings(net)}; no IKU figures in the programme"
+    return f"{_network_savings(net)}; IKU {_pct(net['iku_before'])} -> {_pct(net['iku_after'])}"
+
+
+def _network_savings(net: dict[str, Any]) -> str:
+    count, compared = net["tenders"], net["compared_tenders"]
+    if not count:
+        return "no tender has a contract value yet"
+    if net["saving"] is None:
+        return f"{count} {_plural(count)}, none with a baseline_cost to compare"
+    on = f" on the {compared} with a baseline_cost" if compared < count else ""
+    return (f"{count} {_plural(count)}, saving {_kr(net['saving'])} DKK a year "
+            f"({_pct(net['saving_percent'])}){on}")  # fmt: skip
+
+
+def _plural(count: int) -> str:
+    return "tender" if count == 1 else "tenders"
 
 
 # -- audit -------------------------------------------------------------------------------------

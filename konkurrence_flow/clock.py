@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from .calendar import TZ
+
 
 class Clock(Protocol):
-    """Anything that tells the time as an aware instant."""
+    """Anything that tells the time as an aware instant; `str()` says which time it tells."""
+
+    @property
+    def speed(self) -> float:
+        """Seconds of its time per second of the machine's (0: it stands still)."""
+        ...
 
     def now(self) -> datetime: ...
 
@@ -20,8 +27,13 @@ class Clock(Protocol):
 class SystemClock:
     """The machine's clock."""
 
+    speed = 1.0
+
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def __str__(self) -> str:
+        return "system time"
 
 
 @dataclass(frozen=True)
@@ -34,8 +46,15 @@ class FixedClock:
         if self.instant.tzinfo is None:
             raise ValueError(f"a clock needs an aware instant, not the naive {self.instant}")
 
+    @property
+    def speed(self) -> float:
+        return 0.0
+
     def now(self) -> datetime:
         return self.instant
+
+    def __str__(self) -> str:
+        return f"fixed at {self.instant.astimezone(TZ).isoformat()}"
 
 
 class AcceleratedClock:
@@ -53,3 +72,6 @@ class AcceleratedClock:
     def now(self) -> datetime:
         elapsed = time.monotonic() - self._origin
         return self.start + timedelta(seconds=elapsed * self.speed)
+
+    def __str__(self) -> str:
+        return f"virtual from {self.start.astimezone(TZ).isoformat()}"

@@ -157,9 +157,9 @@ def effects(store: Store) -> dict[str, Any]:
     """Effect documentation: savings per tender, area and municipality; estimated IKU vs 25 %.
 
     A tender counts once it has a `contract_value` (yearly, DKK) and has not ended cancelled.
-    Its saving is `baseline_cost - contract_value`; totals compare only tenders with both
-    (`compared_contract_value`), while `contract_value` sums every awarded tender. A joint tender's values are shared equally
-    among its municipalities. The IKU estimate adds each awarded tender's yearly contract value
+    Its saving is `baseline_cost - contract_value`; totals compare only the `compared_tenders`,
+    those with both (`baseline_cost` and `compared_contract_value`), while `contract_value` sums
+    every awarded tender. A joint tender's values are shared equally among its municipalities. The IKU estimate adds each awarded tender's yearly contract value
     to the municipality's exposed total: the programme's new areas were not exposed before.
     """
     rows = [_effect_row(t) for t in store.tenders() if _awarded(store, t)]
@@ -205,7 +205,8 @@ def _totals(rows: list[dict[str, Any]], share: dict[str, float] | None = None) -
     baseline = sum(r["baseline_cost"] * weight.get(r["tender"], 1.0) for r in known)
     compared = sum(r["contract_value"] * weight.get(r["tender"], 1.0) for r in known)
     return {"tenders": len(rows), "contract_value": round(contract),
-            "baseline_cost": round(baseline), "compared_contract_value": round(compared),
+            "compared_tenders": len(known), "baseline_cost": round(baseline),
+            "compared_contract_value": round(compared),
             **_saving(round(baseline), round(compared))}  # fmt: skip
 
 

@@ -12,21 +12,32 @@ code in a unit that is never committed.
 from __future__ import annotations
 
 import signal
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from . import messages
-from .calendar import Period, expiry_day, local_date, parse_period, start_of_day
+from .calendar import TZ, Period, expiry_day, local_date, parse_period, start_of_day
 from .clock import Clock
-from .errors import ConcurrentChange, PeriodError, StoreVersionError
+from .errors import ConcurrentChange, KonkurrenceFlowError, PeriodError, StoreVersionError
 from .log import logger
 from .model import Tender
 from .owed import Happening, catch_up
 from .store import Store
 
 Wrap = Callable[[list[str]], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A tender whose catch-up failed in a tick: nothing of it was written; the next tick retries."""
+
+    tender: str
+    reason: str
 
 
 @dataclass
@@ -37,32 +48,56 @@ class TickReport:
     happenings: list[Happening] = field(default_factory=list)
     notifications: int = 0
     retry: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
 
     def of(self, what: str) -> list[Happening]:
         return [h for h in self.happenings if h.what == what]
 
 
 def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
-    """One pass: catch up every tender owed something by `now`; one transaction per tender."""
+    """One pass: catch up every tender owed something by `now`; one transaction per tender.
+
+    Whatever one tender's catch-up raises stays that tender's: its unit is discarded, it is
+    reported as failed, and the pass goes on. Only a store this code must not write stops it.
+    """
     store.refresh()  # another process may have loaded a programme or added people since
     store.require_initialised()  # ... or upgraded the store to a schema this code does not know
     report = TickReport(now)
     for tender in _read_ahead(store, wrap(store.due_for_check(now))):
-        tender_id = tender.id
-        unit = store.act(now)
-        unit.preload([tender])
-        found: list[Happening] = []
-        try:
-            catch_up(unit, tender_id, now, found)
-            unit.commit()
-        except ConcurrentChange:
-            report.retry.append(tender_id)
-            continue
-        report.happenings.extend(found)
-        report.notifications += unit.queued
+        _tick_one(store, tender, now, report)
     report.happenings.sort(key=lambda h: (h.at, h.tender))
     report.notifications += queue_digests(store, now)
     return report
+
+
+def _tick_one(store: Store, tender: Tender, now: datetime, report: TickReport) -> None:
+    """Catch one tender up in a unit of its own and add what it did (or why not) to `report`."""
+    unit = store.act(now)
+    unit.preload([tender])
+    found: list[Happening] = []
+    try:
+        catch_up(unit, tender.id, now, found)
+        unit.commit()
+    except ConcurrentChange:
+        report.retry.append(tender.id)
+        return
+    except StoreVersionError:
+        raise
+    except Exception as exc:  # anything else is this tender's alone: the sweep goes on
+        unit.discard()
+        report.failed.append(_failed(tender.id, exc))
+        return
+    report.happenings.extend(found)
+    report.notifications += unit.queued
+
+
+def _failed(tender_id: str, exc: Exception) -> Failure:
+    """The failure in one line, logged: a refusal's own sentence, else the error's type and text."""
+    text = next(iter(str(exc).strip().splitlines()), "")
+    if not isinstance(exc, KonkurrenceFlowError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    logger().error("tick failed for one tender", tender=tender_id, reason=text)
+    return Failure(tender_id, text)
 
 
 def queue_digests(store: Store, now: datetime) -> int:
@@ -151,48 +186,133 @@ def run(
 ) -> int:
     """The daemon: APScheduler calls `tick` every `interval` seconds until SIGTERM/SIGINT or `until`.
 
-    Returns the number of ticks run. A second daemon on the same store cannot double-fire
-    anything: each tender's catch-up commits with a version check. A store upgraded meanwhile to a
-    schema this code does not write stops the daemon with that refusal.
+    Logs one line as it starts (the store without its password, the clock, its speed, `until`)
+    and one per virtual day its ticks reach. Its last tick is at `until`, never after it, and it
+    returns only once no tick is running. Returns the number of ticks run. A second daemon on the
+    same store cannot double-fire anything: each tender's catch-up commits with a version check.
+    A store upgraded meanwhile to a schema this code does not write stops the daemon with that
+    refusal.
     """
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    daemon = _Daemon(store, clock, until, on_tick)
+    logger().info("scheduler started", store=store.safe_url, clock=str(clock), speed=clock.speed,
+                  until=_local(until), interval=interval)  # fmt: skip
+    daemon.serve(interval)
+    daemon.progress.flush()
+    logger().warning("scheduler stopped", ticks=daemon.ticks, at=_local(daemon.last or clock.now()))
+    if daemon.refused is not None:
+        raise daemon.refused
+    return daemon.ticks
 
-    scheduler = BlockingScheduler(timezone=UTC)
-    ticks = 0
-    refused: list[StoreVersionError] = []
 
-    def job() -> None:
-        nonlocal ticks
-        now = clock.now()
-        if until is not None and now >= until:
-            now = until
-            scheduler.shutdown(wait=False)
+class _Daemon:
+    """The job APScheduler runs, and how it stops: after its tick at `until`, on a signal, or on
+    a store it must not write. A tick in progress always finishes; none starts after a stop."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        until: datetime | None,
+        on_tick: Callable[[TickReport], Any] | None,
+    ) -> None:
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        self.store, self.clock, self.until, self.on_tick = store, clock, until, on_tick
+        self.scheduler = BlockingScheduler(timezone=UTC)
+        self.progress = _Progress()
+        self.busy = threading.Lock()
+        self.stopping = False
+        self.ticks = 0
+        self.last: datetime | None = None
+        self.refused: StoreVersionError | None = None
+
+    def serve(self, interval: float) -> None:
+        """Run the job every `interval` seconds (the first at once) until stopped; then wait for
+        the tick in progress, if any."""
+        self.scheduler.add_job(self.job, "interval", seconds=interval,
+                               next_run_time=datetime.now(UTC), max_instances=1, coalesce=True)  # fmt: skip
+        previous = {
+            sig: signal.signal(sig, self.on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
         try:
-            report = tick(store, now)
+            self.scheduler.start()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        with self.busy:  # the job thread's tick, if one is running, ends first
+            self.stopping = True
+
+    def job(self) -> None:
+        with self.busy:
+            if self.stopping:
+                return
+            now, last = self._next()
+            if not self.tick(now) or last:
+                self.stop()
+
+    def _next(self) -> tuple[datetime, bool]:
+        """The instant to tick at, and whether it is the last: `until`, once the clock reaches it."""
+        now = self.clock.now()
+        if self.until is not None and now >= self.until:
+            return self.until, True
+        return now, False
+
+    def tick(self, now: datetime) -> bool:
+        """One tick at `now`; False when the store refuses this code."""
+        try:
+            report = tick(self.store, now)
         except StoreVersionError as exc:
-            refused.append(exc)
-            scheduler.shutdown(wait=False)
-            return
-        ticks += 1
-        if on_tick is not None:
-            on_tick(report)
+            self.refused = exc
+            return False
+        self.ticks, self.last = self.ticks + 1, now
+        self.progress.add(report)
+        if self.on_tick is not None:
+            self.on_tick(report)
+        return True
 
-    def stop(signum: int, _frame: Any) -> None:
+    def on_signal(self, signum: int, _frame: Any) -> None:
         logger().info("scheduler stopping", signal=signal.Signals(signum).name)
-        scheduler.shutdown(wait=False)
+        self.stop()
 
-    scheduler.add_job(job, "interval", seconds=interval, next_run_time=datetime.now(UTC),
-                      max_instances=1, coalesce=True)  # fmt: skip
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        scheduler.start()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    logger().warning("scheduler stopped", ticks=ticks, at=clock.now().isoformat())
-    if refused:
-        raise refused[0]
-    return ticks
+    def stop(self) -> None:
+        from apscheduler.schedulers import SchedulerNotRunningError
+
+        self.stopping = True
+        with suppress(SchedulerNotRunningError):  # stopped already (a signal during the last tick)
+            self.scheduler.shutdown(wait=False)
+
+
+_PROGRESS = {"advance": "advanced", "overdue": "flagged_overdue", "reminder": "reminders",
+             "escalation": "escalations", "refused": "refused"}  # fmt: skip
+
+
+@dataclass
+class _Progress:
+    """The daemon's progress: one log line for each virtual day its ticks reach, with what the
+    ticks since the previous line did."""
+
+    day: date | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, report: TickReport) -> None:
+        self.counts.update(_PROGRESS[h.what] for h in report.happenings if h.what in _PROGRESS)
+        self.counts.update(ticks=1, notifications=report.notifications, failed=len(report.failed))
+        if local_date(report.at) != self.day:
+            self.day = local_date(report.at)
+            self.flush()
+
+    def flush(self) -> None:
+        """Log what the ticks since the last line did, if any ran."""
+        if self.day is None or not self.counts["ticks"]:
+            return
+        names = ("ticks", *_PROGRESS.values(), "failed", "notifications")
+        logger().info("scheduler progress", day=self.day.isoformat(),
+                      **{name: self.counts[name] for name in names})  # fmt: skip
+        self.counts.clear()
+
+
+def _local(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(TZ).isoformat()
 
 
 def happening_json(h: Happening) -> dict[str, Any]:
@@ -231,6 +351,7 @@ def tick_json(report: TickReport) -> dict[str, Any]:
                     for h in report.of("refused")],
         "notifications": report.notifications,
         "retry": report.retry,
+        "failed": [{"tender": f.tender, "reason": f.reason} for f in report.failed],
     }  # fmt: skip
 
 

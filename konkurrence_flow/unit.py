@@ -459,6 +459,12 @@ class Unit:
 
     # -- writing ----------------------------------------------------------------------------
 
+    def discard(self) -> None:
+        """Forget every change waiting in this unit: nothing of it is ever written."""
+        self._work.clear()
+        self._also.clear()
+        self._extra.clear()
+
     def commit(self) -> None:
         """Write every change of this unit in one transaction, or nothing at all."""
         if not self.dirty:
@@ -479,9 +485,7 @@ class Unit:
                 raise ConcurrentChange(_first_id(self._work)) from exc
             raise
         _log(self._work.values())
-        self._work.clear()
-        self._also.clear()
-        self._extra.clear()
+        self.discard()  # written: nothing waits any more
 
     def _write(self, conn: Any) -> None:
         touched = [w for w in self._work.values() if w.dirty]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import DEFINITIONS, ROOT
@@ -153,3 +154,132 @@ def test_threshold_warning_is_shown(forum: Kflow) -> None:
     )
     shown = forum.ok("tender", "show", "AAR-VEJ-01", now="2007-08-02")
     assert "warning     tender AAR-VEJ-01: estimated value DKK 2,000,000 reaches the EU" in shown
+
+
+def _effects_lines(k: Kflow) -> dict[str, list[str]]:
+    """`kflow effects` as text: each table row split on its column gaps, by its first cell."""
+    rows = [line.split("  ") for line in k.ok("effects").splitlines()]
+    return {cells[0]: [c.strip() for c in cells if c.strip()] for cells in rows if cells[0]}
+
+
+def test_effects_without_iku_figures_says_so_instead_of_reached(pilot: Kflow) -> None:
+    """A programme with no IKU figures: every municipality says 'no IKU figures', none 'reached'."""
+    text = pilot.ok("effects")
+    assert "reached" not in text
+    for code in ("751", "461", "147"):
+        assert _effects_lines(pilot)[code][-1] == "no IKU figures"
+
+
+def test_effects_says_reached_only_when_the_target_is_met(forum: Kflow) -> None:
+    """With IKU figures: the gap in percent, or 'reached' once the estimate is at 25 % or more."""
+    forum.ok("tender", "set", "AAR-SUND-01", "contract_value=260000000", user="anna",
+             now="2008-05-01")  # fmt: skip
+    rows = _effects_lines(forum)
+    assert rows["751"][-1] == "reached"  # (1,050 + 260) M of 5,200 M: 25.2 %
+    assert rows["461"][-1] == "5.5 %"  # Odense: 760 M of 3,900 M is 19.5 %
+
+
+def _network(k: Kflow) -> str:
+    return k.ok("effects").splitlines()[-1]
+
+
+def test_the_network_line_is_never_empty(pilot: Kflow, forum: Kflow) -> None:
+    """Every part of the network line is a figure or words: nothing awarded, no baseline, no IKU."""
+    assert _network(pilot) == (
+        "Network: no tender has a contract value yet; no IKU figures in the programme"
+    )
+    assert _network(forum).startswith("Network: no tender has a contract value yet; IKU 20.")
+    pilot.ok("tender", "set", "AAR-SUND-01", "contract_value=4100000", user="anna",
+             now="2008-05-01")  # fmt: skip
+    assert _network(pilot) == (
+        "Network: 1 tender, none with a baseline_cost to compare; no IKU figures in the programme"
+    )
+    pilot.ok("tender", "set", "FRB-SUND-01", "contract_value=1000000", "baseline_cost=1250000",
+             user="mette", now="2008-05-01")  # fmt: skip
+    assert _network(pilot) == (
+        "Network: 2 tenders, saving 250.000 DKK a year (20.0 %) on the 1 with a baseline_cost; "
+        "no IKU figures in the programme"
+    )
+
+
+def test_an_area_compares_only_the_tenders_with_a_baseline(pilot: Kflow) -> None:
+    """A tender without a baseline is left out of both BEFORE and AFTER of its area."""
+    pilot.ok("tender", "set", "AAR-SUND-01", "contract_value=4100000", "baseline_cost=4800000",
+             user="anna", now="2008-05-01")  # fmt: skip
+    pilot.ok("tender", "set", "FRB-SUND-01", "contract_value=1000000", user="mette",
+             now="2008-05-01")  # fmt: skip
+    pilot.ok("tender", "set", "AAR-BESK-01", "contract_value=2000000", user="anna",
+             now="2008-05-01")  # fmt: skip
+    rows = _effects_lines(pilot)
+    assert rows["sundhed"] == ["sundhed", "2", "1", "4.800.000", "4.100.000", "700.000", "14.6 %"]
+    assert rows["beskæftigelse"] == ["beskæftigelse", "1", "0"]
+    areas = {a["area"]: a for a in json.loads(pilot.ok("effects", "--json"))["areas"]}
+    assert (areas["sundhed"]["compared_tenders"], areas["sundhed"]["compared_contract_value"]) == (
+        1,
+        4_100_000,
+    )
+    assert areas["sundhed"]["contract_value"] == 5_100_000  # every awarded tender, as before
+
+
+def test_forecast_with_nothing_to_report_says_so(pilot: Kflow) -> None:
+    """Nothing owed by --until: one sentence instead of a bare header; --json stays an empty list."""
+    out = pilot.ok("forecast", "--until", "2007-06-02", now="2007-06-01")
+    assert out == (
+        "nothing happens by the end of 2007-06-02 if nobody acts (no timer, reminder, overdue "
+        "step or escalation falls due)\n"
+    )
+    at_noon = pilot.ok("forecast", "--until", "2007-06-02T12:00", now="2007-06-01")
+    assert at_noon.startswith("nothing happens by 2007-06-02T12:00+02:00 if nobody acts")
+    assert (
+        json.loads(pilot.ok("forecast", "--until", "2007-06-02", "--json", now="2007-06-01")) == []
+    )
+
+
+@pytest.fixture
+def breaks_aar_sund(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AAR-SUND-01's catch-up does all its work in its unit, then raises: nothing may be written."""
+    from konkurrence_flow import scheduler
+
+    real = scheduler.catch_up
+
+    def catch_up(unit: Any, tender_id: str, until: Any, found: list[Any]) -> None:
+        real(unit, tender_id, until, found)
+        if tender_id == "AAR-SUND-01":
+            raise RuntimeError("the disk said no\nTraceback-ish detail")
+
+    monkeypatch.setattr(scheduler, "catch_up", catch_up)
+
+
+def test_tick_reports_a_failed_tender_in_one_line_and_goes_on(
+    pilot: Kflow, breaks_aar_sund: None
+) -> None:
+    """One line per failed tender, the others caught up; exit 1 with one sentence on stderr."""
+    history = pilot.ok("tender", "history", "AAR-SUND-01", "--json", now="2007-09-01")
+    result = pilot("tick", now="2007-10-01")
+    assert result.exit_code == 1
+    assert "2007-10-01  AAR-SUND-01    failed    RuntimeError: the disk said no\n" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (
+        "ODE-BESK-01    overdue" in result.stdout and "AAR-SUND-01    overdue" not in result.stdout
+    )
+    assert result.stdout.splitlines()[-1].endswith(", 1 failed")
+    assert result.stderr.splitlines()[-1] == (
+        "kflow: 1 tender failed to catch up (see above); every other tender was caught up"
+    )
+    assert pilot.ok("tender", "history", "AAR-SUND-01", "--json", now="2007-10-01") == history
+
+
+def test_tick_json_lists_the_failed_tenders(pilot: Kflow, breaks_aar_sund: None) -> None:
+    """tick --json gains "failed": [{"tender", "reason"}]; the other keys are as they were."""
+    result = pilot("tick", "--json", now="2007-10-01")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert report["failed"] == [
+        {"tender": "AAR-SUND-01", "reason": "RuntimeError: the disk said no"}
+    ]
+    assert {r["tender"] for r in report["flagged_overdue"]} == {
+        "AAR-BESK-01",
+        "FRB-SUND-01",
+        "ODE-BESK-01",
+    }
+    assert json.loads(pilot.ok("tick", "--json", now="2007-09-01"))["failed"] == []

@@ -1,17 +1,28 @@
-"""The daemon as a real process: stopped by signals mid-run, restarted, nothing lost or doubled."""
+"""The daemon: as a real process stopped by signals mid-run, restarted, nothing lost or doubled;
+what it says as it starts, runs and stops; where it stops; a tender that fails every tick."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator, MutableMapping
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from support import ROOT, at, pilot_store, wait_for
+import pytest
+import structlog
+from structlog.testing import capture_logs
+from support import ROOT, at, empty_postgres, pilot_store, wait_for
 
-from konkurrence_flow.scheduler import tick
+from konkurrence_flow import scheduler
+from konkurrence_flow.clock import AcceleratedClock
+from konkurrence_flow.log import configure
+from konkurrence_flow.scheduler import TickReport, run, tick
 from konkurrence_flow.store import Store
 
 
@@ -120,3 +131,83 @@ def test_a_daemon_stops_when_a_newer_kflow_upgrades_its_store(tmp_path: Path) ->
 def _ticked(store: Store) -> bool:
     """The daemon's first tick has caught the pilot up (its tenders have overdue flags)."""
     return any(t.overdue_flagged_at for t in store.tenders())
+
+
+def test_the_daemon_says_where_it_starts_how_far_it_got_and_stops_at_until(tmp_path: Path) -> None:
+    """One start line (store, clock, speed, until), a line per virtual day, the last one at --until."""
+    url = _prepared(tmp_path / "said.db")
+    daemon = _daemon(url, "40000000")  # ~23 virtual days a tick
+    _out, err = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0, err
+    (started,) = [line for line in err.splitlines() if "event='scheduler started'" in line]
+    assert (f"store='{url}' clock='virtual from 2007-06-01T00:00:00+02:00' speed=40000000.0 "
+            "until='2008-10-01T00:00:00+02:00' interval=0.05") in started  # fmt: skip
+    days = re.findall(r"event='scheduler progress' day='([\d-]+)' ticks=(\d+)", err)
+    assert [d for d, _ in days] == sorted({d for d, _ in days}) and days[-1][0] == "2008-10-01"
+    (stopped,) = [line for line in err.splitlines() if "event='scheduler stopped'" in line]
+    assert stopped.endswith(f"ticks={sum(int(n) for _, n in days)} at='2008-10-01T00:00:00+02:00'")
+
+
+@pytest.fixture
+def logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """Every log entry at info and above, as `scheduler run` logs them; the set-up reset after."""
+    configure(verbose=True)
+    with capture_logs() as captured:
+        yield captured
+    structlog.reset_defaults()
+
+
+def _run(store: Store, start: str, until: str) -> list[TickReport]:
+    """The daemon in this process at about a virtual day a tick; the reports of its ticks."""
+    reports: list[TickReport] = []
+    clock = AcceleratedClock(at(start), 86400 / 0.02)
+    assert run(store, clock, 0.02, at(until), on_tick=reports.append) == len(reports)
+    return reports
+
+
+def test_the_last_tick_is_at_until_and_run_returns_after_it(logs: list[Any]) -> None:
+    """No tick after --until; the last one at it, done before run returns and the stop line."""
+    reports = _run(pilot_store(), "2007-09-25", "2007-10-03")
+    assert reports[-1].at == at("2007-10-03") and all(r.at <= at("2007-10-03") for r in reports)
+    stopped = [e for e in logs if e["event"] == "scheduler stopped"]
+    assert stopped == [{"event": "scheduler stopped", "log_level": "warning",
+                        "ticks": len(reports), "at": "2007-10-03T00:00:00+02:00"}]  # fmt: skip
+    assert logs[-1]["event"] == "scheduler stopped"
+    progress = [e for e in logs if e["event"] == "scheduler progress"]
+    assert sum(e["ticks"] for e in progress) == len(reports)
+    assert sum(e["flagged_overdue"] for e in progress) == 4  # the pilot's scoping steps, 1 October
+
+
+def test_the_start_line_never_shows_the_stores_password(postgres_url: str, logs: list[Any]) -> None:
+    """A PostgreSQL URL with a password is logged with *** in its place."""
+    empty_postgres(postgres_url)
+    pilot_store(postgres_url).engine.dispose()
+    secret = postgres_url.replace("kflow@", "kflow:pa55-w0rd@")
+    store = Store(secret)  # the throwaway cluster trusts every local login
+    _run(store, "2007-06-01", "2007-06-02")
+    store.engine.dispose()
+    (started,) = [e for e in logs if e["event"] == "scheduler started"]
+    assert started["store"] == postgres_url.replace("kflow@", "kflow:***@")
+    assert "pa55-w0rd" not in repr(logs)
+
+
+def test_a_tender_that_fails_every_tick_does_not_stop_the_daemon(
+    monkeypatch: pytest.MonkeyPatch, logs: list[Any]
+) -> None:
+    """Each tick reports AAR-SUND-01 as failed and catches the others up; the daemon runs on."""
+    real = scheduler.catch_up
+
+    def catch_up(unit: Any, tender_id: str, until: datetime, found: list[Any]) -> None:
+        if tender_id == "AAR-SUND-01":
+            raise RuntimeError("the disk said no")
+        real(unit, tender_id, until, found)
+
+    monkeypatch.setattr(scheduler, "catch_up", catch_up)
+    reports = _run(pilot_store(), "2007-09-25", "2007-10-03")
+    assert reports[-1].at == at("2007-10-03")
+    assert all([(f.tender, f.reason) for f in r.failed] == [
+        ("AAR-SUND-01", "RuntimeError: the disk said no")] for r in reports)  # fmt: skip
+    flagged = {h.tender for r in reports for h in r.of("overdue")}
+    assert flagged == {"AAR-BESK-01", "FRB-SUND-01", "ODE-BESK-01"}
+    progress = [e for e in logs if e["event"] == "scheduler progress"]
+    assert sum(e["failed"] for e in progress) == len(reports)

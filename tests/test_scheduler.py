@@ -7,13 +7,18 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 from support import ROOT, SEK, at, empty_postgres, pilot_store
 
-from konkurrence_flow.definitions import Definition, load_definition, parse_definition
+from konkurrence_flow import legal, scheduler
+from konkurrence_flow.calendar import Period
+from konkurrence_flow.definitions import Definition, PeriodRef, load_definition, parse_definition
+from konkurrence_flow.engine import PeriodResolver
+from konkurrence_flow.errors import PeriodError, StoreVersionError
 from konkurrence_flow.model import Tender
 from konkurrence_flow.programme import load_programme
 from konkurrence_flow.reports import overdue
-from konkurrence_flow.scheduler import forecast, tick
+from konkurrence_flow.scheduler import forecast, tick, tick_json
 from konkurrence_flow.store import NewTender, Store
 
 PILOT = load_programme(ROOT / "workflows" / "pilot-2007.yaml")
@@ -235,3 +240,73 @@ def test_a_long_running_scheduler_sees_programme_changes_made_elsewhere(tmp_path
     report = tick(daemon, at("2007-10-17"))
     assert {h.detail for h in report.of("reminder")} == {"P14D before 2007-10-31"}
     assert any(n.recipient == "bo" for n in daemon.notifications())
+
+
+def _failing_for(tender_id: str, error: Exception) -> PeriodResolver:
+    """The legal resolver, except that a legal period of `tender_id` raises `error`."""
+
+    def resolve(ref: PeriodRef, tender: Tender, start: date) -> Period:
+        if tender.id == tender_id and not isinstance(ref, Period):
+            raise error
+        return legal.resolve(ref, tender, start)
+
+    return resolve
+
+
+def test_a_tender_that_fails_is_reported_and_the_tick_goes_on_with_the_others() -> None:
+    """AAR-SUND-01's bid period cannot be resolved: it is failed, untouched; the others move on."""
+    store = pilot_store()
+    published(store, "AAR-SUND-01", "2008-01-10")  # its bidding closes first, on 2008-03-04
+    published(store, "AAR-BESK-01", "2008-01-29")  # ... and this one's after it, on 2008-03-25
+    history = store.history("AAR-SUND-01")
+    store.resolve = _failing_for("AAR-SUND-01", PeriodError("day 10000-01-01 is out of range"))
+    with capture_logs() as logs:
+        report = tick(store, at("2008-04-01"))
+    assert [(f.tender, f.reason) for f in report.failed] == [
+        ("AAR-SUND-01", "day 10000-01-01 is out of range")
+    ]
+    assert [h.tender for h in report.of("advance")] == ["AAR-BESK-01"]
+    assert {h.tender for h in report.of("overdue")} == {"FRB-SUND-01", "ODE-BESK-01"}
+    assert store.history("AAR-SUND-01") == history and store.tender("AAR-SUND-01").state == (
+        "publication"
+    )
+    assert tick_json(report)["failed"] == [
+        {"tender": "AAR-SUND-01", "reason": "day 10000-01-01 is out of range"}
+    ]
+    assert [
+        (e["log_level"], e["tender"]) for e in logs if e["event"].startswith("tick failed")
+    ] == [("error", "AAR-SUND-01")]
+
+
+def test_a_failed_tender_is_tried_again_by_the_next_tick() -> None:
+    """Failed again while the cause lasts; caught up, at the instants due, once it is gone."""
+    store = pilot_store()
+    published(store)
+    store.resolve = _failing_for("AAR-SUND-01", PeriodError("day 10000-01-01 is out of range"))
+    assert [f.tender for f in tick(store, at("2008-04-01")).failed] == ["AAR-SUND-01"]
+    assert [f.tender for f in tick(store, at("2008-04-02")).failed] == ["AAR-SUND-01"]
+    store.resolve = legal.resolve
+    report = tick(store, at("2008-04-03"))
+    assert report.failed == [] and [h.at for h in report.of("advance")] == [at("2008-03-04")]
+
+
+def test_an_unexpected_error_names_its_type_in_one_line() -> None:
+    """A foreign error's reason is its type and the first line of its text."""
+    store = pilot_store()
+    published(store)
+    store.resolve = _failing_for("AAR-SUND-01", ValueError("no regime 'eu-2004-18'\nsecond line"))
+    (failed,) = tick(store, at("2008-04-01")).failed
+    assert failed.reason == "ValueError: no regime 'eu-2004-18'"
+
+
+def test_a_store_upgraded_during_a_tick_still_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """StoreVersionError is never one tender's failure: it stops the whole tick."""
+    store = pilot_store()
+    published(store)
+
+    def upgraded(*_args: object) -> None:
+        raise StoreVersionError("the store is at schema r99, newer than this kflow knows")
+
+    monkeypatch.setattr(scheduler, "catch_up", upgraded)
+    with pytest.raises(StoreVersionError, match="r99"):
+        tick(store, at("2008-04-01"))
