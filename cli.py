@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -49,7 +50,12 @@ class Settings:
         from konkurrence_flow.clock import FixedClock, SystemClock
         from konkurrence_flow.errors import PeriodError
 
-        if not self.now_text:
+        if self.now_text is None:
+            if os.environ.get("KFLOW_NOW") == "":
+                raise click.UsageError(
+                    "KFLOW_NOW is set but empty; unset it to use the system clock, or give a "
+                    "date (2007-10-01) or time (2007-10-01T09:30)"
+                )
             return SystemClock().now()
         try:
             return FixedClock(parse_instant(self.now_text)).now()
@@ -99,6 +105,16 @@ class Settings:
 
 class KflowGroup(click.Group):
     """Turns the package's refusals into one sentence on stderr and exit code 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse an argument that is not text (bytes that were not UTF-8): a usage error."""
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                shown = arg.encode("utf-8", "replace").decode("utf-8")
+                raise click.UsageError(f"argument {shown!r} is not valid UTF-8 text") from exc
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         from konkurrence_flow.errors import DefinitionError, KonkurrenceFlowError
@@ -166,12 +182,38 @@ def _positive(_ctx: click.Context, _param: click.Parameter, value: float) -> flo
     return value
 
 
+MAX_SPEED = 1e9  # about 31 virtual years a second (the demo uses 864000: ten days)
+
+
+def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    value = _positive(ctx, param, value)
+    if value > MAX_SPEED:
+        raise click.BadParameter(
+            f"must be at most {MAX_SPEED:,.0f} (virtual seconds a second), not {value:g}"
+        )
+    return value
+
+
 def _settings() -> Settings:
     return click.get_current_context().find_object(Settings)  # type: ignore[return-value]
 
 
 def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """One JSON document on stdout: never NaN or Infinity (a store written by v0.1.0 may hold
+    such a fact; it is printed as null)."""
+    click.echo(
+        json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    )
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> None:
@@ -758,7 +800,7 @@ def scheduler() -> None:
 @scheduler.command("run")
 @click.option("--interval", default=60.0, show_default=True, callback=_positive,
               help="Seconds between ticks.")  # fmt: skip
-@click.option("--speed", default=1.0, show_default=True, callback=_positive,
+@click.option("--speed", default=1.0, show_default=True, callback=_speed,
               help="Virtual time runs this many times faster from --now (86400 = a day a second).")  # fmt: skip
 @click.option("--until", "until_text", callback=_instant,
               help="Tick last at this ISO date/datetime (a date: its 00:00), then stop.")  # fmt: skip

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import yaml
@@ -32,6 +33,8 @@ _OFFSETS_IN_BYTES = _LOADER is not yaml.SafeLoader  # libyaml reports reader err
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_BYTES = 1_000_000  # the shipped programme is 10 KB
+MAX_DEPTH = 32
 SYNTAX_HINT = "hint: check indentation and that ':' is followed by a space"
 
 Pos: TypeAlias = tuple[int, int]
@@ -123,6 +126,15 @@ class Problems:
             raise DefinitionError(self.problems)
 
 
+def check_size(path: Path) -> None:
+    """Refuse, unread, a definition or programme file larger than any could be."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        problem = Problem(str(path), 1, 1, f"the file is {size:,} bytes; a definition or "
+                          f"programme file has at most {MAX_BYTES:,}")  # fmt: skip
+        raise DefinitionError([problem])
+
+
 def read_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into plain data with positions (`YMap`, `YList`, scalars)."""
     node = _compose(text, file)
@@ -192,6 +204,10 @@ def _compose(text: str, file: str) -> Node | None:
     try:
         node: Node | None = yaml.compose(text, Loader=_LOADER)
         return node
+    except RecursionError as exc:
+        raise DefinitionError(
+            [Problem(file, 1, 1, f"nested deeper than {MAX_DEPTH} levels")]
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         raise DefinitionError([_marked_problem(exc, file)]) from exc
     except yaml.reader.ReaderError as exc:
@@ -232,19 +248,30 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.problems = Problems(file)
         self._constructor = SafeConstructor()
-        self._open: set[int] = set()  # collections being built: an alias to one is recursive
+        self._built: set[int] = set()  # collections read so far: meeting one again is an alias
+        self._aliased: set[int] = set()  # those reported as aliased already
+        self._depth = 0
 
     def value(self, node: Node) -> Any:
+        """Plain data for a node. An alias to a list or mapping is refused, never expanded: a few
+        hundred bytes of nested aliases would otherwise expand to gigabytes ("billion laughs")."""
         if isinstance(node, ScalarNode):
             return self._scalar(node)
-        if id(node) in self._open:
-            self.problems.add(_node_pos(node), "a recursive alias cannot be read as plain data")
+        if id(node) in self._built:
+            if id(node) not in self._aliased:
+                self._aliased.add(id(node))
+                self.problems.add(_node_pos(node), "this list or mapping is used again through "
+                                  "an alias ('*name'), which is not supported; write it out")  # fmt: skip
             return None
-        self._open.add(id(node))
+        if self._depth >= MAX_DEPTH:
+            self.problems.add(_node_pos(node), f"nested deeper than {MAX_DEPTH} levels")
+            return None
+        self._built.add(id(node))
+        self._depth += 1
         try:
             return self._collection(node)
         finally:
-            self._open.discard(id(node))
+            self._depth -= 1
 
     def _collection(self, node: Node) -> YMap | YList:
         if isinstance(node, MappingNode):

@@ -294,8 +294,22 @@ _DATE_FORMS: Final = (
 )
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""Dates in definitions, programmes and reports lie within these years: anything else is a typo
+(9999-12-31 would make a step that is never due, and break the calendar's arithmetic)."""
+
+
 def parse_date_expr(value: date | str) -> date:
     """Read a date, an ISO date string or a quarter expression ("end of Q3 2007") into a date."""
+    day = _date_expr(value)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise PeriodError(
+            f"date {day.isoformat()} lies outside {FIRST_YEAR}-{LAST_YEAR}; check the year"
+        )
+    return day
+
+
+def _date_expr(value: date | str) -> date:
     if isinstance(value, datetime):
         raise PeriodError(f"date {value.isoformat()!r} has a time of day; {_DATE_FORMS}")
     if isinstance(value, date):
@@ -338,6 +352,7 @@ def parse_instant(text: str) -> datetime:
     except ValueError as exc:
         raise _bad_instant(text) from exc
     if parsed.tzinfo is None:
+        _check_wall_time(parsed, text)
         parsed = parsed.replace(tzinfo=TZ)
     try:
         return parsed.astimezone(UTC)
@@ -345,6 +360,17 @@ def parse_instant(text: str) -> datetime:
         raise PeriodError(
             f"time {text!r} is out of range; use a date between 0002 and 9998"
         ) from exc
+
+
+def _check_wall_time(wall: datetime, text: str) -> None:
+    """Refuse a Copenhagen wall time that never happened (the hour the clocks go forward)."""
+    if 1 < wall.year < 9999:
+        there_and_back = wall.replace(tzinfo=TZ).astimezone(UTC).astimezone(TZ)
+        if there_and_back.replace(tzinfo=None) != wall:
+            raise PeriodError(
+                f"time {text!r} does not exist in Copenhagen: the clocks went forward an hour "
+                f"that night (give {there_and_back.strftime('%Y-%m-%dT%H:%M')}, or an offset)"
+            )
 
 
 def _bad_instant(text: str) -> PeriodError:

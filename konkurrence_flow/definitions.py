@@ -32,6 +32,7 @@ from konkurrence_flow._yaml import (
     YList,
     YMap,
     check_keys,
+    check_size,
     close_match,
     describe,
     did_you_mean,
@@ -247,6 +248,7 @@ def load_definition(path: str | Path) -> Definition:
     """Read a definition file; an unreadable file is a `DefinitionError` too."""
     file = str(path)
     try:
+        check_size(Path(path))
         raw = Path(path).read_bytes()
     except OSError as exc:
         problem = Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")

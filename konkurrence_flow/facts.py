@@ -1,7 +1,22 @@
-"""Facts recorded on a tender: `KEY=VALUE` from the command line, typed once at the boundary."""
+"""Facts recorded on a tender: `KEY=VALUE` from the command line, typed once at the boundary.
+
+Known facts have a kind, and a value that does not fit it is refused with the form expected:
+
+- amounts in DKK (`contract_value`, `baseline_cost`, `estimated_value`): `4100000`, `4_100_000`,
+  Danish `4.100.000` or `4.100.000,50`; never negative;
+- yes/no (`pin_published`, `electronic_*`, `notified_electronically`, `in_house_won`): yes, no, ja,
+  nej, true, false; `in_house_bid` is yes/no or the in-house bid's amount;
+- a whole number (`bidders`);
+- text, kept exactly as given (`winner`: "Ja" is a name there, not a yes).
+
+Any other fact is a number when it reads as one without losing anything, yes/no for those words,
+else text: `cvr=01234567` and `phone=+4512345678` stay text. `nan`, `inf` and numbers beyond
+10^15 are refused everywhere: no fact may be a number JSON cannot write.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -11,21 +26,93 @@ from .errors import InvalidInput
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _TRUE = {"true", "yes", "ja"}
 _FALSE = {"false", "no", "nej"}
+LIMIT = 10**15  # a thousand billion DKK: larger is a typing error
+
+MONEY = frozenset({"contract_value", "baseline_cost", "estimated_value"})
+YES_NO = frozenset({"pin_published", "electronic_notice", "electronic_access",
+                    "electronic_submission", "notified_electronically", "in_house_won"})  # fmt: skip
+WHOLE = frozenset({"bidders"})
+TEXT = frozenset({"winner", "quality_note", "contract_type", "regime", "procedure"})
+
+_PLAIN_INT = re.compile(r"[+-]?\d+(?:_\d+)*", re.ASCII)
+_PLAIN_DECIMAL = re.compile(
+    r"[+-]?(?:\d+(?:_\d+)*)?\.\d+(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", re.ASCII
+)
+_DANISH_AMOUNT = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d+", re.ASCII)
+_AMOUNT_FORMS = "an amount in DKK like 4100000, 4.100.000 or 4.100.000,50"
 
 
-def parse_value(text: str) -> Any:
-    """A fact's value: an integer, a decimal number, a yes/no, or else the text as given."""
+def parse_value(text: str, key: str = "") -> Any:
+    """A fact's value for `key`: by the fact's kind when it is known, else read generically."""
     word = text.strip()
+    if key in TEXT:
+        return text
+    if key in MONEY:
+        return _amount(key, word)
+    if key in YES_NO:
+        return _yes_no(key, word)
+    if key == "in_house_bid":
+        return _yes_no(key, word) if word.casefold() in _TRUE | _FALSE else _amount(key, word)
+    if key in WHOLE:
+        return _whole(key, word)
+    return _generic(key, word)
+
+
+def _generic(key: str, word: str) -> Any:
     if word.casefold() in _TRUE:
         return True
     if word.casefold() in _FALSE:
         return False
-    for kind in (int, float):
-        try:
-            return kind(word.replace("_", ""))
-        except ValueError:
-            continue
+    if _keeps_text(word):
+        return word
+    if _PLAIN_INT.fullmatch(word):
+        return _bounded(key, word, int(word.replace("_", "")))
+    if _PLAIN_DECIMAL.fullmatch(word.replace("_", "")):
+        return _bounded(key, word, float(word.replace("_", "")))
+    if word.casefold().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise InvalidInput(f"{key}={word} is not a number a fact can hold")
     return word
+
+
+def _keeps_text(word: str) -> bool:
+    """Text that would lose something as a number: a leading '+', or leading zeros (01234567)."""
+    digits = word.lstrip("-")
+    return word.startswith("+") or (len(digits) > 1 and digits[0] == "0" and digits[1] != ".")
+
+
+def _bounded(key: str, word: str, value: float) -> float:
+    if not math.isfinite(value) or abs(value) > LIMIT:
+        raise InvalidInput(f"{key}={word} is out of range: a fact's number lies within ±10^15")
+    return value
+
+
+def _amount(key: str, word: str) -> int | float:
+    """An amount in DKK: plain (4100000, 4_100_000, 4100000.50) or Danish (4.100.000,50)."""
+    if _DANISH_AMOUNT.fullmatch(word):
+        number = word.replace(".", "").replace(",", ".")
+    elif _PLAIN_INT.fullmatch(word) or _PLAIN_DECIMAL.fullmatch(word.replace("_", "")):
+        number = word.replace("_", "")
+    else:
+        raise InvalidInput(f"{key}={word!r} is not {_AMOUNT_FORMS}")
+    value = float(number) if "." in number or "e" in number.lower() else int(number)
+    if value < 0:
+        raise InvalidInput(f"{key}={word} is negative; {key} is {_AMOUNT_FORMS}")
+    bounded = _bounded(key, word, value)
+    return int(bounded) if isinstance(bounded, float) and bounded.is_integer() else bounded
+
+
+def _yes_no(key: str, word: str) -> bool:
+    if word.casefold() in _TRUE:
+        return True
+    if word.casefold() in _FALSE:
+        return False
+    raise InvalidInput(f"{key}={word!r} is yes or no (also ja/nej, true/false)")
+
+
+def _whole(key: str, word: str) -> int:
+    if not _PLAIN_INT.fullmatch(word) or word.startswith("-"):
+        raise InvalidInput(f"{key}={word!r} is a whole number, 0 or more")
+    return int(_bounded(key, word, int(word.replace("_", ""))))
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
@@ -38,5 +125,5 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
             raise InvalidInput(
                 f"'{item}' is not KEY=VALUE with a snake_case key (e.g. contract_value=1200000)"
             )
-        facts[key] = parse_value(value)
+        facts[key] = parse_value(value, key)
     return facts

@@ -30,7 +30,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ._yaml import Pos, Problems, YList, YMap, check_keys, did_you_mean, expect, read_yaml
+from ._yaml import (
+    Pos,
+    Problems,
+    YList,
+    YMap,
+    check_keys,
+    check_size,
+    did_you_mean,
+    expect,
+    read_yaml,
+)
 from .calendar import parse_date_expr, parse_period
 from .errors import DefinitionError, NotFound, PeriodError, Problem
 from .identifiers import email_problem, person_id_problem, tender_id_problem, title_problem
@@ -128,6 +138,7 @@ def load_programme(path: str | Path) -> Programme:
     """Read and validate a programme file."""
     path = Path(path)
     try:
+        check_size(path)
         text = path.read_text("utf-8")
     except OSError as exc:
         raise DefinitionError([Problem(str(path), 1, 1, f"cannot read: {exc.strerror}")]) from exc

@@ -329,11 +329,13 @@ def test_parse_instant_reads_dates_and_datetimes(text: str, utc: datetime) -> No
     assert instant.tzinfo is UTC
 
 
-def test_parse_instant_moves_a_skipped_wall_time_forward() -> None:
-    """02:30 on the spring-forward day does not exist; it is read as 03:30 CEST."""
-    assert (
-        parse_instant("2008-03-30T02:30").astimezone(TZ).isoformat() == "2008-03-30T03:30:00+02:00"
-    )
+def test_parse_instant_refuses_a_wall_time_that_never_happened() -> None:
+    """02:30 on the spring-forward day does not exist in Copenhagen: refused, naming 03:30."""
+    with pytest.raises(PeriodError, match=r"'2008-03-30T02:30' does not exist in Copenhagen.*"
+                       r"give 2008-03-30T03:30, or an offset"):  # fmt: skip
+        parse_instant("2008-03-30T02:30")
+    with_offset = parse_instant("2008-03-30T02:30+01:00").astimezone(TZ)
+    assert with_offset.isoformat() == "2008-03-30T03:30:00+02:00"
 
 
 def test_instants_in_the_hour_the_clocks_go_back_compare_as_time_does() -> None:
