@@ -232,6 +232,11 @@ def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> None:
 @click.pass_context
 def main(ctx: click.Context, db: str | None, user: str | None, now_text: str | None, verbose: bool):
     """konkurrence-flow: run public tender processes as YAML-defined workflows."""
+    if user == "system":
+        raise click.BadParameter(
+            "'system' is the scheduler's identity, not a person's; act as yourself",
+            param_hint="--user / KFLOW_USER",
+        )
     ctx.obj = Settings(db, user, now_text, verbose)
     if verbose:
         from konkurrence_flow.log import configure
