@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import ANNA, OLE, SEK, at
+from support import ANNA, DEFINITIONS, OLE, SEK, at
 
 from konkurrence_flow.definitions import Definition, parse_definition
 from konkurrence_flow.errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
@@ -224,3 +224,18 @@ def test_a_stale_batch_names_the_tender_that_changed(any_store: Store) -> None:
     with pytest.raises(ConcurrentChange, match=r"tender AAR-02 changed meanwhile; try again"):
         unit.commit()
     assert any_store.tender("AAR-01").state == "scoping"
+
+
+def test_the_shipped_programme_loads_on_both_stores(any_store: Store) -> None:
+    """Issue 9 item 21: the forum programme, IKU amounts past 2^31 DKK and all, on both backends."""
+    from konkurrence_flow.definitions import load_definition
+    from konkurrence_flow.programme import load_programme
+
+    for path in sorted(DEFINITIONS.glob("*.yaml")):
+        any_store.load_definition(load_definition(path), at("2007-04-01"))
+    report = any_store.load_programme(
+        load_programme(DEFINITIONS.parent / "workflows" / "forum-2007-2008.yaml"), at("2007-05-01")
+    )
+    assert report.status == "new" and len(report.tenders_created) == any_store.count_tenders() > 10
+    aarhus = next(m for m in any_store.members() if m.code == "751")
+    assert aarhus.iku is not None and aarhus.iku.exposable == 5_200_000_000
