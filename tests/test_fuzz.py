@@ -27,7 +27,10 @@ TRIGGERS = ["approve_scope", "publish", "close_bidding", "decide_award", "cancel
 KEYS = ["contract_value", "baseline_cost", "bidders", "winner", "in_house_bid", "pin_published",
         "regime", "procedure", "cvr", "x", "tender_deadline"]  # fmt: skip
 
-weird = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+weird = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
+"""Any text a command line or an environment variable can carry (no NUL: C strings end there)."""
 values = st.one_of(
     weird,
     st.sampled_from(
