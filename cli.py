@@ -793,8 +793,11 @@ def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
 def notify_retry(note_id: int) -> None:
     """Queue a failed message again (sent by the next dispatch)."""
     settings = _settings()
+    from konkurrence_flow.calendar import wall_time
+
     note = settings.ready_store().retry_notification(note_id, settings.now)
-    click.echo(f"notification {note.id} to {note.recipient} queued again")
+    when = wall_time(settings.now)
+    click.echo(f"notification {note.id} to {note.recipient} queued again for {when}")
 
 
 @main.command()

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import messages
 from .errors import InvalidInput, KonkurrenceFlowError
 from .log import logger
 from .model import Notification
@@ -187,7 +188,7 @@ class SmtpChannel:
         message["To"] = note.address
         message["Subject"] = note.subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = f"<{note.dedupe_key.replace(':', '.')}@konkurrence-flow>"
+        message["Message-ID"] = messages.message_id([note.dedupe_key])
         message["X-Kflow-Key"] = note.dedupe_key
         message.set_content(note.body)
         return message

@@ -33,7 +33,7 @@ from sqlalchemy.pool import StaticPool
 
 from . import engine as core
 from . import legal, migrate, rows
-from .calendar import Period, parse_period, start_of_day
+from .calendar import Period, parse_period, start_of_day, wall_time
 from .definitions import Definition, parse_definition
 from .errors import (
     ConcurrentChange,
@@ -438,9 +438,8 @@ class Store:
         """Queue a failed message again, with a fresh set of attempts."""
         note = self.notification(note_id)
         if note.status == "sent":
-            raise InvalidInput(
-                f"notification {note_id} was sent at {note.sent_at}; nothing to retry"
-            )
+            sent = wall_time(note.sent_at) if note.sent_at else "?"
+            raise InvalidInput(f"notification {note_id} was sent at {sent}; nothing to retry")
         with self.engine.begin() as conn:
             conn.execute(
                 update(T_NOTE).where(T_NOTE.c.id == note_id)

@@ -15,6 +15,7 @@ import pytest
 from servers import SmtpServer, WebhookServer, free_port, self_signed
 from support import PILOT_TEXT as PILOT
 from support import ROOT, at, empty_postgres, pilot_store, wait_for
+from test_messages import MSG_ID
 
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.notify import (
@@ -347,3 +348,40 @@ def test_one_channels_permanent_failure_does_not_stop_the_others(webhook: Webhoo
     assert len(webhook.posts) == 4 and len(report.sent) == 3
     (failed,) = store.notifications("failed")
     assert failed.recipient == "ole" and list(failed.data["delivered"]) == ["webhook"]
+
+
+def test_a_mails_message_id_is_one_valid_msg_id_whatever_the_key(smtp: SmtpServer) -> None:
+    """Keys hold ':', '@' and a person's own id ("søren"): every Message-ID is one valid
+    `<…@konkurrence-flow>`, and each mail has its own."""
+    store = pilot_store(text=PILOT.replace(" ole,", " søren,"))  # id and leader
+    tick(store, at("2007-09-16"))
+    dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-09-16"))
+    ids = [mail["Message-ID"] for _, mail in smtp.inbox.messages]
+    assert ids and all(not header.defects for header in ids)
+    texts = {str(header).strip() for header in ids}
+    assert len(texts) == len(ids)
+    assert all(MSG_ID.match(text) and text.endswith("@konkurrence-flow>") for text in texts)
+
+
+def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
+    """`notify retry` names its instants as Copenhagen wall time, like every other message."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    db = tmp_path / "kflow.db"
+    no_address = PILOT.replace("email: ole.hansen@odense.dk", 'email: ""')
+    store = pilot_store(f"sqlite:///{db}", no_address)
+    tick(store, at("2007-09-16"))
+    server = SmtpServer().start()
+    try:
+        report = dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-16T00:05"))
+    finally:
+        server.stop()
+    ((failed, _),), sent = report.failed, report.sent[0]
+    env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-17T08:30", "KFLOW_CONFIG": ""}
+    refused = CliRunner().invoke(main, ["notify", "retry", str(sent)], env=env)
+    assert refused.exit_code == 1
+    assert f"notification {sent} was sent at 2007-09-16 00:05 CEST;" in refused.stderr
+    queued = CliRunner().invoke(main, ["notify", "retry", str(failed)], env=env)
+    assert queued.stdout == f"notification {failed} to ole queued again for 2007-09-17 08:30 CEST\n"
