@@ -32,6 +32,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -163,13 +164,26 @@ class SmtpChannel:
     def send(self, note: Notification) -> None:
         if not note.address:
             raise ChannelError(f"{note.recipient} has no email address", permanent=True)
+        message = self._built(note)
         try:
-            self._connection().send_message(self._message(note))
+            self._connection().send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise ChannelError(f"{self.url} refused {note.address}: {exc}", permanent=True) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise ChannelError(f"{self.url}: {exc}", unreachable=isinstance(exc, OSError)) from exc
+
+    def _built(self, note: Notification) -> EmailMessage:
+        """The mail, or a permanent error naming why it cannot be made (say, a line break in an
+        address would inject a header): retrying cannot mend it."""
+        try:
+            message = self._message(note)
+            message.as_bytes()  # what sending would do to it: every header must encode
+        except (ValueError, TypeError, MessageError) as exc:
+            raise ChannelError(
+                f"the mail to {note.recipient} could not be built: {exc}", permanent=True
+            ) from exc
+        return message
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:
@@ -222,6 +236,10 @@ class WebhookChannel:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 response.read()
+        except ValueError as exc:  # a header http.client will not send (a line break, say)
+            raise ChannelError(
+                f"the request for {note.recipient} could not be built: {exc}", permanent=True
+            ) from exc
         except urllib.error.HTTPError as exc:
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
             raise ChannelError(

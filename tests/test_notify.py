@@ -385,3 +385,50 @@ def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
     assert f"notification {sent} was sent at 2007-09-16 00:05 CEST;" in refused.stderr
     queued = CliRunner().invoke(main, ["notify", "retry", str(failed)], env=env)
     assert queued.stdout == f"notification {failed} to ole queued again for 2007-09-17 08:30 CEST\n"
+
+
+# -- hardening (issue 9) -----------------------------------------------------------------------
+
+
+BAD_ADDRESS = PILOT.replace(
+    "email: ole.hansen@odense.dk", 'email: "ole.hansen@odense.dk\\nBcc: spy@example.dk"'
+)
+
+
+def test_a_message_that_cannot_be_built_fails_at_once_with_its_reason(
+    smtp: SmtpServer, webhook: WebhookServer
+) -> None:
+    """A line break in an address would inject a header: that mail fails after one try, with the
+    reason, and is never tried again; the webhook still gets it, and nothing raises."""
+    store = pilot_store(text=BAD_ADDRESS)
+    tick(store, at("2007-09-16"))
+    channels = [SmtpChannel(smtp.url, SENDER), WebhookChannel(webhook.url)]
+    report = dispatch(store, channels, at("2007-09-16"))
+    (failed,) = store.notifications("failed")
+    assert (failed.recipient, failed.attempts, report.failed) == (
+        "ole",
+        1,
+        [(failed.id, failed.last_error)],
+    )
+    assert "could not be built" in (failed.last_error or "") and "linefeed" in (
+        failed.last_error or ""
+    )
+    assert len(report.sent) == 3 and len(webhook.posts) == 4
+    assert all("spy@example.dk" not in rcpt for rcpt, _ in smtp.inbox.messages)
+    assert dispatch(store, channels, at("2007-09-17")).failed == []
+
+
+def test_the_daemon_settles_a_message_it_cannot_build_without_a_traceback(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """A whole run with a bad address: no traceback on stderr; ole's notices are failed with the
+    reason, everyone else's are sent."""
+    db = tmp_path / "kflow.db"
+    pilot_store(f"sqlite:///{db}", BAD_ADDRESS).engine.dispose()
+    daemon = _daemon(db, smtp.url, "20000000")
+    _out, err = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0 and "Traceback" not in err, err
+    outbox = Store(f"sqlite:///{db}").notifications()
+    assert {n.status for n in outbox if n.recipient == "ole"} == {"failed"}
+    assert {n.status for n in outbox if n.recipient != "ole"} == {"sent"}
+    assert all("could not be built" in (n.last_error or "") for n in outbox if n.recipient == "ole")
