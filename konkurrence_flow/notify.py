@@ -9,7 +9,8 @@ key, so nothing is queued twice. `dispatch` sends what is due, one message at a 
    (a channel that fails for good, say an address missing, does not keep the others from sending).
 
 A crash between 2 and 3 can re-send that one message, never more. Delays run on the caller's
-clock, so a virtual clock replays retries too.
+clock, so a virtual clock replays retries too; the claim is held on the real clock, so that a
+dispatcher on a fast virtual clock (`--speed`) never takes a message another one is still sending.
 
 Settings come from the environment or a config file (`KFLOW_CONFIG`, else `./kflow.toml`):
 
@@ -40,6 +41,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import messages
+from .clock import Clock, SystemClock
 from .errors import InvalidInput, KonkurrenceFlowError
 from .log import logger
 from .model import Notification
@@ -54,7 +56,7 @@ RETRY_DELAYS = (
 """The waits after the 1st, 2nd, … failed attempt; after the last one the message is failed."""
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 LEASE = timedelta(minutes=5)
-"""A claimed message not settled within this (a crashed dispatcher) becomes due again."""
+"""A claimed message not settled within this, on the real clock (its dispatcher died), is free."""
 TIMEOUT = 10.0
 
 
@@ -272,19 +274,33 @@ class DispatchReport:
     unreachable: str | None = None  # a channel that could not be reached: the rest waits
 
 
-def dispatch(store: Any, channels: Sequence[Channel], now: datetime) -> DispatchReport:
-    """Send every queued notification that is due by `now`, one at a time."""
+def dispatch(
+    store: Any, channels: Sequence[Channel], now: datetime, real: Clock | None = None
+) -> DispatchReport:
+    """Send every queued notification that is due by `now`, one at a time.
+
+    `now` is the caller's clock, on which retries wait; a claim is held for `LEASE` on `real`, the
+    machine's clock, so that no dispatcher, however fast its virtual clock runs, takes a message
+    another one is still sending.
+    """
+    real = real or SystemClock()
     report = DispatchReport()
     try:
-        for note in store.due_notifications(now):
-            if not store.claim_notification(note, now + LEASE):
-                continue
-            if not _deliver(store, channels, note, now, report):
+        for due in store.due_notifications(now):
+            note = _claim(store, due, real.now())
+            if note is not None and not _deliver(store, channels, note, now, report):
                 break
     finally:
         for channel in channels:
             channel.close()
     return report
+
+
+def _claim(store: Any, note: Notification, real_now: datetime) -> Notification | None:
+    """The message, claimed for one attempt; None while another dispatcher's claim holds it."""
+    if note.claimed_until is not None and note.claimed_until > real_now:
+        return None
+    return store.claim_notification(note, real_now + LEASE)
 
 
 def _deliver(
@@ -322,7 +338,7 @@ def _settle_failure(
     store: Any, note: Notification, delivered: list[str], error: str, permanent: bool,
     now: datetime, report: DispatchReport,
 ) -> None:  # fmt: skip
-    attempts = note.attempts + 1
+    attempts = note.attempts  # the claim counted this one
     if permanent or attempts >= MAX_ATTEMPTS:
         store.settle_notification(note.id, delivered, status="failed", error=error)
         report.failed.append((note.id, error))

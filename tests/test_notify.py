@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from support import PILOT_TEXT as PILOT
 from support import ROOT, at, empty_postgres, pilot_store, wait_for
 from test_messages import MSG_ID
 
+from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.notify import (
+    LEASE,
     MAX_ATTEMPTS,
     RETRY_DELAYS,
     LogChannel,
@@ -388,6 +391,58 @@ def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
 
 
 # -- hardening (issue 9) -----------------------------------------------------------------------
+
+
+def _store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'kflow.db'}"
+    url = str(request.getfixturevalue("postgres_url"))
+    empty_postgres(url)
+    return url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_dispatcher_far_ahead_in_virtual_time_leaves_a_claimed_message_alone(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """One dispatcher is mid-send; another runs an hour later on a --speed clock, a moment later
+    in real time: the claim's lease runs on the real clock, so every key arrives exactly once."""
+    url = _store_url(kind, tmp_path, request)
+    store = pilot_store(url)
+    tick(store, at("2007-09-16"))
+    server = SmtpServer(hold_first=True).start()
+    first = threading.Thread(
+        target=dispatch, args=(Store(url), [SmtpChannel(server.url, SENDER)], at("2007-09-16"))
+    )
+    try:
+        first.start()
+        wait_for(server.inbox.holding.is_set)  # the first dispatcher has claimed and is sending
+        dispatch(Store(url), [SmtpChannel(server.url, SENDER)], at("2007-09-16T01:00"))
+    finally:
+        server.inbox.release.set()
+        first.join()
+        server.stop()
+    keys = server.inbox.keys()
+    assert sorted(keys) == sorted(n.dedupe_key for n in store.notifications())
+    assert {n.status for n in store.notifications()} == {"sent"}
+    store.engine.dispose()
+
+
+def test_a_claim_never_settled_is_taken_again_once_its_lease_has_passed_in_real_time(
+    webhook: WebhookServer,
+) -> None:
+    """A dispatcher died mid-send: its message waits out the lease on the real clock (however far
+    the virtual clock runs), then the next dispatch sends it."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    claimed_at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    (note, *_) = store.due_notifications(at("2007-09-16"))
+    assert store.claim_notification(note, claimed_at + LEASE) is not None  # ... and then it died
+    channel = [WebhookChannel(webhook.url)]
+    soon = dispatch(store, channel, at("2007-12-24"), real=FixedClock(claimed_at + LEASE / 2))
+    assert note.id not in soon.sent and len(soon.sent) == 3
+    later = dispatch(store, channel, at("2007-12-24"), real=FixedClock(claimed_at + LEASE))
+    assert later.sent == [note.id] and len(webhook.posts) == 4
 
 
 BAD_ADDRESS = PILOT.replace(
