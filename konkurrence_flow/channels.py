@@ -1,0 +1,180 @@
+"""Channels: where a notification can be delivered — the log, email over SMTP, a webhook.
+
+A channel either delivers or raises `ChannelError`, which says whether retrying can help
+(`permanent`) and whether the server could not be reached at all (`unreachable`).
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from email.errors import MessageError
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import messages
+from .errors import InvalidInput, KonkurrenceFlowError
+from .log import logger
+from .model import Notification
+
+TIMEOUT = 10.0
+
+
+class ChannelError(KonkurrenceFlowError):
+    """A channel could not deliver; `permanent` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.unreachable = unreachable
+
+
+class Channel(Protocol):
+    """Somewhere a notification can be delivered."""
+
+    name: str
+
+    def send(self, note: Notification) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LogChannel:
+    """Writes each notification as a structured log line (stderr)."""
+
+    name = "log"
+
+    def send(self, note: Notification) -> None:
+        logger().warning(
+            "notification", kind=note.kind, tender=note.tender, to=note.recipient,
+            subject=note.subject,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class SmtpChannel:
+    """Email over SMTP: `smtp://[user:password@]host:port[?starttls=1]` or `smtps://…`."""
+
+    name = "smtp"
+
+    def __init__(self, url: str, sender: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise InvalidInput(
+                f"SMTP URL '{url}' is not understood; use smtp://[user:password@]host:port"
+                "[?starttls=1] or smtps://host:port"
+            )
+        self.url = f"{parts.scheme}://{parts.hostname}:{parts.port or 25}"
+        self.host, self.port, self.tls = parts.hostname, parts.port or 25, parts.scheme == "smtps"
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, note: Notification) -> None:
+        if not note.address:
+            raise ChannelError(f"{note.recipient} has no email address", permanent=True)
+        message = self._built(note)
+        try:
+            self._connection().send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ChannelError(f"{self.url} refused {note.address}: {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise ChannelError(f"{self.url}: {exc}", unreachable=isinstance(exc, OSError)) from exc
+
+    def _built(self, note: Notification) -> EmailMessage:
+        """The mail, or a permanent error naming why it cannot be made (say, a line break in an
+        address would inject a header): retrying cannot mend it."""
+        try:
+            message = self._message(note)
+            message.as_bytes()  # what sending would do to it: every header must encode
+        except (ValueError, TypeError, MessageError) as exc:
+            raise ChannelError(
+                f"the mail to {note.recipient} could not be built: {exc}", permanent=True
+            ) from exc
+        return message
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            kind = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
+            smtp = kind(self.host, self.port, timeout=TIMEOUT)
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password or "")
+            self._smtp = smtp
+        return self._smtp
+
+    def _message(self, note: Notification) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = note.address
+        message["Subject"] = note.subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = messages.message_id([note.dedupe_key])
+        message["X-Kflow-Key"] = note.dedupe_key
+        message.set_content(note.body)
+        return message
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+class WebhookChannel:
+    """An HTTP POST with a JSON body (e.g. for a chat tool)."""
+
+    name = "webhook"
+
+    def __init__(self, url: str) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise InvalidInput(f"webhook URL '{url}' must start with http:// or https://")
+        self.url = url
+
+    def send(self, note: Notification) -> None:
+        body = json.dumps(payload(note), ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(
+            self.url, data=body, method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8",
+                     "X-Kflow-Key": note.dedupe_key},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                response.read()
+        except ValueError as exc:  # a header http.client will not send (a line break, say)
+            raise ChannelError(
+                f"the request for {note.recipient} could not be built: {exc}", permanent=True
+            ) from exc
+        except urllib.error.HTTPError as exc:
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            raise ChannelError(
+                f"{self.url} answered {exc.code} {exc.reason}", permanent=permanent
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChannelError(f"{self.url}: {reason}", unreachable=True) from exc
+
+    def close(self) -> None:
+        """Nothing to close: one request per message."""
+
+
+def payload(note: Notification) -> dict[str, Any]:
+    """The webhook's JSON body."""
+    return {
+        "id": note.id, "key": note.dedupe_key, "kind": note.kind, "tender": note.tender,
+        "recipient": note.recipient, "address": note.address, "subject": note.subject,
+        "text": note.body, "data": dict(note.data),
+    }  # fmt: skip
