@@ -1,7 +1,9 @@
 """Channels: where a notification can be delivered — the log, email over SMTP, a webhook.
 
 A channel either delivers or raises `ChannelError`, which says whether retrying can help
-(`permanent`) and whether the server could not be reached at all (`unreachable`).
+(`permanent`) and whether the server could not be reached at all (`unreachable`): a server that
+answered and said no has refused that message; one that did not answer says nothing about it.
+A channel that could not be reached rests (`Rest`) before it is tried again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -34,10 +37,36 @@ class ChannelError(KonkurrenceFlowError):
         self.unreachable = unreachable
 
 
+REST = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1))
+"""How long a channel rests after it could not be reached once, twice, three or more times."""
+
+
+class Rest:
+    """When a channel that could not be reached is tried again, on the dispatcher's clock."""
+
+    def __init__(self) -> None:
+        self.until: datetime | None = None
+        self.failures = 0
+
+    def resting(self, now: datetime) -> bool:
+        """True while the channel waits out its rest."""
+        return self.until is not None and now < self.until
+
+    def unreachable(self, now: datetime) -> None:
+        """It could not be reached at `now`: rest a little longer than last time."""
+        self.until = now + REST[min(self.failures, len(REST) - 1)]
+        self.failures += 1
+
+    def reached(self) -> None:
+        """It answered: no more rest."""
+        self.until, self.failures = None, 0
+
+
 class Channel(Protocol):
     """Somewhere a notification can be delivered."""
 
     name: str
+    rest: Rest
 
     def send(self, note: Notification) -> None: ...
 
@@ -48,6 +77,9 @@ class LogChannel:
     """Writes each notification as a structured log line (stderr)."""
 
     name = "log"
+
+    def __init__(self) -> None:
+        self.rest = Rest()
 
     def send(self, note: Notification) -> None:
         logger().warning(
@@ -77,6 +109,7 @@ class SmtpChannel:
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
+        self.rest = Rest()
         self._smtp: smtplib.SMTP | None = None
 
     def send(self, note: Notification) -> None:
@@ -87,9 +120,15 @@ class SmtpChannel:
             self._connection().send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise ChannelError(f"{self.url} refused {note.address}: {exc}", permanent=True) from exc
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
-            raise ChannelError(f"{self.url}: {exc}", unreachable=isinstance(exc, OSError)) from exc
+            raise ChannelError(f"{self.url}: {exc}", unreachable=True) from exc
+        except smtplib.SMTPException as exc:  # it answered, and said no (login, sender, data)
+            self.close()
+            raise ChannelError(f"{self.url}: {exc}") from exc
+        except OSError as exc:  # no answer: connection refused, timed out, no route, TLS failed
+            self.close()
+            raise ChannelError(f"{self.url}: {exc}", unreachable=True) from exc
 
     def _built(self, note: Notification) -> EmailMessage:
         """The mail, or a permanent error naming why it cannot be made (say, a line break in an
@@ -143,6 +182,7 @@ class WebhookChannel:
         if urlsplit(url).scheme not in ("http", "https"):
             raise InvalidInput(f"webhook URL '{url}' must start with http:// or https://")
         self.url = url
+        self.rest = Rest()
 
     def send(self, note: Notification) -> None:
         body = json.dumps(payload(note), ensure_ascii=False).encode("utf-8")

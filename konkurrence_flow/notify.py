@@ -110,7 +110,7 @@ class DispatchReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[tuple[int, str, datetime]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
-    unreachable: str | None = None  # a channel that could not be reached: the rest waits
+    unreachable: str | None = None  # a channel that could not be reached: it rests, messages wait
 
 
 def dispatch(
@@ -118,21 +118,31 @@ def dispatch(
 ) -> DispatchReport:
     """Send every queued notification that is due by `now`, one at a time.
 
-    `now` is the caller's clock, on which retries wait; a claim is held for `LEASE` on `real`, the
-    machine's clock, so that no dispatcher, however fast its virtual clock runs, takes a message
-    another one is still sending.
+    `now` is the caller's clock, on which retries and a channel's rest wait; a claim is held for
+    `LEASE` on `real`, the machine's clock, so that no dispatcher, however fast its virtual clock
+    runs, takes a message another one is still sending.
     """
     real = real or SystemClock()
     report = DispatchReport()
     try:
         for due in store.due_notifications(now):
-            note = _claim(store, due, real.now())
-            if note is not None and not _deliver(store, channels, note, now, report):
+            if all(channel.rest.resting(now) for channel in channels):
                 break
+            if not _open(due, channels, now):
+                continue  # what it still needs is resting: leave it alone
+            note = _claim(store, due, real.now())
+            if note is not None:
+                _deliver(store, channels, note, now, report)
     finally:
         for channel in channels:
             channel.close()
     return report
+
+
+def _open(note: Notification, channels: Sequence[Channel], now: datetime) -> list[Channel]:
+    """The channels the message has not reached yet that are not resting."""
+    delivered = note.data.get("delivered", [])
+    return [c for c in channels if c.name not in delivered and not c.rest.resting(now)]
 
 
 def _claim(store: Any, note: Notification, real_now: datetime) -> Notification | None:
@@ -142,43 +152,73 @@ def _claim(store: Any, note: Notification, real_now: datetime) -> Notification |
     return store.claim_notification(note, real_now + LEASE)
 
 
+@dataclass
+class _Attempt:
+    """One message's attempt across the channels."""
+
+    delivered: list[str]
+    refused: list[ChannelError] = field(default_factory=list)  # a server or the message said no
+    waiting: bool = False  # a channel it still needs could not be reached, or rests
+
+
 def _deliver(
     store: Any, channels: Sequence[Channel], note: Notification, now: datetime,
     report: DispatchReport,
-) -> bool:  # fmt: skip
-    """Deliver one message through every channel it has not reached yet, then settle it.
-
-    Returns False when a channel could not be reached at all: this dispatch stops there.
-    """
-    delivered = list(note.data.get("delivered", []))
-    errors: list[ChannelError] = []
+) -> None:  # fmt: skip
+    """Deliver one message through every channel it has not reached yet, then settle it."""
+    attempt = _Attempt(list(note.data.get("delivered", [])))
     for channel in channels:
-        if channel.name in delivered:
-            continue
-        try:
-            channel.send(note)
-        except ChannelError as exc:
-            errors.append(exc)
-            continue
-        delivered.append(channel.name)
-    if not errors:
-        store.settle_notification(note.id, delivered, status="sent", sent_at=now)
+        if channel.name not in attempt.delivered:
+            _send(channel, note, attempt, now, report)
+    _settle(store, note, attempt, now, report)
+
+
+def _send(
+    channel: Channel, note: Notification, attempt: _Attempt, now: datetime,
+    report: DispatchReport,
+) -> None:  # fmt: skip
+    if channel.rest.resting(now):
+        attempt.waiting = True
+        return
+    try:
+        channel.send(note)
+    except ChannelError as exc:
+        if not exc.unreachable:
+            attempt.refused.append(exc)
+            return
+        channel.rest.unreachable(now)
+        report.unreachable = report.unreachable or str(exc)
+        attempt.waiting = True
+        return
+    channel.rest.reached()
+    attempt.delivered.append(channel.name)
+
+
+def _settle(
+    store: Any, note: Notification, attempt: _Attempt, now: datetime, report: DispatchReport
+) -> None:
+    """Sent; or, when a server refused it, a counted attempt; or, when all it lacks is a channel
+    that could not be reached, queued as it was (that costs the message no attempt)."""
+    error = "; ".join(str(e) for e in attempt.refused)
+    if any(not e.permanent for e in attempt.refused):
+        _retry_or_fail(store, note, attempt.delivered, error, now, report)
+    elif attempt.waiting:
+        store.settle_notification(note.id, attempt.delivered, status="queued",
+                                  error=note.last_error, attempts=note.attempts - 1)  # fmt: skip
+    elif attempt.refused:
+        store.settle_notification(note.id, attempt.delivered, status="failed", error=error)
+        report.failed.append((note.id, error))
+    else:
+        store.settle_notification(note.id, attempt.delivered, status="sent", sent_at=now)
         report.sent.append(note.id)
-        return True
-    error = "; ".join(str(e) for e in errors)
-    _settle_failure(store, note, delivered, error, all(e.permanent for e in errors), now, report)
-    unreachable = [str(e) for e in errors if e.unreachable]
-    if unreachable:
-        report.unreachable = unreachable[0]
-    return not unreachable
 
 
-def _settle_failure(
-    store: Any, note: Notification, delivered: list[str], error: str, permanent: bool,
-    now: datetime, report: DispatchReport,
+def _retry_or_fail(
+    store: Any, note: Notification, delivered: list[str], error: str, now: datetime,
+    report: DispatchReport,
 ) -> None:  # fmt: skip
     attempts = note.attempts  # the claim counted this one
-    if permanent or attempts >= MAX_ATTEMPTS:
+    if attempts >= MAX_ATTEMPTS:
         store.settle_notification(note.id, delivered, status="failed", error=error)
         report.failed.append((note.id, error))
         return

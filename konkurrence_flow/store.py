@@ -431,9 +431,10 @@ class Store:
         error: str | None = None,
         retry_at: datetime | None = None,
         sent_at: datetime | None = None,
+        attempts: int | None = None,
     ) -> None:
         """Record an attempt's result and let go of the claim: sent, queued for a retry at
-        `retry_at`, or failed."""
+        `retry_at`, or failed; `attempts` puts the count back when the attempt does not count."""
         with self.engine.begin() as conn:
             data = conn.execute(select(T_NOTE.c.data).where(T_NOTE.c.id == note_id)).scalar()
             kept = {k: v for k, v in (data or {}).items() if k != CLAIM}
@@ -443,6 +444,8 @@ class Store:
             }  # fmt: skip
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at
+            if attempts is not None:
+                values["attempts"] = attempts
             conn.execute(update(T_NOTE).where(T_NOTE.c.id == note_id).values(**values))
 
     def retry_notification(self, note_id: int, now: datetime) -> Notification:

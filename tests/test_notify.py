@@ -168,7 +168,7 @@ def test_with_the_smtp_server_down_nothing_is_lost() -> None:
     channel = [SmtpChannel(server.url, SENDER)]
     down = dispatch(store, channel, at("2007-09-16"))
     assert down.unreachable and "Connection refused" in down.unreachable and down.sent == []
-    assert len(down.retrying) == 1  # the rest were not tried: they wait, untouched
+    assert down.retrying == []  # the channel rests; the messages wait, untouched
     assert [n.status for n in store.notifications()] == ["queued"] * 4
     server.start()
     try:
@@ -181,22 +181,23 @@ def test_with_the_smtp_server_down_nothing_is_lost() -> None:
 
 
 def test_after_the_last_attempt_a_message_is_failed_with_its_error_and_can_be_resent() -> None:
-    """Down for days: each message tries MAX_ATTEMPTS times, then is failed with the error."""
-    server = SmtpServer(port=free_port())
+    """Refused for days: each message tries MAX_ATTEMPTS times, then is failed with the error."""
+    server = SmtpServer().start()
+    server.inbox.refuse = "451 4.3.0 Mailbox temporarily unavailable"
     store = pilot_store()
     tick(store, at("2007-09-16"))
     channel = [SmtpChannel(server.url, SENDER)]
     when, failed = at("2007-09-16"), []
-    for _ in range(4 * MAX_ATTEMPTS):  # one attempt per dispatch while the server is unreachable
-        failed += dispatch(store, channel, when).failed
-        when += RETRY_DELAYS[-1]
-    assert len(failed) == 4 and store.due_notifications(when) == []
-    for note in store.notifications("failed"):
-        assert note.attempts == MAX_ATTEMPTS and "Connection refused" in (note.last_error or "")
-    first = store.notifications("failed")[0]
-    store.retry_notification(first.id, when)
-    server.start()
     try:
+        for _ in range(MAX_ATTEMPTS):  # one attempt each per dispatch while the server refuses
+            failed += dispatch(store, channel, when).failed
+            when += RETRY_DELAYS[-1]
+        assert len(failed) == 4 and store.due_notifications(when) == []
+        for note in store.notifications("failed"):
+            assert note.attempts == MAX_ATTEMPTS and "451" in (note.last_error or "")
+        first = store.notifications("failed")[0]
+        store.retry_notification(first.id, when)
+        server.inbox.refuse = None
         assert dispatch(store, channel, when).sent == [first.id]
         assert server.inbox.keys() == [first.dedupe_key]
     finally:
@@ -443,6 +444,45 @@ def test_a_claim_never_settled_is_taken_again_once_its_lease_has_passed_in_real_
     assert note.id not in soon.sent and len(soon.sent) == 3
     later = dispatch(store, channel, at("2007-12-24"), real=FixedClock(claimed_at + LEASE))
     assert later.sent == [note.id] and len(webhook.posts) == 4
+
+
+def test_an_unreachable_server_costs_no_attempts_and_nothing_is_lost() -> None:
+    """Six hourly dispatches against a closed port: every message stays queued with no attempt
+    counted (the channel is backed off, not the messages); when the server returns, each
+    arrives once."""
+    server = SmtpServer(port=free_port())
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    channels = [SmtpChannel(server.url, SENDER)]
+    for hour in range(6):
+        report = dispatch(store, channels, at("2007-09-16") + timedelta(hours=hour))
+        assert report.unreachable and "Connection refused" in report.unreachable
+        assert report.sent == report.retrying == report.failed == []
+    assert [(n.status, n.attempts) for n in store.notifications()] == [("queued", 0)] * 4
+    server.start()
+    try:
+        assert len(dispatch(store, channels, at("2007-09-17")).sent) == 4
+        assert dispatch(store, channels, at("2007-09-18")).sent == []
+    finally:
+        server.stop()
+    assert sorted(server.inbox.keys()) == sorted(n.dedupe_key for n in store.notifications())
+
+
+def test_an_unreachable_channel_rests_before_it_is_tried_again() -> None:
+    """After a refused connection the channel rests 1 minute on the dispatcher's clock (then 10,
+    then an hour): a dispatch meanwhile sends nothing; the first one after it sends everything."""
+    server = SmtpServer(port=free_port())
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    channels = [SmtpChannel(server.url, SENDER)]
+    assert dispatch(store, channels, at("2007-09-16")).unreachable
+    server.start()
+    try:
+        resting = dispatch(store, channels, at("2007-09-16T00:00:30"))
+        assert resting.sent == [] and resting.unreachable is None and server.inbox.keys() == []
+        assert len(dispatch(store, channels, at("2007-09-16T00:01")).sent) == 4
+    finally:
+        server.stop()
 
 
 BAD_ADDRESS = PILOT.replace(
