@@ -220,7 +220,7 @@ def tick_json(report: TickReport) -> dict[str, Any]:
             {"tender": h.tender, "state": h.state, "due": _iso(h.due)} for h in report.of("overdue")
         ],
         "reminders": [
-            {"tender": h.tender, "state": h.state, "due": _iso(h.due)}
+            {"tender": h.tender, "state": h.state, "due": _iso(h.due), "skipped": h.skipped}
             for h in report.of("reminder")
         ],
         "escalations": [
