@@ -668,8 +668,8 @@ def _print_tick(report: Any) -> None:
     from konkurrence_flow.calendar import local_date
 
     for h in sorted(report.happenings, key=lambda h: (h.at, h.tender)):
-        skipped = " (skipped: the due date has passed)" if h.skipped else ""
-        click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {h.detail}{skipped}")
+        detail = f"{h.detail} (skipped: the due date has passed)" if h.skipped else h.detail
+        click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {detail}")
     click.echo(f"tick {report.at.isoformat()}: {len(report.of('advance'))} advanced, "
                f"{len(report.of('overdue'))} flagged overdue, {len(report.of('reminder'))} "
                f"reminders, {report.notifications} notifications queued"
