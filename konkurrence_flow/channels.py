@@ -13,6 +13,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.errors import MessageError
 from email.message import EmailMessage
@@ -63,12 +64,20 @@ class Rest:
 
 
 class Channel(Protocol):
-    """Somewhere a notification can be delivered."""
+    """Somewhere a notification can be delivered.
+
+    `send` takes messages to one recipient and delivers all of them, or raises: a channel that
+    `bundles` them (email) makes them one delivery; the others are given one message at a time.
+    `check` refuses, before anything is sent, a message this channel can never carry.
+    """
 
     name: str
+    bundles: bool
     rest: Rest
 
-    def send(self, note: Notification) -> None: ...
+    def check(self, note: Notification) -> None: ...
+
+    def send(self, notes: Sequence[Notification]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -77,24 +86,34 @@ class LogChannel:
     """Writes each notification as a structured log line (stderr)."""
 
     name = "log"
+    bundles = False
 
     def __init__(self) -> None:
         self.rest = Rest()
 
-    def send(self, note: Notification) -> None:
-        logger().warning(
-            "notification", kind=note.kind, tender=note.tender, to=note.recipient,
-            subject=note.subject,
-        )  # fmt: skip
+    def check(self, note: Notification) -> None:
+        """Any message can be logged."""
+
+    def send(self, notes: Sequence[Notification]) -> None:
+        for note in notes:
+            logger().warning(
+                "notification", kind=note.kind, tender=note.tender, to=note.recipient,
+                subject=note.subject,
+            )  # fmt: skip
 
     def close(self) -> None:
         """Nothing to close."""
 
 
 class SmtpChannel:
-    """Email over SMTP: `smtp://[user:password@]host:port[?starttls=1]` or `smtps://…`."""
+    """Email over SMTP: `smtp://[user:password@]host:port[?starttls=1]` or `smtps://…`.
+
+    A person's messages in one dispatch go as one mail that lists them; each one's dedupe key is
+    in an `X-Kflow-Key` header, and the Message-ID is made from the keys.
+    """
 
     name = "smtp"
+    bundles = True
 
     def __init__(self, url: str, sender: str) -> None:
         parts = urlsplit(url)
@@ -112,14 +131,18 @@ class SmtpChannel:
         self.rest = Rest()
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, note: Notification) -> None:
-        if not note.address:
-            raise ChannelError(f"{note.recipient} has no email address", permanent=True)
-        message = self._built(note)
+    def check(self, note: Notification) -> None:
+        """Refuse a message no mail can be made of: no address, or a header that will not build."""
+        self._built([note])
+
+    def send(self, notes: Sequence[Notification]) -> None:
+        message = self._built(notes)
         try:
             self._connection().send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise ChannelError(f"{self.url} refused {note.address}: {exc}", permanent=True) from exc
+            raise ChannelError(
+                f"{self.url} refused {message['To']}: {exc}", permanent=True
+            ) from exc
         except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
             raise ChannelError(f"{self.url}: {exc}", unreachable=True) from exc
@@ -130,15 +153,18 @@ class SmtpChannel:
             self.close()
             raise ChannelError(f"{self.url}: {exc}", unreachable=True) from exc
 
-    def _built(self, note: Notification) -> EmailMessage:
-        """The mail, or a permanent error naming why it cannot be made (say, a line break in an
-        address would inject a header): retrying cannot mend it."""
+    def _built(self, notes: Sequence[Notification]) -> EmailMessage:
+        """The mail, or a permanent error naming why it cannot be made (no address; a line break
+        in an address would inject a header): retrying cannot mend either."""
+        who = notes[0].recipient
+        if not notes[0].address:
+            raise ChannelError(f"{who} has no email address", permanent=True)
         try:
-            message = self._message(note)
+            message = self._message(notes)
             message.as_bytes()  # what sending would do to it: every header must encode
         except (ValueError, TypeError, MessageError) as exc:
             raise ChannelError(
-                f"the mail to {note.recipient} could not be built: {exc}", permanent=True
+                f"the mail to {who} could not be built: {exc}", permanent=True
             ) from exc
         return message
 
@@ -153,15 +179,18 @@ class SmtpChannel:
             self._smtp = smtp
         return self._smtp
 
-    def _message(self, note: Notification) -> EmailMessage:
+    def _message(self, notes: Sequence[Notification]) -> EmailMessage:
+        subject, body = _text(notes)
+        keys = [note.dedupe_key for note in notes]
         message = EmailMessage()
         message["From"] = self.sender
-        message["To"] = note.address
-        message["Subject"] = note.subject
+        message["To"] = notes[0].address
+        message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = messages.message_id([note.dedupe_key])
-        message["X-Kflow-Key"] = note.dedupe_key
-        message.set_content(note.body)
+        message["Message-ID"] = messages.message_id(keys)
+        for key in keys:
+            message["X-Kflow-Key"] = key
+        message.set_content(body)
         return message
 
     def close(self) -> None:
@@ -173,10 +202,19 @@ class SmtpChannel:
                 smtp.close()
 
 
+def _text(notes: Sequence[Notification]) -> tuple[str, str]:
+    """One message's own subject and body; several, listed in one text in their language."""
+    if len(notes) == 1:
+        return notes[0].subject, notes[0].body
+    lang = messages.language(notes[0].data.get("lang"))
+    return messages.bundle([n.subject for n in notes], [n.body for n in notes], lang)
+
+
 class WebhookChannel:
-    """An HTTP POST with a JSON body (e.g. for a chat tool)."""
+    """An HTTP POST with a JSON body (e.g. for a chat tool), one per message."""
 
     name = "webhook"
+    bundles = False
 
     def __init__(self, url: str) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
@@ -184,7 +222,14 @@ class WebhookChannel:
         self.url = url
         self.rest = Rest()
 
-    def send(self, note: Notification) -> None:
+    def check(self, note: Notification) -> None:
+        """Any message can be posted (a header that will not go is refused when sent)."""
+
+    def send(self, notes: Sequence[Notification]) -> None:
+        for note in notes:
+            self._post(note)
+
+    def _post(self, note: Notification) -> None:
         body = json.dumps(payload(note), ensure_ascii=False).encode("utf-8")
         request = urllib.request.Request(
             self.url, data=body, method="POST",

@@ -139,6 +139,23 @@ def natural(text: str) -> tuple[str | int, ...]:
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
+_BUNDLE = {
+    "da": ("{notices} fra konkurrence-flow", ("meddelelse", "meddelelser"), "Du har {notices}:"),
+    "en": ("{notices} from konkurrence-flow", ("notice", "notices"), "You have {notices}:"),
+}
+
+
+def bundle(subjects: Sequence[str], bodies: Sequence[str], lang: str) -> tuple[str, str]:
+    """One mail for several notices to one person: a numbered list of them, then each in full."""
+    title, noun, heading = _BUNDLE[language(lang)]
+    notices = counted(len(subjects), noun)
+    lines = [heading.format(notices=notices), ""]
+    lines += [f"  {i}. {line}" for i, line in enumerate(subjects, 1)]
+    for i, text in enumerate(bodies, 1):
+        lines += ["", f"—— {i}/{len(bodies)} ——", "", text.rstrip("\n")]
+    return title.format(notices=notices), "\n".join(lines) + "\n"
+
+
 _ATOM = re.compile(r"[A-Za-z0-9_-]")
 MAX_ID = 120
 """The longest left part of a Message-ID built from a key; a longer one is a digest."""

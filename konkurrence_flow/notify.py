@@ -1,16 +1,19 @@
 """Delivering the outbox: which channels (SMTP, webhook, log; see `channels`), and `dispatch`.
 
 Notifications are queued in the store by the act that causes them (see `unit`), each with a dedupe
-key, so nothing is queued twice. `dispatch` sends what is due, one message at a time:
+key, so nothing is queued twice. `dispatch` sends what is due, one recipient at a time:
 
-1. claim it (attempts + 1, in the store; a second dispatcher skips it),
-2. send it through every configured channel it has not yet reached,
-3. record the result at once: sent, or a retry at a growing delay, or failed after the last attempt
-   (a channel that fails for good, say an address missing, does not keep the others from sending).
+1. claim each of their messages (attempts + 1, in the store; a second dispatcher skips it),
+2. send them through every configured channel each has not yet reached (email bundles them into
+   one mail; a channel that cannot be reached rests, and its messages wait without losing an
+   attempt),
+3. record each result at once: sent, or a retry at a growing delay when a server refused it, or
+   failed after the last attempt (a channel that fails for good, say an address missing, does not
+   keep the others from sending).
 
-A crash between 2 and 3 can re-send that one message, never more. Delays run on the caller's
-clock, so a virtual clock replays retries too; the claim is held on the real clock, so that a
-dispatcher on a fast virtual clock (`--speed`) never takes a message another one is still sending.
+A crash between 2 and 3 can re-send that one recipient's messages, never more. Delays run on the
+caller's clock, so a virtual clock replays retries too; the claim is held on the real clock, so
+that a dispatcher on a fast virtual clock (`--speed`) never takes a message another is sending.
 
 Settings come from the environment or a config file (`KFLOW_CONFIG`, else `./kflow.toml`):
 
@@ -116,7 +119,7 @@ class DispatchReport:
 def dispatch(
     store: Any, channels: Sequence[Channel], now: datetime, real: Clock | None = None
 ) -> DispatchReport:
-    """Send every queued notification that is due by `now`, one at a time.
+    """Send every queued notification that is due by `now`, one recipient at a time.
 
     `now` is the caller's clock, on which retries and a channel's rest wait; a claim is held for
     `LEASE` on `real`, the machine's clock, so that no dispatcher, however fast its virtual clock
@@ -125,24 +128,37 @@ def dispatch(
     real = real or SystemClock()
     report = DispatchReport()
     try:
-        for due in store.due_notifications(now):
+        for group in _by_recipient(store.due_notifications(now)):
             if all(channel.rest.resting(now) for channel in channels):
                 break
-            if not _open(due, channels, now):
-                continue  # what it still needs is resting: leave it alone
-            note = _claim(store, due, real.now())
-            if note is not None:
-                _deliver(store, channels, note, now, report)
+            waiting = [note for note in group if _open(note, channels, now)]
+            notes = _claimed(store, waiting, real)
+            if notes:
+                _deliver(store, channels, notes, now, report)
     finally:
         for channel in channels:
             channel.close()
     return report
 
 
+def _by_recipient(notes: Sequence[Notification]) -> list[list[Notification]]:
+    """The due messages grouped by recipient and address, in the order they fell due."""
+    groups: dict[tuple[str, str], list[Notification]] = {}
+    for note in notes:
+        groups.setdefault((note.recipient, note.address), []).append(note)
+    return list(groups.values())
+
+
 def _open(note: Notification, channels: Sequence[Channel], now: datetime) -> list[Channel]:
     """The channels the message has not reached yet that are not resting."""
     delivered = note.data.get("delivered", [])
     return [c for c in channels if c.name not in delivered and not c.rest.resting(now)]
+
+
+def _claimed(store: Any, notes: Sequence[Notification], real: Clock) -> list[Notification]:
+    """The messages this dispatcher could claim, each for one attempt, as they stand now."""
+    taken = (_claim(store, note, real.now()) for note in notes)
+    return [note for note in taken if note is not None]
 
 
 def _claim(store: Any, note: Notification, real_now: datetime) -> Notification | None:
@@ -162,36 +178,64 @@ class _Attempt:
 
 
 def _deliver(
-    store: Any, channels: Sequence[Channel], note: Notification, now: datetime,
+    store: Any, channels: Sequence[Channel], notes: list[Notification], now: datetime,
     report: DispatchReport,
 ) -> None:  # fmt: skip
-    """Deliver one message through every channel it has not reached yet, then settle it."""
-    attempt = _Attempt(list(note.data.get("delivered", [])))
+    """Deliver one recipient's messages through every channel each has not reached yet (as one
+    delivery where the channel bundles them), then settle each."""
+    attempts = {note.id: _Attempt(list(note.data.get("delivered", []))) for note in notes}
     for channel in channels:
-        if channel.name not in attempt.delivered:
-            _send(channel, note, attempt, now, report)
-    _settle(store, note, attempt, now, report)
+        todo = [n for n in notes if channel.name not in attempts[n.id].delivered]
+        for batch in _batches(channel, _checked(channel, todo, attempts)):
+            _send(channel, batch, attempts, now, report)
+    for note in notes:
+        _settle(store, note, attempts[note.id], now, report)
+
+
+def _checked(
+    channel: Channel, notes: list[Notification], attempts: dict[int, _Attempt]
+) -> list[Notification]:
+    """The messages the channel can carry; one it never can is refused for good, on its own."""
+    ready = []
+    for note in notes:
+        try:
+            channel.check(note)
+        except ChannelError as exc:
+            attempts[note.id].refused.append(exc)
+            continue
+        ready.append(note)
+    return ready
+
+
+def _batches(channel: Channel, notes: list[Notification]) -> list[list[Notification]]:
+    """All of them as one delivery where the channel bundles, else one message at a time."""
+    if channel.bundles:
+        return [notes] if notes else []
+    return [[note] for note in notes]
 
 
 def _send(
-    channel: Channel, note: Notification, attempt: _Attempt, now: datetime,
+    channel: Channel, notes: list[Notification], attempts: dict[int, _Attempt], now: datetime,
     report: DispatchReport,
 ) -> None:  # fmt: skip
+    outcomes = [attempts[note.id] for note in notes]
     if channel.rest.resting(now):
-        attempt.waiting = True
+        for attempt in outcomes:
+            attempt.waiting = True
         return
     try:
-        channel.send(note)
+        channel.send(notes)
     except ChannelError as exc:
-        if not exc.unreachable:
-            attempt.refused.append(exc)
-            return
-        channel.rest.unreachable(now)
-        report.unreachable = report.unreachable or str(exc)
-        attempt.waiting = True
+        if exc.unreachable:
+            channel.rest.unreachable(now)
+            report.unreachable = report.unreachable or str(exc)
+        for attempt in outcomes:
+            attempt.waiting = attempt.waiting or exc.unreachable
+            attempt.refused += [] if exc.unreachable else [exc]
         return
     channel.rest.reached()
-    attempt.delivered.append(channel.name)
+    for attempt in outcomes:
+        attempt.delivered.append(channel.name)
 
 
 def _settle(

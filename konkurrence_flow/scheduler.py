@@ -104,13 +104,15 @@ def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]
     if not late:
         return []
     names = {m.code: m.name for m in store.members(programme)}
-    subject, body = messages.digest(late, day, names, store.language(programme))
+    lang = store.language(programme)
+    subject, body = messages.digest(late, day, names, lang)
     return [
         {"dedupe_key": f"digest:{programme}:{day.isoformat()}:{person.id}", "kind": "digest",
          "tender_id": None, "recipient": person.id, "address": person.email, "subject": subject,
          "body": body, "status": "queued", "attempts": 0, "created_at": start_of_day(day),
          "next_attempt_at": start_of_day(day),
-         "data": {"programme": programme, "day": day.isoformat(), "steps": len(late)}}
+         "data": {"programme": programme, "day": day.isoformat(), "steps": len(late),
+                  "lang": lang}}
         for person in store.secretariat()
     ]  # fmt: skip
 

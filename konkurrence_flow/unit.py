@@ -395,7 +395,7 @@ class Unit:
                     "body": messages.body(kind, about, lang, days), "status": "queued",
                     "attempts": 0, "created_at": self.now, "next_attempt_at": self.now,
                     "data": {"state": tender.state, "due": _iso(tender.due),
-                             "threshold": threshold},
+                             "threshold": threshold, "lang": lang},
                 }
             )  # fmt: skip
 

@@ -71,3 +71,12 @@ def test_a_message_id_is_valid_for_any_key(key: str) -> None:
     assert MSG_ID.match(message_id) and len(message_id) < 200
     assert messages.message_id([key]) == message_id
     assert messages.message_id([key + "x"]) != message_id
+
+
+def test_several_notices_to_one_person_read_as_one_text_in_their_language() -> None:
+    """A numbered list of the subjects, then each notice in full; "1 meddelelse" is singular."""
+    subject, body = messages.bundle(["Påmindelse: A", "Overskredet: B"], ["A\n", "B\n"], "da")
+    assert subject == "2 meddelelser fra konkurrence-flow"
+    assert body.startswith("Du har 2 meddelelser:\n\n  1. Påmindelse: A\n  2. Overskredet: B\n")
+    assert body.index("—— 1/2 ——\n\nA\n") < body.index("—— 2/2 ——\n\nB\n")
+    assert messages.bundle(["Reminder: A"], ["A\n"], "en")[0] == "1 notice from konkurrence-flow"
