@@ -131,8 +131,8 @@ def dispatch(
         for group in _by_recipient(store.due_notifications(now)):
             if all(channel.rest.resting(now) for channel in channels):
                 break
-            waiting = [note for note in group if _open(note, channels, now)]
-            notes = _claimed(store, waiting, real)
+            sendable = [note for note in group if _open(note, channels, now)]
+            notes = _claimed(store, sendable, real)
             if notes:
                 _deliver(store, channels, notes, now, report)
     finally:
@@ -218,24 +218,35 @@ def _send(
     channel: Channel, notes: list[Notification], attempts: dict[int, _Attempt], now: datetime,
     report: DispatchReport,
 ) -> None:  # fmt: skip
+    """One delivery through one channel; what came of it is noted on each message's attempt."""
     outcomes = [attempts[note.id] for note in notes]
-    if channel.rest.resting(now):
+    if channel.rest.resting(now):  # it could not be reached a moment ago
         for attempt in outcomes:
             attempt.waiting = True
         return
     try:
         channel.send(notes)
     except ChannelError as exc:
-        if exc.unreachable:
-            channel.rest.unreachable(now)
-            report.unreachable = report.unreachable or str(exc)
-        for attempt in outcomes:
-            attempt.waiting = attempt.waiting or exc.unreachable
-            attempt.refused += [] if exc.unreachable else [exc]
+        _note_failure(channel, exc, outcomes, now, report)
         return
     channel.rest.reached()
     for attempt in outcomes:
         attempt.delivered.append(channel.name)
+
+
+def _note_failure(
+    channel: Channel, exc: ChannelError, outcomes: list[_Attempt], now: datetime,
+    report: DispatchReport,
+) -> None:  # fmt: skip
+    """A refusal counts against each message; no answer rests the channel, and they wait."""
+    if not exc.unreachable:
+        for attempt in outcomes:
+            attempt.refused.append(exc)
+        return
+    channel.rest.unreachable(now)
+    report.unreachable = report.unreachable or str(exc)
+    for attempt in outcomes:
+        attempt.waiting = True
 
 
 def _settle(
