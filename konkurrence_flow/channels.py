@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import messages
 from .errors import InvalidInput, KonkurrenceFlowError
 from .log import logger
-from .model import Notification
+from .model import CLAIM, Notification
 
 TIMEOUT = 10.0
 
@@ -261,5 +261,5 @@ def payload(note: Notification) -> dict[str, Any]:
     return {
         "id": note.id, "key": note.dedupe_key, "kind": note.kind, "tender": note.tender,
         "recipient": note.recipient, "address": note.address, "subject": note.subject,
-        "text": note.body, "data": dict(note.data),
+        "text": note.body, "data": {k: v for k, v in note.data.items() if k != CLAIM},
     }  # fmt: skip

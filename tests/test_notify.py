@@ -141,6 +141,7 @@ def test_the_webhook_receives_json(webhook: WebhookServer) -> None:
     assert post["json"]["subject"].startswith("Påmindelse: FRB-SUND-01")
     assert "kflow advance FRB-SUND-01 approve_scope" in post["json"]["text"]
     assert post["headers"]["X-Kflow-Key"] == post["json"]["key"]
+    assert "claimed_until" not in post["json"]["data"]  # the dispatcher's own business
 
 
 def test_a_failing_webhook_is_retried_with_growing_delays(webhook: WebhookServer) -> None:
