@@ -6,7 +6,8 @@ tenders with `next_check_at <= now` (an indexed query), and for each one catches
 owed up to `now`, in order: each in its own transaction, each timer recorded at the instant it was
 due. What is owed is decided from the tender alone (`engine.pending`), never from `now`, so one
 late tick does exactly what many punctual ones would have done — and `forecast` runs the very same
-code in a unit that is never committed.
+code in a unit that is never committed. One thing alone depends on `now`: a reminder whose due date
+has passed by then is recorded but not sent (it would only confuse; the overdue notice says it).
 """
 
 from __future__ import annotations
