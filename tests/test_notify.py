@@ -412,13 +412,14 @@ def test_a_dispatcher_far_ahead_in_virtual_time_leaves_a_claimed_message_alone(
     store = pilot_store(url)
     tick(store, at("2007-09-16"))
     server = SmtpServer(hold_first=True).start()
+    one, other = Store(url), Store(url)  # two dispatchers, as two processes would be
     first = threading.Thread(
-        target=dispatch, args=(Store(url), [SmtpChannel(server.url, SENDER)], at("2007-09-16"))
+        target=dispatch, args=(one, [SmtpChannel(server.url, SENDER)], at("2007-09-16"))
     )
     try:
         first.start()
         wait_for(server.inbox.holding.is_set)  # the first dispatcher has claimed and is sending
-        dispatch(Store(url), [SmtpChannel(server.url, SENDER)], at("2007-09-16T01:00"))
+        dispatch(other, [SmtpChannel(server.url, SENDER)], at("2007-09-16T01:00"))
     finally:
         server.inbox.release.set()
         first.join()
@@ -426,7 +427,8 @@ def test_a_dispatcher_far_ahead_in_virtual_time_leaves_a_claimed_message_alone(
     keys = server.inbox.keys()
     assert sorted(keys) == sorted(n.dedupe_key for n in store.notifications())
     assert {n.status for n in store.notifications()} == {"sent"}
-    store.engine.dispose()
+    for each in (store, one, other):
+        each.engine.dispose()
 
 
 def test_a_claim_never_settled_is_taken_again_once_its_lease_has_passed_in_real_time(
