@@ -752,7 +752,8 @@ def _print_tick(report: Any) -> None:
     from konkurrence_flow.calendar import local_date
 
     for h in sorted(report.happenings, key=lambda h: (h.at, h.tender)):
-        click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {h.detail}")
+        detail = f"{h.detail} (skipped: the due date has passed)" if h.skipped else h.detail
+        click.echo(f"{local_date(h.at)}  {h.tender:<14} {h.what:<9} {h.state}: {detail}")
     for f in report.failed:
         click.echo(f"{local_date(report.at)}  {f.tender:<14} {'failed':<9} {f.reason}")
     click.echo(f"tick {report.at.isoformat()}: {len(report.of('advance'))} advanced, "
@@ -896,8 +897,11 @@ def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
 def notify_retry(note_id: int) -> None:
     """Queue a failed message again (sent by the next dispatch)."""
     settings = _settings()
+    from konkurrence_flow.calendar import wall_time
+
     note = settings.ready_store().retry_notification(note_id, settings.now)
-    click.echo(f"notification {note.id} to {note.recipient} queued again")
+    when = wall_time(settings.now)
+    click.echo(f"notification {note.id} to {note.recipient} queued again for {when}")
 
 
 @main.command()

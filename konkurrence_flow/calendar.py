@@ -191,6 +191,11 @@ def local_date(instant: datetime) -> date:
     return instant.astimezone(TZ).date()
 
 
+def wall_time(instant: datetime) -> str:
+    """An instant as Copenhagen wall time, for messages: `2007-09-16 00:05 CEST`."""
+    return instant.astimezone(TZ).strftime("%Y-%m-%d %H:%M %Z")
+
+
 # Holidays and working days
 
 _GREAT_PRAYER_DAY_ABOLISHED: Final = 2024  # Act no. 214 of 6 March 2023, from 1 January 2024

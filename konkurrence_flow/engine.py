@@ -17,7 +17,6 @@ from typing import Any
 from transitions import Machine
 
 from .calendar import (
-    TZ,
     Period,
     day_before,
     end_of_day,
@@ -25,6 +24,7 @@ from .calendar import (
     expiry_day,
     local_date,
     start_of_day,
+    wall_time,
 )
 from .definitions import Definition, PeriodRef, State, Transition
 from .errors import InvalidInput, NotAllowed, NotFound
@@ -329,7 +329,7 @@ def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
     if at < tender.last_event_at:
         planned = f" (tender {tender.id} starts then)" if tender.seq == 1 else ""
         raise InvalidInput(
-            f"{_local(at)} is before tender {tender.id}'s last event ({_local(tender.last_event_at)})"
+            f"{wall_time(at)} is before tender {tender.id}'s last event ({wall_time(tender.last_event_at)})"
             f"{planned}; an act cannot go back before it"
         )
 
@@ -338,14 +338,9 @@ def check_not_future(at: datetime, now: datetime) -> None:
     """An effective time is never after the clock."""
     if at > now:
         raise InvalidInput(
-            f"--at {_local(at)} is in the future (now is {_local(now)}); "
+            f"--at {wall_time(at)} is in the future (now is {wall_time(now)}); "
             "an act can only be recorded at an earlier time"
         )
-
-
-def _local(instant: datetime) -> str:
-    """An instant as Copenhagen wall time, for messages."""
-    return instant.astimezone(TZ).strftime("%Y-%m-%d %H:%M %Z")
 
 
 _RANK = {"reminder": 0, "advance": 1, "overdue": 2, "escalation": 3}

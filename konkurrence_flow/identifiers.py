@@ -12,7 +12,7 @@ MAX_TITLE: Final = 200
 MAX_EMAIL: Final = 254  # RFC 5321's limit on a path
 SYSTEM_ID: Final = "system"
 
-_PERSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*", re.ASCII)
+_PERSON_ID = re.compile(r"[^\W_][\w.@-]*")  # letters of any alphabet: søren is a fine id
 _TENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 _ADDRESS_PART = r"[^\s@<>()\[\]\\,;:\"]+"
 _EMAIL = re.compile(rf"{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}")

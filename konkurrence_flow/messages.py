@@ -6,6 +6,9 @@ command that moves the tender on.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,8 +19,8 @@ _SUBJECTS = {
     ("reminder", "en"): "Reminder: {tender} '{label}' is due on {due}",
     ("overdue", "da"): "Overskredet: {tender} «{label}» skulle være klar {due}",
     ("overdue", "en"): "Overdue: {tender} '{label}' was due on {due}",
-    ("escalation", "da"): "Eskalering: {tender} «{label}» er {days} dage over fristen {due}",
-    ("escalation", "en"): "Escalation: {tender} '{label}' is {days} days past its due date {due}",
+    ("escalation", "da"): "Eskalering: {tender} «{label}» er {late} over fristen {due}",
+    ("escalation", "en"): "Escalation: {tender} '{label}' is {late} past its due date {due}",
     ("signoff", "da"): "Godkendelse: {tender} «{label}» venter på jeres godkendelse",
     ("signoff", "en"): "Sign-off: {tender} '{label}' is waiting for your sign-off",
 }
@@ -47,15 +50,26 @@ class About:
     triggers: tuple[str, ...]
 
 
+_DAYS = {"da": ("dag", "dage"), "en": ("day", "days")}
+
+
 def language(value: str | None) -> str:
     """A supported language code, Danish unless English is asked for."""
     return "en" if (value or "").lower().startswith("en") else "da"
 
 
+def counted(n: int, forms: tuple[str, str], width: int = 0) -> str:
+    """`n` (right-aligned in `width`) with the singular or plural of its noun: "1 dag", "2 dage"."""
+    return f"{n:>{width}} {forms[0] if n == 1 else forms[1]}"
+
+
 def subject(kind: str, about: About, lang: str, days: int = 0) -> str:
     """The subject line of a reminder, overdue notice or escalation."""
-    template = _SUBJECTS[(kind, language(lang))]
-    return template.format(tender=about.tender, label=about.label, due=about.due, days=days)
+    lang = language(lang)
+    late = counted(days, _DAYS[lang])
+    return _SUBJECTS[(kind, lang)].format(
+        tender=about.tender, label=about.label, due=about.due, late=late
+    )
 
 
 def body(kind: str, about: About, lang: str, days: int = 0) -> str:
@@ -91,16 +105,18 @@ class Late:
 
 
 _DIGEST = {
-    "da": ("Oversigt {day}: {n} forsinkede trin i netværket", "Forsinket pr. {day}, efter kommune:",
-           "dage over fristen", "frist", "Netværket (sekretariatet)"),
-    "en": ("Digest {day}: {n} overdue steps across the network", "Overdue as of {day}, by municipality:",
-           "days overdue", "due", "The network (secretariat)"),
+    "da": ("Oversigt {day}: {steps} i netværket", ("forsinket trin", "forsinkede trin"),
+           "Forsinket pr. {day}, efter kommune:", ("dag over fristen", "dage over fristen"), "frist",
+           "Netværket (sekretariatet)"),
+    "en": ("Digest {day}: {steps} across the network", ("overdue step", "overdue steps"),
+           "Overdue as of {day}, by municipality:", ("day overdue", "days overdue"), "due",
+           "The network (secretariat)"),
 }  # fmt: skip
 
 
 def digest(rows: list[Late], day: date, names: dict[str, str], lang: str) -> tuple[str, str]:
     """The secretariat's digest: subject and body, grouped by municipality, most overdue first."""
-    title, heading, late, due, network = _DIGEST[language(lang)]
+    title, steps, heading, late, due, network = _DIGEST[language(lang)]
     lines = [heading.format(day=day.isoformat()), ""]
     groups: dict[str, list[Late]] = {}
     for row in rows:
@@ -108,10 +124,58 @@ def digest(rows: list[Late], day: date, names: dict[str, str], lang: str) -> tup
             groups.setdefault(code, []).append(row)
     for code in sorted(groups, key=lambda c: (c == "", names.get(c, c))):
         lines.append(f"{names.get(code, code)} ({code})" if code else network)
-        for r in sorted(groups[code], key=lambda r: (-r.days, r.tender)):
+        for r in sorted(groups[code], key=lambda r: (-r.days, natural(r.tender))):
             lines.append(
-                f"  {r.tender:<13} {r.state:<16} {due} {r.due.isoformat()}  {r.days:>3} {late}"
-                f"  – {r.title}"
+                f"  {r.tender:<13} {r.state:<16} {due} {r.due.isoformat()}  "
+                f"{counted(r.days, late, 3)}  – {r.title}"
             )
         lines.append("")
-    return title.format(day=day.isoformat(), n=len(rows)), "\n".join(lines)
+    return title.format(day=day.isoformat(), steps=counted(len(rows), steps)), "\n".join(lines)
+
+
+def natural(text: str) -> tuple[str | int, ...]:
+    """A sort key that orders the numbers in ids by value: X-8 before X-10, X-10 before X-10a."""
+    parts = re.split(r"(\d+)", text)  # text, number, text, …: the same kind at the same place
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+_BUNDLE = {
+    "da": ("{notices} fra konkurrence-flow", ("meddelelse", "meddelelser"), "Du har {notices}:"),
+    "en": ("{notices} from konkurrence-flow", ("notice", "notices"), "You have {notices}:"),
+}
+
+
+def bundle(subjects: Sequence[str], bodies: Sequence[str], lang: str) -> tuple[str, str]:
+    """One mail for several notices to one person: a numbered list of them, then each in full."""
+    title, noun, heading = _BUNDLE[language(lang)]
+    notices = counted(len(subjects), noun)
+    lines = [heading.format(notices=notices), ""]
+    lines += [f"  {i}. {line}" for i, line in enumerate(subjects, 1)]
+    for i, text in enumerate(bodies, 1):
+        lines += ["", f"—— {i}/{len(bodies)} ——", "", text.rstrip("\n")]
+    return title.format(notices=notices), "\n".join(lines) + "\n"
+
+
+_ATOM = re.compile(r"[A-Za-z0-9_-]")
+MAX_ID = 120
+"""The longest left part of a Message-ID built from a key; a longer one is a digest."""
+
+
+def message_id(keys: Sequence[str], domain: str = "konkurrence-flow") -> str:
+    """A stable, valid `<left@domain>` for a mail with these dedupe keys (RFC 5322 msg-id).
+
+    One key is kept readable: letters, digits, '-' and '_' stay, every other character becomes
+    `=XX` per UTF-8 byte ('=' is allowed in an atom, '@', ':' and '.' are not safe there). Several
+    keys, or one too long, give a SHA-256 digest of the sorted keys instead.
+    """
+    left = _encoded(keys[0]) if len(keys) == 1 else ""
+    if not left or len(left) > MAX_ID:
+        joined = "\n".join(sorted(keys)).encode("utf-8")
+        left = "kflow-" + hashlib.sha256(joined).hexdigest()[:40]
+    return f"<{left}@{domain}>"
+
+
+def _encoded(key: str) -> str:
+    return "".join(
+        c if _ATOM.fullmatch(c) else "".join(f"={b:02X}" for b in c.encode("utf-8")) for c in key
+    )

@@ -1,15 +1,19 @@
-"""Delivering the outbox: channels (SMTP, webhook, log) and `dispatch`.
+"""Delivering the outbox: which channels (SMTP, webhook, log; see `channels`), and `dispatch`.
 
 Notifications are queued in the store by the act that causes them (see `unit`), each with a dedupe
-key, so nothing is queued twice. `dispatch` sends what is due, one message at a time:
+key, so nothing is queued twice. `dispatch` sends what is due, one recipient at a time:
 
-1. claim it (attempts + 1, in the store; a second dispatcher skips it),
-2. send it through every configured channel it has not yet reached,
-3. record the result at once: sent, or a retry at a growing delay, or failed after the last attempt
-   (a channel that fails for good, say an address missing, does not keep the others from sending).
+1. claim each of their messages (attempts + 1, in the store; a second dispatcher skips it),
+2. send them through every configured channel each has not yet reached (email bundles them into
+   one mail; a channel that cannot be reached rests, and its messages wait without losing an
+   attempt),
+3. record each result at once: sent, or a retry at a growing delay when a server refused it, or
+   failed after the last attempt (a channel that fails for good, say an address missing, does not
+   keep the others from sending).
 
-A crash between 2 and 3 can re-send that one message, never more. Delays run on the caller's
-clock, so a virtual clock replays retries too.
+A crash between 2 and 3 can re-send that one recipient's messages, never more. Delays run on the
+caller's clock, so a virtual clock replays retries too; the claim is held on the real clock, so
+that a dispatcher on a fast virtual clock (`--speed`) never takes a message another is sending.
 
 Settings come from the environment or a config file (`KFLOW_CONFIG`, else `./kflow.toml`):
 
@@ -22,25 +26,23 @@ Settings come from the environment or a config file (`KFLOW_CONFIG`, else `./kfl
 
 from __future__ import annotations
 
-import json
 import os
-import smtplib
-import ssl
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
 
-from .errors import InvalidInput, KonkurrenceFlowError
-from .log import logger
+from .channels import Channel, ChannelError, LogChannel, SmtpChannel, WebhookChannel
+from .clock import Clock, SystemClock
+from .errors import InvalidInput
 from .model import Notification
+
+__all__ = [
+    "LEASE", "MAX_ATTEMPTS", "RETRY_DELAYS", "Channel", "ChannelError", "DispatchReport",
+    "LogChannel", "Settings", "SmtpChannel", "WebhookChannel", "dispatch",
+]  # fmt: skip
 
 RETRY_DELAYS = (
     timedelta(minutes=1),
@@ -52,27 +54,7 @@ RETRY_DELAYS = (
 """The waits after the 1st, 2nd, … failed attempt; after the last one the message is failed."""
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 LEASE = timedelta(minutes=5)
-"""A claimed message not settled within this (a crashed dispatcher) becomes due again."""
-TIMEOUT = 10.0
-
-
-class ChannelError(KonkurrenceFlowError):
-    """A channel could not deliver; `permanent` when retrying cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.unreachable = unreachable
-
-
-class Channel(Protocol):
-    """Somewhere a notification can be delivered."""
-
-    name: str
-
-    def send(self, note: Notification) -> None: ...
-
-    def close(self) -> None: ...
+"""A claimed message not settled within this, on the real clock (its dispatcher died), is free."""
 
 
 @dataclass(frozen=True)
@@ -124,125 +106,6 @@ def _config_table(env: dict[str, str]) -> dict[str, Any]:
     return table
 
 
-class LogChannel:
-    """Writes each notification as a structured log line (stderr)."""
-
-    name = "log"
-
-    def send(self, note: Notification) -> None:
-        logger().warning(
-            "notification", kind=note.kind, tender=note.tender, to=note.recipient,
-            subject=note.subject,
-        )  # fmt: skip
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-class SmtpChannel:
-    """Email over SMTP: `smtp://[user:password@]host:port[?starttls=1]` or `smtps://…`."""
-
-    name = "smtp"
-
-    def __init__(self, url: str, sender: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise InvalidInput(
-                f"SMTP URL '{url}' is not understood; use smtp://[user:password@]host:port"
-                "[?starttls=1] or smtps://host:port"
-            )
-        self.url = f"{parts.scheme}://{parts.hostname}:{parts.port or 25}"
-        self.host, self.port, self.tls = parts.hostname, parts.port or 25, parts.scheme == "smtps"
-        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
-        self.user = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        self.sender = sender
-        self._smtp: smtplib.SMTP | None = None
-
-    def send(self, note: Notification) -> None:
-        if not note.address:
-            raise ChannelError(f"{note.recipient} has no email address", permanent=True)
-        try:
-            self._connection().send_message(self._message(note))
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise ChannelError(f"{self.url} refused {note.address}: {exc}", permanent=True) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            self.close()
-            raise ChannelError(f"{self.url}: {exc}", unreachable=isinstance(exc, OSError)) from exc
-
-    def _connection(self) -> smtplib.SMTP:
-        if self._smtp is None:
-            kind = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
-            smtp = kind(self.host, self.port, timeout=TIMEOUT)
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.user:
-                smtp.login(self.user, self.password or "")
-            self._smtp = smtp
-        return self._smtp
-
-    def _message(self, note: Notification) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = note.address
-        message["Subject"] = note.subject
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = f"<{note.dedupe_key.replace(':', '.')}@konkurrence-flow>"
-        message["X-Kflow-Key"] = note.dedupe_key
-        message.set_content(note.body)
-        return message
-
-    def close(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                smtp.close()
-
-
-class WebhookChannel:
-    """An HTTP POST with a JSON body (e.g. for a chat tool)."""
-
-    name = "webhook"
-
-    def __init__(self, url: str) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise InvalidInput(f"webhook URL '{url}' must start with http:// or https://")
-        self.url = url
-
-    def send(self, note: Notification) -> None:
-        body = json.dumps(payload(note), ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(
-            self.url, data=body, method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8",
-                     "X-Kflow-Key": note.dedupe_key},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
-            raise ChannelError(
-                f"{self.url} answered {exc.code} {exc.reason}", permanent=permanent
-            ) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ChannelError(f"{self.url}: {reason}", unreachable=True) from exc
-
-    def close(self) -> None:
-        """Nothing to close: one request per message."""
-
-
-def payload(note: Notification) -> dict[str, Any]:
-    """The webhook's JSON body."""
-    return {
-        "id": note.id, "key": note.dedupe_key, "kind": note.kind, "tender": note.tender,
-        "recipient": note.recipient, "address": note.address, "subject": note.subject,
-        "text": note.body, "data": dict(note.data),
-    }  # fmt: skip
-
-
 @dataclass
 class DispatchReport:
     """What one dispatch did."""
@@ -250,61 +113,167 @@ class DispatchReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[tuple[int, str, datetime]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
-    unreachable: str | None = None  # a channel that could not be reached: the rest waits
+    unreachable: str | None = None  # a channel that could not be reached: it rests, messages wait
 
 
-def dispatch(store: Any, channels: Sequence[Channel], now: datetime) -> DispatchReport:
-    """Send every queued notification that is due by `now`, one at a time."""
+def dispatch(
+    store: Any, channels: Sequence[Channel], now: datetime, real: Clock | None = None
+) -> DispatchReport:
+    """Send every queued notification that is due by `now`, one recipient at a time.
+
+    `now` is the caller's clock, on which retries and a channel's rest wait; a claim is held for
+    `LEASE` on `real`, the machine's clock, so that no dispatcher, however fast its virtual clock
+    runs, takes a message another one is still sending.
+    """
+    real = real or SystemClock()
     report = DispatchReport()
     try:
-        for note in store.due_notifications(now):
-            if not store.claim_notification(note, now + LEASE):
-                continue
-            if not _deliver(store, channels, note, now, report):
+        for group in _by_recipient(store.due_notifications(now)):
+            if all(channel.rest.resting(now) for channel in channels):
                 break
+            sendable = [note for note in group if _open(note, channels, now)]
+            notes = _claimed(store, sendable, real)
+            if notes:
+                _deliver(store, channels, notes, now, report)
     finally:
         for channel in channels:
             channel.close()
     return report
 
 
+def _by_recipient(notes: Sequence[Notification]) -> list[list[Notification]]:
+    """The due messages grouped by recipient and address, in the order they fell due."""
+    groups: dict[tuple[str, str], list[Notification]] = {}
+    for note in notes:
+        groups.setdefault((note.recipient, note.address), []).append(note)
+    return list(groups.values())
+
+
+def _open(note: Notification, channels: Sequence[Channel], now: datetime) -> list[Channel]:
+    """The channels the message has not reached yet that are not resting."""
+    delivered = note.data.get("delivered", [])
+    return [c for c in channels if c.name not in delivered and not c.rest.resting(now)]
+
+
+def _claimed(store: Any, notes: Sequence[Notification], real: Clock) -> list[Notification]:
+    """The messages this dispatcher could claim, each for one attempt, as they stand now."""
+    taken = (_claim(store, note, real.now()) for note in notes)
+    return [note for note in taken if note is not None]
+
+
+def _claim(store: Any, note: Notification, real_now: datetime) -> Notification | None:
+    """The message, claimed for one attempt; None while another dispatcher's claim holds it."""
+    if note.claimed_until is not None and note.claimed_until > real_now:
+        return None
+    return store.claim_notification(note, real_now + LEASE)
+
+
+@dataclass
+class _Attempt:
+    """One message's attempt across the channels."""
+
+    delivered: list[str]
+    refused: list[ChannelError] = field(default_factory=list)  # a server or the message said no
+    waiting: bool = False  # a channel it still needs could not be reached, or rests
+
+
 def _deliver(
-    store: Any, channels: Sequence[Channel], note: Notification, now: datetime,
+    store: Any, channels: Sequence[Channel], notes: list[Notification], now: datetime,
     report: DispatchReport,
-) -> bool:  # fmt: skip
-    """Deliver one message through every channel it has not reached yet, then settle it.
-
-    Returns False when a channel could not be reached at all: this dispatch stops there.
-    """
-    delivered = list(note.data.get("delivered", []))
-    errors: list[ChannelError] = []
-    for channel in channels:
-        if channel.name in delivered:
-            continue
-        try:
-            channel.send(note)
-        except ChannelError as exc:
-            errors.append(exc)
-            continue
-        delivered.append(channel.name)
-    if not errors:
-        store.settle_notification(note.id, delivered, status="sent", sent_at=now)
-        report.sent.append(note.id)
-        return True
-    error = "; ".join(str(e) for e in errors)
-    _settle_failure(store, note, delivered, error, all(e.permanent for e in errors), now, report)
-    unreachable = [str(e) for e in errors if e.unreachable]
-    if unreachable:
-        report.unreachable = unreachable[0]
-    return not unreachable
-
-
-def _settle_failure(
-    store: Any, note: Notification, delivered: list[str], error: str, permanent: bool,
-    now: datetime, report: DispatchReport,
 ) -> None:  # fmt: skip
-    attempts = note.attempts + 1
-    if permanent or attempts >= MAX_ATTEMPTS:
+    """Deliver one recipient's messages through every channel each has not reached yet (as one
+    delivery where the channel bundles them), then settle each."""
+    attempts = {note.id: _Attempt(list(note.data.get("delivered", []))) for note in notes}
+    for channel in channels:
+        todo = [n for n in notes if channel.name not in attempts[n.id].delivered]
+        for batch in _batches(channel, _checked(channel, todo, attempts)):
+            _send(channel, batch, attempts, now, report)
+    for note in notes:
+        _settle(store, note, attempts[note.id], now, report)
+
+
+def _checked(
+    channel: Channel, notes: list[Notification], attempts: dict[int, _Attempt]
+) -> list[Notification]:
+    """The messages the channel can carry; one it never can is refused for good, on its own."""
+    ready = []
+    for note in notes:
+        try:
+            channel.check(note)
+        except ChannelError as exc:
+            attempts[note.id].refused.append(exc)
+            continue
+        ready.append(note)
+    return ready
+
+
+def _batches(channel: Channel, notes: list[Notification]) -> list[list[Notification]]:
+    """All of them as one delivery where the channel bundles, else one message at a time."""
+    if channel.bundles:
+        return [notes] if notes else []
+    return [[note] for note in notes]
+
+
+def _send(
+    channel: Channel, notes: list[Notification], attempts: dict[int, _Attempt], now: datetime,
+    report: DispatchReport,
+) -> None:  # fmt: skip
+    """One delivery through one channel; what came of it is noted on each message's attempt."""
+    outcomes = [attempts[note.id] for note in notes]
+    if channel.rest.resting(now):  # it could not be reached a moment ago
+        for attempt in outcomes:
+            attempt.waiting = True
+        return
+    try:
+        channel.send(notes)
+    except ChannelError as exc:
+        _note_failure(channel, exc, outcomes, now, report)
+        return
+    channel.rest.reached()
+    for attempt in outcomes:
+        attempt.delivered.append(channel.name)
+
+
+def _note_failure(
+    channel: Channel, exc: ChannelError, outcomes: list[_Attempt], now: datetime,
+    report: DispatchReport,
+) -> None:  # fmt: skip
+    """A refusal counts against each message; no answer rests the channel, and they wait."""
+    if not exc.unreachable:
+        for attempt in outcomes:
+            attempt.refused.append(exc)
+        return
+    channel.rest.unreachable(now)
+    report.unreachable = report.unreachable or str(exc)
+    for attempt in outcomes:
+        attempt.waiting = True
+
+
+def _settle(
+    store: Any, note: Notification, attempt: _Attempt, now: datetime, report: DispatchReport
+) -> None:
+    """Sent; or, when a server refused it, a counted attempt; or, when all it lacks is a channel
+    that could not be reached, queued as it was (that costs the message no attempt)."""
+    error = "; ".join(str(e) for e in attempt.refused)
+    if any(not e.permanent for e in attempt.refused):
+        _retry_or_fail(store, note, attempt.delivered, error, now, report)
+    elif attempt.waiting:
+        store.settle_notification(note.id, attempt.delivered, status="queued",
+                                  error=note.last_error, attempts=note.attempts - 1)  # fmt: skip
+    elif attempt.refused:
+        store.settle_notification(note.id, attempt.delivered, status="failed", error=error)
+        report.failed.append((note.id, error))
+    else:
+        store.settle_notification(note.id, attempt.delivered, status="sent", sent_at=now)
+        report.sent.append(note.id)
+
+
+def _retry_or_fail(
+    store: Any, note: Notification, delivered: list[str], error: str, now: datetime,
+    report: DispatchReport,
+) -> None:  # fmt: skip
+    attempts = note.attempts  # the claim counted this one
+    if attempts >= MAX_ATTEMPTS:
         store.settle_notification(note.id, delivered, status="failed", error=error)
         report.failed.append((note.id, error))
         return

@@ -33,6 +33,7 @@ class Happening:
     trigger: str | None = None
     dest: str | None = None
     due: date | None = None
+    skipped: bool = False  # a reminder recorded as given, not sent: its due date had passed
 
     def key(self) -> tuple[datetime, str, str, str]:
         """What identifies it when a forecast is compared with a real run."""
@@ -54,7 +55,8 @@ def _do(unit: Unit, tender_id: str, state: str, item: core.Pending) -> Happening
     if item.what == "reminder":
         due = unit.remind(tender_id, item.detail).due
         detail = f"{item.detail} before {due}"
-        return Happening(item.at, tender_id, "reminder", state, detail, due=due)
+        skipped = unit.too_late(due)
+        return Happening(item.at, tender_id, "reminder", state, detail, due=due, skipped=skipped)
     if item.what == "escalation":
         due = unit.escalate(tender_id, item.detail).due
         detail = f"overdue {item.detail} since {due}"

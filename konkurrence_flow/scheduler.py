@@ -6,7 +6,8 @@ tenders with `next_check_at <= now` (an indexed query), and for each one catches
 owed up to `now`, in order: each in its own transaction, each timer recorded at the instant it was
 due. What is owed is decided from the tender alone (`engine.pending`), never from `now`, so one
 late tick does exactly what many punctual ones would have done — and `forecast` runs the very same
-code in a unit that is never committed.
+code in a unit that is never committed. One thing alone depends on `now`: a reminder whose due date
+has passed by then is recorded but not sent (it would only confuse; the overdue notice says it).
 """
 
 from __future__ import annotations
@@ -139,13 +140,15 @@ def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]
     if not late:
         return []
     names = {m.code: m.name for m in store.members(programme)}
-    subject, body = messages.digest(late, day, names, store.language(programme))
+    lang = store.language(programme)
+    subject, body = messages.digest(late, day, names, lang)
     return [
         {"dedupe_key": f"digest:{programme}:{day.isoformat()}:{person.id}", "kind": "digest",
          "tender_id": None, "recipient": person.id, "address": person.email, "subject": subject,
          "body": body, "status": "queued", "attempts": 0, "created_at": start_of_day(day),
          "next_attempt_at": start_of_day(day),
-         "data": {"programme": programme, "day": day.isoformat(), "steps": len(late)}}
+         "data": {"programme": programme, "day": day.isoformat(), "steps": len(late),
+                  "lang": lang}}
         for person in store.secretariat()
     ]  # fmt: skip
 
@@ -340,7 +343,7 @@ def tick_json(report: TickReport) -> dict[str, Any]:
             {"tender": h.tender, "state": h.state, "due": _iso(h.due)} for h in report.of("overdue")
         ],
         "reminders": [
-            {"tender": h.tender, "state": h.state, "due": _iso(h.due)}
+            {"tender": h.tender, "state": h.state, "due": _iso(h.due), "skipped": h.skipped}
             for h in report.of("reminder")
         ],
         "escalations": [

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -33,7 +33,7 @@ from sqlalchemy.pool import StaticPool
 
 from . import engine as core
 from . import legal, migrate, rows
-from .calendar import Period, parse_period, start_of_day
+from .calendar import Period, parse_period, start_of_day, wall_time
 from .definitions import Definition, parse_definition
 from .errors import (
     ConcurrentChange,
@@ -44,7 +44,7 @@ from .errors import (
     StoreVersionError,
 )
 from .identifiers import email_problem, person_id_problem, title_problem
-from .model import SYSTEM, Event, Notification, Person, Step, Tender
+from .model import CLAIM, SYSTEM, Event, Notification, Person, Step, Tender
 from .municipalities import municipality
 from .programme import Iku, Member, Programme, parse_programme
 from .rows import T_EVENT, T_NOTE, T_PERSON, T_STEP, T_TENDER, T_TM
@@ -410,16 +410,25 @@ class Store:
         with self.engine.connect() as conn:
             return [rows.notification(r) for r in conn.execute(query)]
 
-    def claim_notification(self, note: Notification, lease_until: datetime) -> bool:
-        """Take a message for one attempt; False if another dispatcher took it first."""
+    def claim_notification(self, note: Notification, lease_until: datetime) -> Notification | None:
+        """Take a message for one attempt, held until `lease_until` (an instant on the real clock).
+
+        Returns the message as it stands once claimed (another dispatcher may have delivered it
+        through a channel since `note` was read), or None if another dispatcher took it first.
+        """
         claim = (
             update(T_NOTE)
             .where(T_NOTE.c.id == note.id, T_NOTE.c.attempts == note.attempts,
                    T_NOTE.c.status == "queued")
-            .values(attempts=note.attempts + 1, next_attempt_at=lease_until)
+            .values(attempts=note.attempts + 1)
         )  # fmt: skip
         with self.engine.begin() as conn:
-            return bool(conn.execute(claim).rowcount == 1)
+            if conn.execute(claim).rowcount != 1:
+                return None
+            row = conn.execute(select(T_NOTE).where(T_NOTE.c.id == note.id)).one()  # ours now
+            data = {**(row.data or {}), CLAIM: lease_until.astimezone(UTC).isoformat()}
+            conn.execute(update(T_NOTE).where(T_NOTE.c.id == note.id).values(data=data))
+        return replace(rows.notification(row), data=MappingProxyType(data))
 
     def settle_notification(
         self,
@@ -430,25 +439,29 @@ class Store:
         error: str | None = None,
         retry_at: datetime | None = None,
         sent_at: datetime | None = None,
+        attempts: int | None = None,
     ) -> None:
-        """Record an attempt's result: sent, queued for a retry at `retry_at`, or failed."""
+        """Record an attempt's result and let go of the claim: sent, queued for a retry at
+        `retry_at`, or failed; `attempts` puts the count back when the attempt does not count."""
         with self.engine.begin() as conn:
             data = conn.execute(select(T_NOTE.c.data).where(T_NOTE.c.id == note_id)).scalar()
+            kept = {k: v for k, v in (data or {}).items() if k != CLAIM}
             values: dict[str, Any] = {
-                "status": status, "data": {**(data or {}), "delivered": delivered},
+                "status": status, "data": {**kept, "delivered": delivered},
                 "last_error": error, "sent_at": sent_at,
             }  # fmt: skip
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at
+            if attempts is not None:
+                values["attempts"] = attempts
             conn.execute(update(T_NOTE).where(T_NOTE.c.id == note_id).values(**values))
 
     def retry_notification(self, note_id: int, now: datetime) -> Notification:
         """Queue a failed message again, with a fresh set of attempts."""
         note = self.notification(note_id)
         if note.status == "sent":
-            raise InvalidInput(
-                f"notification {note_id} was sent at {note.sent_at}; nothing to retry"
-            )
+            sent = wall_time(note.sent_at) if note.sent_at else "?"
+            raise InvalidInput(f"notification {note_id} was sent at {sent}; nothing to retry")
         with self.engine.begin() as conn:
             conn.execute(
                 update(T_NOTE).where(T_NOTE.c.id == note_id)

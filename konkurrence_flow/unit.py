@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import engine as core
 from . import messages
-from .calendar import day_before, expiry_day, parse_period, start_of_day
+from .calendar import day_before, expiry_day, local_date, parse_period, start_of_day
 from .chain import GENESIS, Content, event_hash
 from .definitions import Definition
 from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
@@ -313,12 +313,21 @@ class Unit:
         return work.tender
 
     def remind(self, tender_id: str, period: str) -> Tender:
-        """Queue the reminder `period` before the current step's due date (once)."""
+        """Queue the reminder `period` before the current step's due date (once).
+
+        After downtime, a reminder whose due date has already passed would only confuse: it is
+        recorded as given (never owed again) but not queued; the overdue notice says it instead.
+        """
         work = self._load(tender_id)
         work.tender = _evolve(work.tender, reminded=(*work.tender.reminded, period))
         work.dirty = True
-        self._notify(work, "reminder", f"{period}@{_iso(work.tender.due)}")
+        if not self.too_late(work.tender.due):
+            self._notify(work, "reminder", f"{period}@{_iso(work.tender.due)}")
         return work.tender
+
+    def too_late(self, due: date | None) -> bool:
+        """True when a reminder of `due`, queued now, would come after the day itself."""
+        return due is not None and due < local_date(self.now)
 
     def escalate(self, tender_id: str, period: str) -> Tender:
         """Tell the secretariat that the current step has stayed overdue for `period` (once)."""
@@ -409,7 +418,7 @@ class Unit:
                     "body": messages.body(kind, about, lang, days), "status": "queued",
                     "attempts": 0, "created_at": self.now, "next_attempt_at": self.now,
                     "data": {"state": tender.state, "due": _iso(tender.due),
-                             "threshold": threshold},
+                             "threshold": threshold, "lang": lang},
                 }
             )  # fmt: skip
 

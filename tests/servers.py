@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import socket
@@ -25,21 +26,35 @@ def free_port() -> int:
 
 
 class Inbox:
-    """What an SMTP server received: (envelope recipients, parsed message) pairs."""
+    """What an SMTP server received: (envelope recipients, parsed message) pairs.
 
-    def __init__(self) -> None:
+    `hold_first`: the first mail's DATA waits (the sender blocked mid-send) until `release` is
+    set; `holding` says it has arrived. `refuse`: answer every DATA with this reply instead.
+    """
+
+    def __init__(self, hold_first: bool = False) -> None:
         self.messages: list[tuple[list[str], Message]] = []
         self.lock = threading.Lock()
+        self.refuse: str | None = None
+        self.holding, self.release = threading.Event(), threading.Event()
+        self._hold = hold_first
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse is not None:
+            return self.refuse
+        if self._hold:
+            self._hold = False
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
         with self.lock:
             content = message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append((list(envelope.rcpt_tos), content))
         return "250 Message accepted for delivery"
 
     def keys(self) -> list[str]:
+        """Every dedupe key received: a mail lists each of its notices' in an X-Kflow-Key."""
         with self.lock:
-            return [str(m["X-Kflow-Key"]) for _, m in self.messages]
+            return [str(k) for _, m in self.messages for k in m.get_all("X-Kflow-Key", [])]
 
 
 class SmtpServer:
@@ -51,9 +66,10 @@ class SmtpServer:
         user: str | None = None,
         password: str = "",
         tls: ssl.SSLContext | None = None,
+        hold_first: bool = False,
     ) -> None:
         self.port = port or free_port()
-        self.inbox = Inbox()
+        self.inbox = Inbox(hold_first)
         self.user, self.password, self.tls = user, password, tls
         self._controller: Controller | None = None
 

@@ -75,7 +75,8 @@ def test_tick_json_shape_and_idempotence(pilot: Kflow) -> None:
         {"tender": "AAR-SUND-01", "trigger": "close_bidding", "source": "publication",
          "dest": "award", "occurred_at": "2008-03-04T00:00:00+01:00"}
     ]  # fmt: skip
-    assert len(report["flagged_overdue"]) == 3 and report["notifications"] == 9
+    assert len(report["flagged_overdue"]) == 3 and report["notifications"] == 3
+    assert len(report["reminders"]) == 6 and {r["skipped"] for r in report["reminders"]} == {True}
     again = json.loads(pilot.ok("tick", "--json", now="2008-03-04"))
     assert (again["advanced"], again["flagged_overdue"], again["notifications"]) == ([], [], 0)
 

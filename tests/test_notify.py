@@ -7,17 +7,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from servers import SmtpServer, WebhookServer, free_port, self_signed
 from support import PILOT_TEXT as PILOT
 from support import ROOT, at, empty_postgres, pilot_store, wait_for
+from test_messages import MSG_ID
 
+from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.notify import (
+    LEASE,
     MAX_ATTEMPTS,
     RETRY_DELAYS,
     LogChannel,
@@ -77,9 +81,9 @@ def test_overdue_notices_go_to_every_participants_leader(smtp: SmtpServer) -> No
     store = pilot_store(text=joint)
     tick(store, at("2007-10-01"))
     dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01"))
-    overdue = [(r, m["Subject"]) for r, m in smtp.inbox.messages if "ODE-BESK-01" in m["Subject"]
-               and m["Subject"].startswith("Overskredet")]  # fmt: skip
-    assert sorted(r[0] for r, _ in overdue) == ["anna.jensen@aarhus.dk", "ole.hansen@odense.dk"]
+    overdue = [rcpt for rcpt, mail in smtp.inbox.messages
+               if any(k.startswith("overdue:ODE-BESK-01:") for k in mail.get_all("X-Kflow-Key"))]  # fmt: skip
+    assert sorted(r[0] for r in overdue) == ["anna.jensen@aarhus.dk", "ole.hansen@odense.dk"]
 
 
 def test_smtp_login_with_user_and_password() -> None:
@@ -92,7 +96,7 @@ def test_smtp_login_with_user_and_password() -> None:
         report = dispatch(store, [wrong], at("2007-09-16"))
         assert report.sent == [] and "Authentication" in report.retrying[0][1]
         assert len(dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-17")).sent) == 4
-        assert len(server.inbox.messages) == 4
+        assert len(server.inbox.keys()) == 4
     finally:
         server.stop()
 
@@ -108,7 +112,7 @@ def test_starttls_with_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         plain = SmtpChannel(server.url.replace("?starttls=1", ""), SENDER)
         assert "STARTTLS" in dispatch(store, [plain], at("2007-09-16")).retrying[0][1]
         report = dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-17"))
-        assert len(report.sent) == 4 and len(server.inbox.messages) == 4
+        assert len(report.sent) == 4 and len(server.inbox.keys()) == 4
     finally:
         server.stop()
 
@@ -117,7 +121,8 @@ def test_outbox_contract_on_postgresql(postgres_url: str, smtp: SmtpServer) -> N
     """Queue, claim, send and settle against a real PostgreSQL."""
     empty_postgres(postgres_url)
     store = pilot_store(postgres_url)
-    assert tick(store, at("2007-10-01")).notifications == 12
+    days = ("2007-09-16", "2007-09-27", "2007-10-01")  # P14D and P3D reminders; overdue notices
+    assert sum(tick(store, at(day)).notifications for day in days) == 12
     assert tick(store, at("2007-10-01")).notifications == 0
     assert len(dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01")).sent) == 12
     assert sorted(smtp.inbox.keys()) == sorted(n.dedupe_key for n in store.notifications("sent"))
@@ -136,6 +141,7 @@ def test_the_webhook_receives_json(webhook: WebhookServer) -> None:
     assert post["json"]["subject"].startswith("Påmindelse: FRB-SUND-01")
     assert "kflow advance FRB-SUND-01 approve_scope" in post["json"]["text"]
     assert post["headers"]["X-Kflow-Key"] == post["json"]["key"]
+    assert "claimed_until" not in post["json"]["data"]  # the dispatcher's own business
 
 
 def test_a_failing_webhook_is_retried_with_growing_delays(webhook: WebhookServer) -> None:
@@ -164,7 +170,7 @@ def test_with_the_smtp_server_down_nothing_is_lost() -> None:
     channel = [SmtpChannel(server.url, SENDER)]
     down = dispatch(store, channel, at("2007-09-16"))
     assert down.unreachable and "Connection refused" in down.unreachable and down.sent == []
-    assert len(down.retrying) == 1  # the rest were not tried: they wait, untouched
+    assert down.retrying == []  # the channel rests; the messages wait, untouched
     assert [n.status for n in store.notifications()] == ["queued"] * 4
     server.start()
     try:
@@ -177,22 +183,23 @@ def test_with_the_smtp_server_down_nothing_is_lost() -> None:
 
 
 def test_after_the_last_attempt_a_message_is_failed_with_its_error_and_can_be_resent() -> None:
-    """Down for days: each message tries MAX_ATTEMPTS times, then is failed with the error."""
-    server = SmtpServer(port=free_port())
+    """Refused for days: each message tries MAX_ATTEMPTS times, then is failed with the error."""
+    server = SmtpServer().start()
+    server.inbox.refuse = "451 4.3.0 Mailbox temporarily unavailable"
     store = pilot_store()
     tick(store, at("2007-09-16"))
     channel = [SmtpChannel(server.url, SENDER)]
     when, failed = at("2007-09-16"), []
-    for _ in range(4 * MAX_ATTEMPTS):  # one attempt per dispatch while the server is unreachable
-        failed += dispatch(store, channel, when).failed
-        when += RETRY_DELAYS[-1]
-    assert len(failed) == 4 and store.due_notifications(when) == []
-    for note in store.notifications("failed"):
-        assert note.attempts == MAX_ATTEMPTS and "Connection refused" in (note.last_error or "")
-    first = store.notifications("failed")[0]
-    store.retry_notification(first.id, when)
-    server.start()
     try:
+        for _ in range(MAX_ATTEMPTS):  # one attempt each per dispatch while the server refuses
+            failed += dispatch(store, channel, when).failed
+            when += RETRY_DELAYS[-1]
+        assert len(failed) == 4 and store.due_notifications(when) == []
+        for note in store.notifications("failed"):
+            assert note.attempts == MAX_ATTEMPTS and "451" in (note.last_error or "")
+        first = store.notifications("failed")[0]
+        store.retry_notification(first.id, when)
+        server.inbox.refuse = None
         assert dispatch(store, channel, when).sent == [first.id]
         assert server.inbox.keys() == [first.dedupe_key]
     finally:
@@ -221,7 +228,7 @@ def test_every_channel_gets_each_message_once(smtp: SmtpServer, webhook: Webhook
     dispatch(store, channels, at("2007-09-16"))
     webhook.status = 200
     dispatch(store, channels, at("2007-09-16T00:01"))
-    assert len(smtp.inbox.messages) == 4 and len(webhook.posts) == 4
+    assert len(smtp.inbox.keys()) == 4 and len(webhook.posts) == 4
     assert {tuple(n.data["delivered"]) for n in store.notifications()} == {("smtp", "webhook")}
 
 
@@ -261,15 +268,13 @@ def test_escalation_and_digest_reach_the_secretariat(smtp: SmtpServer) -> None:
     assert len(report.of("escalation")) == 4
     assert report.of("escalation")[0].at == at("2007-10-14")
     dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-15"))
-    to_secretariat = [m for r, m in smtp.inbox.messages if r == ["sekretariat@udbudsportalen.dk"]]
-    subjects = sorted(m["Subject"] for m in to_secretariat)
+    (mail,) = [m for r, m in smtp.inbox.messages if r == ["sekretariat@udbudsportalen.dk"]]
+    text = mail.get_payload(decode=True).decode()  # the four escalations and the digest, listed
     assert (
         "Escalation: AAR-SUND-01 'Behovsafdækning og beslutning om udbudsområde' is 14 days past its due date 2007-09-30"
-        in subjects
+        in text
     )
-    (digest,) = [m for m in to_secretariat if m["Subject"].startswith("Digest")]
-    assert digest["Subject"] == "Digest 2007-10-14: 4 overdue steps across the network"
-    text = digest.get_payload(decode=True).decode()
+    assert "Digest 2007-10-14: 4 overdue steps across the network" in text
     assert "Aarhus (751)" in text and "Odense (461)" in text and "14 days overdue" in text
     assert (
         text.index("Aarhus (751)") < text.index("Frederiksberg (147)") < text.index("Odense (461)")
@@ -297,10 +302,10 @@ def test_two_runs_across_the_timeline_with_a_restart_deliver_each_notice_once(
     store.engine.dispose()
 
     first = _daemon(db, smtp.url, "4000000")
-    wait_for(lambda: len(smtp.inbox.messages) >= 4)  # running, and some mail has gone out
+    wait_for(lambda: len(smtp.inbox.keys()) >= 4)  # running, and some mail has gone out
     first.send_signal(signal.SIGTERM)
     assert first.wait(30) == 0
-    halfway = len(smtp.inbox.messages)
+    halfway = len(smtp.inbox.keys())
     for speed in ("20000000", "20000000"):  # finish the first run; then run the timeline again
         daemon = _daemon(db, smtp.url, speed)
         _out, err = daemon.communicate(timeout=120)
@@ -347,3 +352,219 @@ def test_one_channels_permanent_failure_does_not_stop_the_others(webhook: Webhoo
     assert len(webhook.posts) == 4 and len(report.sent) == 3
     (failed,) = store.notifications("failed")
     assert failed.recipient == "ole" and list(failed.data["delivered"]) == ["webhook"]
+
+
+def test_a_mails_message_id_is_one_valid_msg_id_whatever_the_key(smtp: SmtpServer) -> None:
+    """Keys hold ':', '@' and a person's own id ("søren"): every Message-ID is one valid
+    `<…@konkurrence-flow>`, and each mail has its own."""
+    store = pilot_store(text=PILOT.replace(" ole,", " søren,"))  # id and leader
+    tick(store, at("2007-09-16"))
+    dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-09-16"))
+    ids = [mail["Message-ID"] for _, mail in smtp.inbox.messages]
+    assert ids and all(not header.defects for header in ids)
+    texts = {str(header).strip() for header in ids}
+    assert len(texts) == len(ids)
+    assert all(MSG_ID.match(text) and text.endswith("@konkurrence-flow>") for text in texts)
+
+
+def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
+    """`notify retry` names its instants as Copenhagen wall time, like every other message."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    db = tmp_path / "kflow.db"
+    no_address = PILOT.replace("email: ole.hansen@odense.dk", 'email: ""')
+    store = pilot_store(f"sqlite:///{db}", no_address)
+    tick(store, at("2007-09-16"))
+    server = SmtpServer().start()
+    try:
+        report = dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-16T00:05"))
+    finally:
+        server.stop()
+    ((failed, _),), sent = report.failed, report.sent[0]
+    env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-17T08:30", "KFLOW_CONFIG": ""}
+    refused = CliRunner().invoke(main, ["notify", "retry", str(sent)], env=env)
+    assert refused.exit_code == 1
+    assert f"notification {sent} was sent at 2007-09-16 00:05 CEST;" in refused.stderr
+    queued = CliRunner().invoke(main, ["notify", "retry", str(failed)], env=env)
+    assert queued.stdout == f"notification {failed} to ole queued again for 2007-09-17 08:30 CEST\n"
+
+
+# -- hardening (issue 9) -----------------------------------------------------------------------
+
+
+def _store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'kflow.db'}"
+    url = str(request.getfixturevalue("postgres_url"))
+    empty_postgres(url)
+    return url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_dispatcher_far_ahead_in_virtual_time_leaves_a_claimed_message_alone(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """One dispatcher is mid-send; another runs an hour later on a --speed clock, a moment later
+    in real time: the claim's lease runs on the real clock, so every key arrives exactly once."""
+    url = _store_url(kind, tmp_path, request)
+    store = pilot_store(url)
+    tick(store, at("2007-09-16"))
+    server = SmtpServer(hold_first=True).start()
+    one, other = Store(url), Store(url)  # two dispatchers, as two processes would be
+    first = threading.Thread(
+        target=dispatch, args=(one, [SmtpChannel(server.url, SENDER)], at("2007-09-16"))
+    )
+    try:
+        first.start()
+        wait_for(server.inbox.holding.is_set)  # the first dispatcher has claimed and is sending
+        dispatch(other, [SmtpChannel(server.url, SENDER)], at("2007-09-16T01:00"))
+    finally:
+        server.inbox.release.set()
+        first.join()
+        server.stop()
+    keys = server.inbox.keys()
+    assert sorted(keys) == sorted(n.dedupe_key for n in store.notifications())
+    assert {n.status for n in store.notifications()} == {"sent"}
+    for each in (store, one, other):
+        each.engine.dispose()
+
+
+def test_a_claim_never_settled_is_taken_again_once_its_lease_has_passed_in_real_time(
+    webhook: WebhookServer,
+) -> None:
+    """A dispatcher died mid-send: its message waits out the lease on the real clock (however far
+    the virtual clock runs), then the next dispatch sends it."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    claimed_at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    (note, *_) = store.due_notifications(at("2007-09-16"))
+    assert store.claim_notification(note, claimed_at + LEASE) is not None  # ... and then it died
+    channel = [WebhookChannel(webhook.url)]
+    soon = dispatch(store, channel, at("2007-12-24"), real=FixedClock(claimed_at + LEASE / 2))
+    assert note.id not in soon.sent and len(soon.sent) == 3
+    later = dispatch(store, channel, at("2007-12-24"), real=FixedClock(claimed_at + LEASE))
+    assert later.sent == [note.id] and len(webhook.posts) == 4
+
+
+def test_an_unreachable_server_costs_no_attempts_and_nothing_is_lost() -> None:
+    """Six hourly dispatches against a closed port: every message stays queued with no attempt
+    counted (the channel is backed off, not the messages); when the server returns, each
+    arrives once."""
+    server = SmtpServer(port=free_port())
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    channels = [SmtpChannel(server.url, SENDER)]
+    for hour in range(6):
+        report = dispatch(store, channels, at("2007-09-16") + timedelta(hours=hour))
+        assert report.unreachable and "Connection refused" in report.unreachable
+        assert report.sent == report.retrying == report.failed == []
+    assert [(n.status, n.attempts) for n in store.notifications()] == [("queued", 0)] * 4
+    server.start()
+    try:
+        assert len(dispatch(store, channels, at("2007-09-17")).sent) == 4
+        assert dispatch(store, channels, at("2007-09-18")).sent == []
+    finally:
+        server.stop()
+    assert sorted(server.inbox.keys()) == sorted(n.dedupe_key for n in store.notifications())
+
+
+def test_an_unreachable_channel_rests_before_it_is_tried_again() -> None:
+    """After a refused connection the channel rests 1 minute on the dispatcher's clock (then 10,
+    then an hour): a dispatch meanwhile sends nothing; the first one after it sends everything."""
+    server = SmtpServer(port=free_port())
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    channels = [SmtpChannel(server.url, SENDER)]
+    assert dispatch(store, channels, at("2007-09-16")).unreachable
+    server.start()
+    try:
+        resting = dispatch(store, channels, at("2007-09-16T00:00:30"))
+        assert resting.sent == [] and resting.unreachable is None and server.inbox.keys() == []
+        assert len(dispatch(store, channels, at("2007-09-16T00:01")).sent) == 4
+    finally:
+        server.stop()
+
+
+def bad_address_store(url: str = "sqlite://") -> Store:
+    """The pilot with a line break in ole's address, as a store written by v0.1.0 may hold it
+    (kflow refuses such an address at the door now)."""
+    from sqlalchemy import text
+
+    store = pilot_store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE person SET email = :e WHERE id = 'ole'"),
+                     {"e": "ole.hansen@odense.dk\nBcc: spy@example.dk"})  # fmt: skip
+    store.refresh()
+    return store
+
+
+def test_a_message_that_cannot_be_built_fails_at_once_with_its_reason(
+    smtp: SmtpServer, webhook: WebhookServer
+) -> None:
+    """A line break in an address would inject a header: that mail fails after one try, with the
+    reason, and is never tried again; the webhook still gets it, and nothing raises."""
+    store = bad_address_store()
+    tick(store, at("2007-09-16"))
+    channels = [SmtpChannel(smtp.url, SENDER), WebhookChannel(webhook.url)]
+    report = dispatch(store, channels, at("2007-09-16"))
+    (failed,) = store.notifications("failed")
+    assert (failed.recipient, failed.attempts, report.failed) == (
+        "ole",
+        1,
+        [(failed.id, failed.last_error)],
+    )
+    assert "could not be built" in (failed.last_error or "") and "linefeed" in (
+        failed.last_error or ""
+    )
+    assert len(report.sent) == 3 and len(webhook.posts) == 4
+    assert all("spy@example.dk" not in rcpt for rcpt, _ in smtp.inbox.messages)
+    assert dispatch(store, channels, at("2007-09-17")).failed == []
+
+
+def test_the_daemon_settles_a_message_it_cannot_build_without_a_traceback(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """A whole run with a bad address: no traceback on stderr; ole's notices are failed with the
+    reason, everyone else's are sent."""
+    db = tmp_path / "kflow.db"
+    bad_address_store(f"sqlite:///{db}").engine.dispose()
+    daemon = _daemon(db, smtp.url, "20000000")
+    _out, err = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0 and "Traceback" not in err, err
+    outbox = Store(f"sqlite:///{db}").notifications()
+    assert {n.status for n in outbox if n.recipient == "ole"} == {"failed"}
+    assert {n.status for n in outbox if n.recipient != "ole"} == {"sent"}
+    assert all("could not be built" in (n.last_error or "") for n in outbox if n.recipient == "ole")
+
+
+def test_a_persons_notices_in_one_dispatch_go_as_one_mail_that_lists_them(
+    smtp: SmtpServer,
+) -> None:
+    """The first run after a gap owes the secretariat four escalations and a digest: one mail
+    that lists all five (each key in an X-Kflow-Key header), and one mail for each leader."""
+    store = pilot_store(text=ESCALATING)
+    tick(store, at("2007-10-15"))
+    report = dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-15"))
+    outbox = store.notifications()
+    assert sorted(report.sent) == [n.id for n in outbox]
+    keys: dict[str, list[str]] = {}
+    for note in outbox:
+        keys.setdefault(note.address, []).append(note.dedupe_key)
+    mails = {rcpt[0]: mail for rcpt, mail in smtp.inbox.messages}
+    assert len(smtp.inbox.messages) == len(mails) == len(keys) == 4
+    assert {a: sorted(m.get_all("X-Kflow-Key")) for a, m in mails.items()} == {
+        a: sorted(k) for a, k in keys.items()
+    }
+    secretariat = mails["sekretariat@udbudsportalen.dk"]
+    assert secretariat["Subject"] == "5 notices from konkurrence-flow"
+    text = secretariat.get_payload(decode=True).decode().replace("\r\n", "\n")
+    assert text.startswith("You have 5 notices:\n")
+    for note in outbox:
+        if note.recipient == "kl-sek":
+            assert note.subject in text and note.body.splitlines()[2] in text
+    anna = mails["anna.jensen@aarhus.dk"]
+    assert anna["Subject"] == "2 notices from konkurrence-flow"
+    (ole,) = [m for a, m in mails.items() if a == "ole.hansen@odense.dk"]
+    assert ole["Subject"].startswith("Overdue: ODE-BESK-01")

@@ -190,7 +190,8 @@ def test_tick_contract_on_both_stores(url_kind: str, tmp_path, request) -> None:
     report = tick(store, at("2008-10-01"))
     assert [(h.tender, h.what) for h in report.of("advance")] == [("AAR-SUND-01", "advance")]
     assert len(report.of("overdue")) == 4
-    assert report.notifications == 3 * 2 + 1 + 4  # P14D and P3D; award's P7D; overdue
+    assert report.notifications == 4  # overdue: every reminder's due date had passed (skipped)
+    assert len(report.of("reminder")) == 3 * 2 + 1  # P14D and P3D; award's P7D
     assert tick(store, at("2008-10-01")).happenings == []
 
 
@@ -310,3 +311,24 @@ def test_a_store_upgraded_during_a_tick_still_stops_it(monkeypatch: pytest.Monke
     monkeypatch.setattr(scheduler, "catch_up", upgraded)
     with pytest.raises(StoreVersionError, match="r99"):
         tick(store, at("2008-04-01"))
+
+
+def test_a_reminder_whose_due_date_has_passed_is_skipped_and_never_owed_again() -> None:
+    """No tick from June until 2007-10-01: the reminders before 2007-09-30 would come too late,
+    so they are recorded as given but skipped; only the overdue notices are queued, and no
+    later tick queues the reminders."""
+    store = pilot_store()
+    report = tick(store, at("2007-10-01"))
+    assert {n.kind for n in store.notifications()} == {"overdue"}
+    assert len(report.of("reminder")) == 8 and all(h.skipped for h in report.of("reminder"))
+    assert set(store.tender("AAR-SUND-01").reminded) == {"P14D", "P3D"}
+    assert tick(store, at("2007-10-02")).notifications == 0
+    assert {n.kind for n in store.notifications()} == {"overdue"}
+
+
+def test_a_late_reminder_whose_due_date_is_still_ahead_is_sent() -> None:
+    """No tick until noon on the due day itself: both reminders are still worth sending, late."""
+    store = pilot_store()
+    report = tick(store, at("2007-09-30T12:00"))
+    assert not any(h.skipped for h in report.of("reminder"))
+    assert [n.kind for n in store.notifications()] == ["reminder"] * 8
