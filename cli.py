@@ -815,7 +815,6 @@ def scheduler_run(interval: float, speed: float, until_text: str | None) -> None
     from konkurrence_flow.calendar import parse_instant
     from konkurrence_flow.clock import AcceleratedClock, SystemClock
     from konkurrence_flow.log import configure
-    from konkurrence_flow.notify import Settings as NotifySettings
     from konkurrence_flow.notify import dispatch
     from konkurrence_flow.scheduler import run
 
@@ -826,7 +825,7 @@ def scheduler_run(interval: float, speed: float, until_text: str | None) -> None
     )
     until = parse_instant(until_text) if until_text else None
     store = settings.ready_store()
-    channels = NotifySettings.load().channels()
+    channels = _channels()
 
     def after_tick(report: Any) -> None:
         if settings.verbose:
@@ -844,15 +843,25 @@ def notify() -> None:
     """The notification outbox: dispatch, list, retry."""
 
 
+def _channels() -> list[Any]:
+    """The configured notification channels; a malformed setting is a usage error (exit 2)."""
+    from konkurrence_flow.errors import InvalidInput
+    from konkurrence_flow.notify import Settings as NotifySettings
+
+    try:
+        return NotifySettings.load().channels()
+    except InvalidInput as exc:
+        raise click.UsageError(f"notification settings: {exc}") from exc
+
+
 @notify.command("dispatch")
 @JSON_OPTION
 def notify_dispatch(as_json: bool) -> None:
     """Send what is queued and due (SMTP, webhook, log; see README)."""
-    from konkurrence_flow.notify import Settings as NotifySettings
     from konkurrence_flow.notify import dispatch
 
     settings = _settings()
-    report = dispatch(settings.ready_store(), NotifySettings.load().channels(), settings.now)
+    report = dispatch(settings.ready_store(), _channels(), settings.now)
     if as_json:
         _emit({"sent": report.sent,
                "retrying": [{"id": i, "error": e, "retry_at": t.isoformat()}

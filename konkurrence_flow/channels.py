@@ -9,6 +9,7 @@ A channel that could not be reached rests (`Rest`) before it is tried again.
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 import ssl
 import urllib.error
@@ -105,6 +106,15 @@ class LogChannel:
         """Nothing to close."""
 
 
+def _port(parts: Any) -> int | None:
+    """The URL's port (25 when it names none), or None when it is no port at all."""
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        return None
+    return 25 if port is None else port if 0 < port <= 65535 else None
+
+
 class SmtpChannel:
     """Email over SMTP: `smtp://[user:password@]host:port[?starttls=1]` or `smtps://…`.
 
@@ -117,13 +127,15 @@ class SmtpChannel:
 
     def __init__(self, url: str, sender: str) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        port = _port(parts)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname or port is None:
+            shown = re.sub(r"//[^/@]*@", "//***@", url)  # as written, less user and password
             raise InvalidInput(
-                f"SMTP URL '{url}' is not understood; use smtp://[user:password@]host:port"
-                "[?starttls=1] or smtps://host:port"
+                f"SMTP URL '{shown}' is not understood; use smtp://[user:password@]host:port"
+                "[?starttls=1] or smtps://host:port, with a port from 1 to 65535"
             )
-        self.url = f"{parts.scheme}://{parts.hostname}:{parts.port or 25}"
-        self.host, self.port, self.tls = parts.hostname, parts.port or 25, parts.scheme == "smtps"
+        self.url = f"{parts.scheme}://{parts.hostname}:{port}"
+        self.host, self.port, self.tls = parts.hostname, port, parts.scheme == "smtps"
         self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None

@@ -371,3 +371,15 @@ def test_a_wall_time_that_never_happened_is_a_usage_error(kflow: Kflow) -> None:
 def test_an_absurd_speed_is_refused_up_front(kflow: Kflow) -> None:
     err = refused(kflow, "scheduler", "run", "--speed", "1e15", code=2)
     assert "must be at most 1,000,000,000" in err
+
+
+@pytest.mark.parametrize(
+    "url", ["smtp://mail.example.dk:99999", "smtp://kflow:s3cret@mail.example.dk:0", "smtp://:25"]
+)
+def test_a_bad_smtp_url_is_a_usage_error_that_keeps_its_password(kflow: Kflow, url: str) -> None:
+    """15: a port out of range is refused up front; the password never shows."""
+    result = kflow.runner.invoke(__import__("cli").main, ["notify", "dispatch"],
+                                 env={**kflow.env, "KFLOW_SMTP_URL": url})  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "SMTP URL" in result.stderr and "port from 1 to 65535" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
