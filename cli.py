@@ -253,7 +253,7 @@ def init() -> None:
     if found.state == "behind":
         click.echo(f"upgrading the store from {found.revision} to {found.head} …")
     before, _after = store.upgrade()
-    person = store.init(settings.user)
+    person = store.register_first(settings.user)
     if before.state == "empty":
         click.echo(f"store created at {store.safe_url} (schema {before.head})")
     elif before.state == "behind":

@@ -97,7 +97,7 @@ def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
 
     from . import tables  # noqa: F401  (registers the tables)
 
-    with _transaction(engine) as conn:
+    with exclusive(engine) as conn:
         before = _status(conn)
         if before.state in ("ahead", "foreign"):
             return before, before
@@ -113,8 +113,9 @@ def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
 
 
 @contextmanager
-def _transaction(engine: Engine) -> Iterator[Any]:
-    """One transaction that holds the DDL too, and keeps a second upgrader waiting.
+def exclusive(engine: Engine) -> Iterator[Any]:
+    """One transaction that holds the DDL too, and keeps a second upgrader (or a second
+    `kflow init` registering the first secretariat) waiting.
 
     pysqlite does not open a transaction before DDL, so SQLite gets an explicit BEGIN IMMEDIATE
     (waiting up to ten minutes for another writer), with foreign keys off while Alembic's batch

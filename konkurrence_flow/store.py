@@ -123,7 +123,12 @@ class Store:
         """Create the store at the newest schema or upgrade an older one (`upgrade`); register
         the OS user as secretariat if nobody exists yet, and return that person."""
         self.upgrade()
-        with self.engine.begin() as conn:
+        return self.register_first(os_user)
+
+    def register_first(self, os_user: str | None = None) -> Person | None:
+        """Register the OS user (or `os_user`) as secretariat if nobody is registered yet (under
+        the store's write lock: two `kflow init` at once register one person)."""
+        with migrate.exclusive(self.engine) as conn:
             if conn.execute(select(func.count()).select_from(T_PERSON)).scalar_one():
                 return None
             user = os_user or getpass.getuser()
