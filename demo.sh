@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export KFLOW_DB="sqlite:///demo.db"
+export KFLOW_USER=kl-sek  # the secretariat administers (people, definitions, programmes)
+unset KFLOW_NOW
 rm -f demo.db demo.db-wal demo.db-shm .demo-ticks
 
 kflow() { .venv/bin/kflow "$@"; }
@@ -35,7 +37,7 @@ quarter_end() {  # $1 = the first day of the next quarter
 }
 
 say "Set-up: the store, the definitions, the programme"
-run --user kl-sek init
+run init
 run definitions load definitions/
 run --now 2007-06-01 programme load workflows/forum-2007-2008.yaml
 run programme show

@@ -126,13 +126,16 @@ class Problems:
             raise DefinitionError(self.problems)
 
 
-def check_size(path: Path) -> None:
-    """Refuse, unread, a definition or programme file larger than any could be."""
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        problem = Problem(str(path), 1, 1, f"the file is {size:,} bytes; a definition or "
-                          f"programme file has at most {MAX_BYTES:,}")  # fmt: skip
+def read_limited(path: Path) -> bytes:
+    """A definition or programme file's bytes; refused, after reading no more than the limit,
+    when it is larger than any could be (also a device or a pipe that never ends)."""
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        problem = Problem(str(path), 1, 1, f"the file is larger than {MAX_BYTES:,} bytes, "
+                          "the most a definition or programme file may have")  # fmt: skip
         raise DefinitionError([problem])
+    return raw
 
 
 def read_yaml(text: str, file: str) -> Any:
@@ -144,6 +147,12 @@ def read_yaml(text: str, file: str) -> Any:
     data = builder.value(node)
     builder.problems.raise_if_any()
     return data
+
+
+def shorten(value: Any, limit: int = 60) -> str:
+    """A value quoted for a message, cut short: a problem never repeats a huge value whole."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
@@ -179,7 +188,7 @@ def describe(value: Any) -> str:
         return "a list"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
+    return shorten(value) if isinstance(value, str) else str(value)[:60]
 
 
 def expect(
@@ -248,25 +257,25 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.problems = Problems(file)
         self._constructor = SafeConstructor()
-        self._built: set[int] = set()  # collections read so far: meeting one again is an alias
+        self._built: set[int] = set()  # nodes read so far: meeting one again is an alias
         self._aliased: set[int] = set()  # those reported as aliased already
         self._depth = 0
 
     def value(self, node: Node) -> Any:
-        """Plain data for a node. An alias to a list or mapping is refused, never expanded: a few
-        hundred bytes of nested aliases would otherwise expand to gigabytes ("billion laughs")."""
-        if isinstance(node, ScalarNode):
-            return self._scalar(node)
+        """Plain data for a node. An alias is refused, never expanded: a few hundred bytes of
+        nested aliases would otherwise expand to gigabytes ("billion laughs")."""
         if id(node) in self._built:
             if id(node) not in self._aliased:
                 self._aliased.add(id(node))
-                self.problems.add(_node_pos(node), "this list or mapping is used again through "
-                                  "an alias ('*name'), which is not supported; write it out")  # fmt: skip
+                self.problems.add(_node_pos(node), "this value is used again through an alias "
+                                  "('*name'), which is not supported; write it out")  # fmt: skip
             return None
+        self._built.add(id(node))
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
         if self._depth >= MAX_DEPTH:
             self.problems.add(_node_pos(node), f"nested deeper than {MAX_DEPTH} levels")
             return None
-        self._built.add(id(node))
         self._depth += 1
         try:
             return self._collection(node)
@@ -284,7 +293,7 @@ class _Builder:
             return self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError) as exc:
             reason = getattr(exc, "problem", None) or str(exc)
-            self.problems.add(_node_pos(node), f"cannot read {node.value!r}: {reason}")
+            self.problems.add(_node_pos(node), f"cannot read {shorten(node.value)}: {reason}")
             return None
 
     def _mapping(self, node: MappingNode) -> YMap:

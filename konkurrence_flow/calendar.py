@@ -96,10 +96,25 @@ def parse_period(text: str, *, rolls: bool = False) -> Period:
     """Read "P52D", "P2W", "P1M", "10 working days" or "10 arbejdsdage" into a `Period`."""
     stripped = text.strip()
     if match := _ISO_PERIOD.fullmatch(stripped):
-        return Period(int(match[1]), _ISO_UNITS[match[2].upper()], rolls)
+        return _bounded(Period(int(match[1]), _ISO_UNITS[match[2].upper()], rolls), text)
     if match := _WORKING_DAYS.fullmatch(stripped):
-        return Period(int(match[1]), "WD", rolls)
-    raise PeriodError(f"period {text!r} is not understood; {_PERIOD_FORMS}")
+        return _bounded(Period(int(match[1]), "WD", rolls), text)
+    raise PeriodError(f"period {_quoted(text)} is not understood; {_PERIOD_FORMS}")
+
+
+_MOST = {"D": 36_500, "W": 5_200, "M": 1_200, "WD": 26_000}
+"""The longest periods there are: a hundred years, in each unit."""
+
+
+def _bounded(period: Period, text: str) -> Period:
+    if period.amount > _MOST[period.unit]:
+        raise PeriodError(f"period {_quoted(text)} is longer than a hundred years; check it")
+    return period
+
+
+def _quoted(text: str) -> str:
+    """A text quoted for a message, cut short (a message never repeats a huge value whole)."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 def expiry_day(start: date, period: Period) -> date:
@@ -324,7 +339,7 @@ def _date_expr(value: date | str) -> date:
         return _iso_date(value, normal)
     if match := _QUARTER_EXPR.fullmatch(normal):
         return _quarter_day(match)
-    raise PeriodError(f"date {value!r} is not understood; {_DATE_FORMS}")
+    raise PeriodError(f"date {_quoted(value)} is not understood; {_DATE_FORMS}")
 
 
 def _iso_date(text: str, normal: str) -> date:
@@ -356,6 +371,10 @@ def parse_instant(text: str) -> datetime:
         parsed = datetime.fromisoformat(stripped.upper())
     except ValueError as exc:
         raise _bad_instant(text) from exc
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise PeriodError(
+            f"time {_quoted(text)} lies outside {FIRST_YEAR}-{LAST_YEAR}; check the year"
+        )
     if parsed.tzinfo is None:
         _check_wall_time(parsed, text)
         parsed = parsed.replace(tzinfo=TZ)
@@ -381,6 +400,6 @@ def _check_wall_time(wall: datetime, text: str) -> None:
 def _bad_instant(text: str) -> PeriodError:
     """The error for a time that cannot be read."""
     return PeriodError(
-        f"time {text!r} is not understood; "
+        f"time {_quoted(text)} is not understood; "
         "use an ISO date (2007-10-01) or datetime (2007-10-01T09:30)"
     )

@@ -32,11 +32,11 @@ from konkurrence_flow._yaml import (
     YList,
     YMap,
     check_keys,
-    check_size,
     close_match,
     describe,
     did_you_mean,
     expect,
+    read_limited,
     read_yaml,
 )
 from konkurrence_flow.calendar import Period, parse_date_expr, parse_period
@@ -248,8 +248,7 @@ def load_definition(path: str | Path) -> Definition:
     """Read a definition file; an unreadable file is a `DefinitionError` too."""
     file = str(path)
     try:
-        check_size(Path(path))
-        raw = Path(path).read_bytes()
+        raw = read_limited(Path(path))
     except OSError as exc:
         problem = Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")
         raise DefinitionError([problem]) from exc

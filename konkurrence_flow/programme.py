@@ -36,9 +36,9 @@ from ._yaml import (
     YList,
     YMap,
     check_keys,
-    check_size,
     did_you_mean,
     expect,
+    read_limited,
     read_yaml,
 )
 from .calendar import parse_date_expr, parse_period
@@ -138,8 +138,10 @@ def load_programme(path: str | Path) -> Programme:
     """Read and validate a programme file."""
     path = Path(path)
     try:
-        check_size(path)
-        text = path.read_text("utf-8")
+        text = read_limited(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = "the file is not UTF-8; save it as UTF-8"
+        raise DefinitionError([Problem(str(path), 1, 1, message)]) from exc
     except OSError as exc:
         raise DefinitionError([Problem(str(path), 1, 1, f"cannot read: {exc.strerror}")]) from exc
     return parse_programme(text, str(path))

@@ -348,9 +348,11 @@ def test_instants_in_the_hour_the_clocks_go_back_compare_as_time_does() -> None:
 
 
 def test_out_of_range_times_are_refused_in_a_sentence() -> None:
-    """Year 1 cannot be placed in Copenhagen; the error names the time."""
-    with pytest.raises(PeriodError, match=r"time '0001-01-01' is out of range"):
-        parse_instant("0001-01-01")
+    """Times lie within 1900-2200 (a far-future --now would freeze a tender's history); the
+    error names the time."""
+    for text in ("0001-01-01", "9998-12-31", "2201-01-01T00:00"):
+        with pytest.raises(PeriodError, match=rf"time '{text}' lies outside 1900-2200"):
+            parse_instant(text)
     with pytest.raises(PeriodError, match=r"day 9999-12-31 is out of range"):
         end_of_day(date(9999, 12, 31))
 

@@ -197,14 +197,29 @@ def test_a_billion_laughs_is_refused_in_bounded_time(kflow: Kflow, tmp_path: Pat
     for command in (("definitions", "validate"), ("programme", "load")):
         result = kflow(*command, str(bomb))
         assert result.exit_code == 1
-        assert "bomb.yaml:2:4: this list or mapping is used again through an alias" in result.stderr
+        assert "bomb.yaml:2:4: this value is used again through an alias" in result.stderr
+
+
+def test_aliases_of_plain_values_are_refused_and_messages_stay_short(
+    kflow: Kflow, tmp_path: Path
+) -> None:
+    """9: a 400 KB value repeated through a thousand aliases is refused, not repeated in messages."""
+    bomb = tmp_path / "scalars.yaml"
+    bomb.write_text(
+        "name: x\ntitle: &x P1" + "1" * 400_000 + "X\nremind: [" + ", ".join(["*x"] * 1000) + "]\n"
+    )
+    result = kflow("definitions", "validate", str(bomb))
+    assert result.exit_code == 1 and "used again through an alias" in result.stderr
+    assert len(result.stderr) < 5_000
 
 
 def test_a_huge_file_is_refused_unread(kflow: Kflow, tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_text("# " + "x" * 2_000_000)
     err = refused(kflow, "definitions", "load", str(big))
-    assert "a definition or programme file has at most 1,000,000" in err
+    assert "larger than 1,000,000 bytes" in err
+    for endless in ("/dev/zero",):  # a device (or a pipe) never ends: read no more than the limit
+        assert "larger than 1,000,000 bytes" in refused(kflow, "definitions", "validate", endless)
 
 
 # -- 10: facts --------------------------------------------------------------------------------------
