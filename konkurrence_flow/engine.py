@@ -256,13 +256,30 @@ def check_min_period(
         )
 
 
+CANCELLED = "cancelled"
+
+
+def signoff_of(tender: Tender, transition: Transition) -> str | None:
+    """The sign-off a transition needs on this tender. Ending a joint tender in `cancelled` always
+    needs every participant's leader (or the secretariat), whatever the definition's version says:
+    tenders started on an older version keep it, and no leader may cancel the others' tender."""
+    if (
+        transition.signoff is None
+        and transition.dest == CANCELLED
+        and len(tender.municipalities) > 1
+    ):
+        return "each-municipality-or-secretariat"
+    return transition.signoff
+
+
 def check_signoff(
     tender: Tender, transition: Transition, actor: Person
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """For a sign-off transition: who has signed with this act, and who is still pending."""
-    if transition.signoff is None:
+    mode = signoff_of(tender, transition)
+    if mode is None:
         return (), ()
-    if transition.signoff == "each-municipality-or-secretariat" and actor.role == "secretariat":
+    if mode == "each-municipality-or-secretariat" and actor.role == "secretariat":
         return (), ()  # the secretariat may do alone what the participants do only together
     signed = tender.signoffs.get(transition.trigger, ())
     if actor.role != "project_leader":

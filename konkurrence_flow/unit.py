@@ -191,6 +191,12 @@ class Unit:
         facts: Mapping[str, Any] | None = None,
     ) -> core.Outcome:
         """Fire a trigger; the rows it makes wait for `commit`."""
+        own = sorted(set(facts or ()) & set(ATTRIBUTES))
+        if own:
+            raise InvalidInput(
+                f"{' and '.join(own)} of tender {tender_id} are corrected with `kflow tender set` "
+                "(until it is published), not with --set on an act"
+            )
         at = at or self.now
         core.check_effective_time(self._load(tender_id).tender, at, self.now)
         if actor.role != "system":

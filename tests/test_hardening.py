@@ -398,3 +398,32 @@ def test_a_bad_smtp_url_is_a_usage_error_that_keeps_its_password(kflow: Kflow, u
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "SMTP URL" in result.stderr and "port from 1 to 65535" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_an_act_cannot_change_regime_or_procedure_on_the_side(kflow: Kflow) -> None:
+    """A published tender's procedure set through `advance --set` would shorten its bid period."""
+    published(kflow)
+    err = refused(kflow, "advance", "AAR-SUND-01", "cancel", "--note", "x",
+                  "--set", "procedure=accelerated-restricted", user="anna", now="2008-01-11")  # fmt: skip
+    assert "are corrected with `kflow tender set` (until it is published)" in err
+
+
+def test_a_joint_tender_on_an_older_definition_cannot_be_cancelled_alone_either(
+    kflow: Kflow, tmp_path: Path
+) -> None:
+    """3: a definition without the sign-off on `cancel` (as stored before this rule) still needs
+    every participant's leader to end a joint tender in 'cancelled'."""
+    text = (DEFINITIONS / "joint-tender.yaml").read_text("utf-8")
+    text = text.replace("name: joint-tender", "name: old-joint").replace(
+        "    signoff: each-municipality-or-secretariat\n", ""
+    )
+    old = tmp_path / "old-joint.yaml"
+    old.write_text(text)
+    kflow.ok("definitions", "load", str(old))
+    kflow.ok("tender", "create", "--definition", "old-joint", "--title", "Gammel", "--id", "OLD-1",
+             "--municipality", "751", "--municipality", "461", "--programme", "forum-2007-2008",
+             user="anna")  # fmt: skip
+    kflow.ok("advance", "OLD-1", "cancel", "--note", "Vi trækker os", user="anna")
+    assert json.loads(kflow.ok("tender", "show", "OLD-1", "--json"))["state"] == "scoping"
+    kflow.ok("advance", "OLD-1", "cancel", "--note", "Også Odense", user="ole")
+    assert json.loads(kflow.ok("tender", "show", "OLD-1", "--json"))["state"] == "cancelled"
