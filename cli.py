@@ -82,17 +82,14 @@ class Settings:
         return self.ready_store().person(name)
 
     @cached_property
-    def _viewer(self) -> Person | None:
+    def viewer(self) -> Person | None:
+        """The acting person, if registered: what they may do is what read commands show."""
         from konkurrence_flow.errors import NotFound
 
         try:
             return self.actor()
         except NotFound:  # reading needs no registration: then every trigger is listed
             return None
-
-    def viewer(self) -> Person | None:
-        """The acting person, if registered: what they may do is what read commands show."""
-        return self._viewer
 
     def admin(self, what: str) -> Person:
         """The acting person, who must be of the secretariat to do `what`."""
@@ -247,8 +244,15 @@ def main(ctx: click.Context, db: str | None, user: str | None, now_text: str | N
 @main.command()
 def init() -> None:
     """Create or upgrade the store; register you as secretariat if nobody exists yet."""
+    import getpass
+
+    from konkurrence_flow.identifiers import person_id_problem
+
     settings = _settings()
     store = settings.store
+    problem = person_id_problem(settings.user or getpass.getuser())
+    if problem:  # before anything is created: the first secretariat would get this id
+        _fail(problem)
     found = store.schema()
     if found.state == "behind":
         click.echo(f"upgrading the store from {found.revision} to {found.head} …")
@@ -360,7 +364,8 @@ def definitions_list(as_json: bool) -> None:
 
 @definitions.command("show")
 @click.argument("name")
-@click.option("--version", "version", type=int, help="A stored version (default: latest).")
+@click.option("--version", "version", type=click.IntRange(1, 2**31),
+              help="A stored version (default: latest).")  # fmt: skip
 @JSON_OPTION
 def definitions_show(name: str, version: int | None, as_json: bool) -> None:
     """A definition's states and transitions."""
@@ -495,7 +500,7 @@ def _tender_json(t: Any) -> dict[str, Any]:
 
     settings = _settings()
     definition = settings.store.definition(t.definition, t.definition_version)
-    return tender_json(t, definition, settings.now, settings.viewer())
+    return tender_json(t, definition, settings.now, settings.viewer)
 
 
 @tender.command("list")
@@ -548,7 +553,8 @@ def tender_show(tender_id: str, as_json: bool) -> None:
         click.echo(f"  signed off  {trigger}: {', '.join(signed)}; waiting for {waiting}")
     for warning in data["warnings"]:
         click.echo(f"  warning     {warning}")
-    click.echo(f"  triggers    {', '.join(data['triggers']) or '(none for you here)'}")
+    none = "(none: it is final)" if data["final"] else "(none for you here)"
+    click.echo(f"  triggers    {', '.join(data['triggers']) or none}")
 
 
 @tender.command("history")
@@ -902,10 +908,11 @@ def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
 
 
 @notify.command("retry")
-@click.argument("note_id", type=int)
+@click.argument("note_id", type=click.IntRange(1, 2**62))
 def notify_retry(note_id: int) -> None:
-    """Queue a failed message again (sent by the next dispatch)."""
+    """Queue a failed message again (secretariat; sent by the next dispatch)."""
     settings = _settings()
+    settings.admin("re-send notifications")
     from konkurrence_flow.calendar import wall_time
 
     note = settings.ready_store().retry_notification(note_id, settings.now)

@@ -106,6 +106,19 @@ class LogChannel:
         """Nothing to close."""
 
 
+def _split(url: str, what: str) -> Any:
+    """The parts of a channel's URL; one that cannot be split is refused in a sentence."""
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} URL '{_redacted(url)}' is not understood: {exc}") from exc
+
+
+def _redacted(url: str) -> str:
+    """A URL as written, less any user and password."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
 def _port(parts: Any) -> int | None:
     """The URL's port (25 when it names none), or None when it is no port at all."""
     try:
@@ -126,12 +139,11 @@ class SmtpChannel:
     bundles = True
 
     def __init__(self, url: str, sender: str) -> None:
-        parts = urlsplit(url)
+        parts = _split(url, "SMTP")
         port = _port(parts)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname or port is None:
-            shown = re.sub(r"//[^/@]*@", "//***@", url)  # as written, less user and password
             raise InvalidInput(
-                f"SMTP URL '{shown}' is not understood; use smtp://[user:password@]host:port"
+                f"SMTP URL '{_redacted(url)}' is not understood; use smtp://[user:password@]host:port"
                 "[?starttls=1] or smtps://host:port, with a port from 1 to 65535"
             )
         self.url = f"{parts.scheme}://{parts.hostname}:{port}"
@@ -139,6 +151,8 @@ class SmtpChannel:
         self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        if "\n" in sender or "\r" in sender:
+            raise InvalidInput("the sender (KFLOW_MAIL_FROM) must be one line")
         self.sender = sender
         self.rest = Rest()
         self._smtp: smtplib.SMTP | None = None
@@ -158,6 +172,13 @@ class SmtpChannel:
         except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
             raise ChannelError(f"{self.url}: {exc}", unreachable=True) from exc
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+            self.close()  # the channel's own settings are wrong, not the message: it rests
+            raise ChannelError(
+                f"{self.url}: login refused ({exc.smtp_code if hasattr(exc, 'smtp_code') else exc}); "
+                "check the SMTP user and password",
+                unreachable=True,
+            ) from exc
         except smtplib.SMTPException as exc:  # it answered, and said no (login, sender, data)
             self.close()
             raise ChannelError(f"{self.url}: {exc}") from exc
@@ -229,8 +250,11 @@ class WebhookChannel:
     bundles = False
 
     def __init__(self, url: str) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise InvalidInput(f"webhook URL '{url}' must start with http:// or https://")
+        parts = _split(url, "webhook")
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+            raise InvalidInput(
+                f"webhook URL '{_redacted(url)}' must be http:// or https:// and a host, no spaces"
+            )
         self.url = url
         self.rest = Rest()
 

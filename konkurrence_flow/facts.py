@@ -34,11 +34,12 @@ YES_NO = frozenset({"pin_published", "electronic_notice", "electronic_access",
 WHOLE = frozenset({"bidders"})
 TEXT = frozenset({"winner", "quality_note", "contract_type", "regime", "procedure"})
 
-_PLAIN_INT = re.compile(r"[+-]?\d+(?:_\d+)*", re.ASCII)
-_PLAIN_DECIMAL = re.compile(
-    r"[+-]?(?:\d+(?:_\d+)*)?\.\d+(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", re.ASCII
+_NUMBER = re.compile(
+    r"-?(?:0|[1-9]\d*|[1-9]\d{0,2}(?:_\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d{1,4})?", re.ASCII
 )
-_DANISH_AMOUNT = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d+", re.ASCII)
+"""A number written plainly: digits, optionally grouped by '_' in thousands, a '.' decimal part,
+an exponent (1e400 is read, and refused as out of range)."""
+_DANISH_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?|\d+,\d+", re.ASCII)
 _AMOUNT_FORMS = "an amount in DKK like 4100000, 4.100.000 or 4.100.000,50"
 
 
@@ -63,21 +64,24 @@ def _generic(key: str, word: str) -> Any:
         return True
     if word.casefold() in _FALSE:
         return False
-    if _keeps_text(word):
-        return word
-    if _PLAIN_INT.fullmatch(word):
-        return _bounded(key, word, int(word.replace("_", "")))
-    if _PLAIN_DECIMAL.fullmatch(word.replace("_", "")):
-        return _bounded(key, word, float(word.replace("_", "")))
     if word.casefold().lstrip("+-") in ("nan", "inf", "infinity"):
         raise InvalidInput(f"{key}={word} is not a number a fact can hold")
-    return word
+    if len(word) > 24 or not _NUMBER.fullmatch(word) or _keeps_text(word):
+        return word  # text, also a long reference, 01234567, +45…, 2008_01, -0
+    return _number(key, word)
+
+
+def _number(key: str, word: str) -> int | float:
+    plain = word.replace("_", "")
+    exact = "." not in plain and "e" not in plain.lower()
+    return _bounded(key, word, int(plain) if exact else float(plain))
 
 
 def _keeps_text(word: str) -> bool:
-    """Text that would lose something as a number: a leading '+', or leading zeros (01234567)."""
+    """Text that would lose something as a number: leading zeros (01234567), or a minus zero."""
     digits = word.lstrip("-")
-    return word.startswith("+") or (len(digits) > 1 and digits[0] == "0" and digits[1] != ".")
+    leading_zero = len(digits) > 1 and digits[0] == "0" and digits[1] != "."
+    return leading_zero or (word.startswith("-") and float(digits.replace("_", "")) == 0)
 
 
 def _bounded(key: str, word: str, value: float) -> float:
@@ -88,17 +92,19 @@ def _bounded(key: str, word: str, value: float) -> float:
 
 def _amount(key: str, word: str) -> int | float:
     """An amount in DKK: plain (4100000, 4_100_000, 4100000.50) or Danish (4.100.000,50)."""
+    if len(word) > 30:
+        raise InvalidInput(
+            f"{key}={word[:30]}… is out of range: a fact's number lies within ±10^15"
+        )
     if _DANISH_AMOUNT.fullmatch(word):
-        number = word.replace(".", "").replace(",", ".")
-    elif _PLAIN_INT.fullmatch(word) or _PLAIN_DECIMAL.fullmatch(word.replace("_", "")):
-        number = word.replace("_", "")
+        value = _number(key, word.replace(".", "").replace(",", "."))
+    elif _NUMBER.fullmatch(word):
+        value = _number(key, word)
     else:
         raise InvalidInput(f"{key}={word!r} is not {_AMOUNT_FORMS}")
-    value = float(number) if "." in number or "e" in number.lower() else int(number)
     if value < 0:
         raise InvalidInput(f"{key}={word} is negative; {key} is {_AMOUNT_FORMS}")
-    bounded = _bounded(key, word, value)
-    return int(bounded) if isinstance(bounded, float) and bounded.is_integer() else bounded
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _yes_no(key: str, word: str) -> bool:
@@ -110,9 +116,9 @@ def _yes_no(key: str, word: str) -> bool:
 
 
 def _whole(key: str, word: str) -> int:
-    if not _PLAIN_INT.fullmatch(word) or word.startswith("-"):
+    if len(word) > 20 or not re.fullmatch(r"\d+(?:_\d{3})*", word):
         raise InvalidInput(f"{key}={word!r} is a whole number, 0 or more")
-    return int(_bounded(key, word, int(word.replace("_", ""))))
+    return int(_number(key, word))
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, Any]:

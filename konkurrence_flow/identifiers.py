@@ -21,7 +21,7 @@ _DANISH = str.maketrans({"Æ": "AE", "Ø": "OE", "Å": "AA", "æ": "ae", "ø": "
 
 def person_id_problem(value: str) -> str | None:
     """A person's id: a plain word (letters, digits, '.', '_', '-', '@'), never 'system'."""
-    if value == SYSTEM_ID:
+    if value.casefold() == SYSTEM_ID:
         return "'system' is the scheduler's identity, not a person's; choose another id"
     if len(value) > MAX_ID or not _PERSON_ID.fullmatch(value):
         return (

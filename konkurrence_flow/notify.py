@@ -37,6 +37,7 @@ from typing import Any
 from .channels import Channel, ChannelError, LogChannel, SmtpChannel, WebhookChannel
 from .clock import Clock, SystemClock
 from .errors import InvalidInput
+from .log import logger
 from .model import Notification
 
 __all__ = [
@@ -228,6 +229,13 @@ def _send(
         channel.send(notes)
     except ChannelError as exc:
         _note_failure(channel, exc, outcomes, now, report)
+        return
+    except Exception as exc:  # a channel's own fault (a password that will not encode, say):
+        logger().error("channel failed", channel=channel.name, error=type(exc).__name__)
+        failure = ChannelError(  # the type only: its text may quote a setting (a password)
+            f"{channel.name} failed ({type(exc).__name__}); check its settings", permanent=True
+        )
+        _note_failure(channel, failure, outcomes, now, report)  # settled, never left claimed
         return
     channel.rest.reached()
     for attempt in outcomes:

@@ -330,16 +330,20 @@ class _Reader:
             if not expect(value, int, "a whole number", spec.pos if value is None
                           else spec.value_pos(key), f"iku {key}", self.problems):  # fmt: skip
                 return None
+            if not 0 <= value <= 10**15:
+                self.problems.add(spec.value_pos(key), f"iku {key} lies within 0-10^15 (DKK)")
+                return None
             numbers[key] = value
         return Iku(**numbers)
 
     def _people(self, top: YMap) -> list[Person]:
-        people = []
+        people: list[Person] = []
         for item, pos in self._items(top, "people"):
             check_keys(item, _PERSON, "a person", self.problems)
             texts = {k: self._text(item, k, "a person", required=k in ("id", "name", "role"))
                      for k in _PERSON}  # fmt: skip
             texts["id"] = self._checked(item, "id", texts["id"], person_id_problem)
+            texts["name"] = self._checked(item, "name", texts["name"], title_problem)
             texts["email"] = self._checked(item, "email", texts["email"], email_problem)
             role = texts["role"]
             if role is not None and role not in _ROLES:
@@ -348,7 +352,9 @@ class _Reader:
             code = self._code(item, "municipality", pos) if "municipality" in item else None
             if role == "project_leader" and code is None and "municipality" not in item:
                 self.problems.add(pos, f"project leader {texts['id']!r} needs a municipality")
-            if texts["id"] and texts["name"] and role:
+            if texts["id"] in {p.id for p in people}:
+                self.problems.add(item.value_pos("id"), f"person id {texts['id']!r} is used twice")
+            elif texts["id"] and texts["name"] and role:
                 people.append(Person(texts["id"], texts["name"], texts["email"] or "", role, code))
         return people
 

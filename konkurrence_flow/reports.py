@@ -34,6 +34,7 @@ def tender_json(
         "programme": tender.programme,
         "state": tender.state,
         "state_label": definition.state(tender.state).label,
+        "final": definition.state(tender.state).final,
         "entered_at": instant(tender.state_entered_at),
         "due": tender.due.isoformat() if tender.due else None,
         "overdue": late > 0,

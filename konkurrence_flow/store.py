@@ -39,6 +39,7 @@ from .errors import (
     ConcurrentChange,
     DefinitionError,
     InvalidInput,
+    NotAllowed,
     NotFound,
     Problem,
     StoreVersionError,
@@ -132,7 +133,7 @@ class Store:
             if conn.execute(select(func.count()).select_from(T_PERSON)).scalar_one():
                 return None
             user = os_user or getpass.getuser()
-            person = Person(user, user, "", "secretariat")
+            person = _checked_person(Person(user, user, "", "secretariat"))
             conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
             return person
 
@@ -575,6 +576,7 @@ class Store:
     ) -> ProgrammeReport:
         unit = Unit(self, now)
         people = {p.id: p for p in self.people()}
+        _keep_a_secretariat(people, programme)
         for person in programme.people:
             if person.id not in people:
                 report.people_added.append(person.id)
@@ -746,6 +748,19 @@ def _write_programme(
     for person in people.values():
         conn.execute(delete(T_PERSON).where(T_PERSON.c.id == person.id))
         conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
+
+
+def _keep_a_secretariat(people: Mapping[str, Person], programme: Programme) -> None:
+    """Refuse a programme that would leave nobody able to administer the store."""
+    after = {**people, **{p.id: p for p in programme.people}}
+    if not any(p.role == "secretariat" for p in after.values()):
+        demoted = [
+            p.id for p in programme.people if p.id in people and people[p.id].role == "secretariat"
+        ]
+        raise NotAllowed(
+            f"programme {programme.name} would leave no secretariat (it makes "
+            f"{', '.join(demoted) or 'nobody'} a project leader); keep at least one"
+        )
 
 
 def _checked_person(person: Person) -> Person:

@@ -427,3 +427,75 @@ def test_a_joint_tender_on_an_older_definition_cannot_be_cancelled_alone_either(
     assert json.loads(kflow.ok("tender", "show", "OLD-1", "--json"))["state"] == "scoping"
     kflow.ok("advance", "OLD-1", "cancel", "--note", "Også Odense", user="ole")
     assert json.loads(kflow.ok("tender", "show", "OLD-1", "--json"))["state"] == "cancelled"
+
+
+# -- what the review of this issue found -------------------------------------------------------------
+
+
+def test_a_programme_that_would_leave_no_secretariat_is_refused(
+    kflow: Kflow, tmp_path: Path
+) -> None:
+    text = FORUM.read_text("utf-8")
+    text = text.replace("role: secretariat}", 'role: project_leader, municipality: "751"}')
+    copy = tmp_path / "forum.yaml"
+    copy.write_text(text)
+    err = refused(kflow, "programme", "load", str(copy))
+    assert "would leave no secretariat (it makes kl-sek, lise a project leader)" in err
+
+
+def test_a_person_listed_twice_in_a_programme_is_an_error(kflow: Kflow, tmp_path: Path) -> None:
+    text = FORUM.read_text("utf-8").replace(
+        "  - {id: ole,", "  - {id: mette, name: M, role: secretariat}\n  - {id: ole,", 1
+    )
+    copy = tmp_path / "forum.yaml"
+    copy.write_text(text)
+    assert "person id 'mette' is used twice" in refused(kflow, "programme", "load", str(copy))
+
+
+def test_init_checks_the_first_secretariat_s_id(tmp_path: Path) -> None:
+    fresh = Kflow(tmp_path / "new.db")
+    result = fresh("init", user="bad id!")
+    assert result.exit_code == 1 and "person id 'bad id!' must be" in result.stderr
+    assert not (tmp_path / "new.db").exists() or "no store yet" in fresh.ok("db", "status")
+
+
+def test_no_person_is_called_system_in_any_case(kflow: Kflow) -> None:
+    err = refused(kflow, "person", "add", "SYSTEM", "--name", "S", "--email", "s@x.dk",
+                  "--role", "secretariat")  # fmt: skip
+    assert "'system' is the scheduler's identity" in err
+
+
+def test_only_the_secretariat_re_sends_a_notification(kflow: Kflow) -> None:
+    err = refused(kflow, "notify", "retry", "1", user="anna")
+    assert "only the secretariat may re-send notifications" in err
+    assert "Usage" in refused(kflow, "notify", "retry", "9" * 30, code=2)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("x=" + "9" * 5000, None),  # a long run of digits is a reference: kept as text
+        ("contract_value=" + "9" * 5000, "is out of range"),
+        ("bidders=" + "9" * 5000, "is a whole number"),
+    ],
+)
+def test_five_thousand_digits_are_no_traceback(
+    kflow: Kflow, assignment: str, message: str | None
+) -> None:
+    if message is None:
+        kflow.ok("tender", "set", "AAR-SUND-01", assignment, user="anna", now="2007-07-02")
+        return
+    assert message in refused(kflow, "tender", "set", "AAR-SUND-01", assignment, code=2)
+
+
+def test_a_period_longer_than_a_century_is_refused_at_validation(tmp_path: Path) -> None:
+    text = (DEFINITIONS / "individual-tender.yaml").read_text("utf-8")
+    bad = tmp_path / "individual-tender.yaml"
+    bad.write_text(text.replace("remind: [P14D, P3D]", "remind: [P999999D, P3D]", 1))
+    result = Kflow(tmp_path / "k.db")("definitions", "validate", str(bad))
+    assert result.exit_code == 1 and "is longer than a hundred years" in result.stderr
+
+
+def test_a_final_tender_shows_it_has_no_triggers_because_it_is_final(kflow: Kflow) -> None:
+    kflow.ok("advance", "AAR-SUND-01", "cancel", "--note", "Opgivet", now="2007-08-01")
+    assert "(none: it is final)" in kflow.ok("tender", "show", "AAR-SUND-01", now="2007-08-02")

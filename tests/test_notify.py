@@ -87,14 +87,18 @@ def test_overdue_notices_go_to_every_participants_leader(smtp: SmtpServer) -> No
 
 
 def test_smtp_login_with_user_and_password() -> None:
-    """smtp://user:password@host:port logs in; a wrong password is an error kept for a retry."""
+    """smtp://user:password@host:port logs in; a wrong password rests the channel (the settings
+    are wrong, not the messages): nothing is sent, no message loses an attempt."""
     server = SmtpServer(user="kflow", password="hemmeligt").start()
     try:
         store = pilot_store()
         tick(store, at("2007-09-16"))
         wrong = SmtpChannel(f"smtp://kflow:forkert@127.0.0.1:{server.port}", SENDER)
         report = dispatch(store, [wrong], at("2007-09-16"))
-        assert report.sent == [] and "Authentication" in report.retrying[0][1]
+        assert report.sent == [] and report.retrying == [] and report.failed == []
+        assert "login refused (535); check the SMTP user and password" in (report.unreachable or "")
+        assert "forkert" not in (report.unreachable or "")
+        assert {(n.status, n.attempts) for n in store.notifications()} == {("queued", 0)}
         assert len(dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-17")).sent) == 4
         assert len(server.inbox.keys()) == 4
     finally:
@@ -110,7 +114,8 @@ def test_starttls_with_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         store = pilot_store()
         tick(store, at("2007-09-16"))
         plain = SmtpChannel(server.url.replace("?starttls=1", ""), SENDER)
-        assert "STARTTLS" in dispatch(store, [plain], at("2007-09-16")).retrying[0][1]
+        refused = dispatch(store, [plain], at("2007-09-16"))  # the channel's settings are wrong:
+        assert refused.sent == [] and refused.unreachable  # it rests, the messages keep waiting
         report = dispatch(store, [SmtpChannel(server.url, SENDER)], at("2007-09-17"))
         assert len(report.sent) == 4 and len(server.inbox.keys()) == 4
     finally:
@@ -383,7 +388,12 @@ def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
     finally:
         server.stop()
     ((failed, _),), sent = report.failed, report.sent[0]
-    env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-17T08:30", "KFLOW_CONFIG": ""}
+    env = {
+        "KFLOW_DB": f"sqlite:///{db}",
+        "KFLOW_NOW": "2007-09-17T08:30",
+        "KFLOW_CONFIG": "",
+        "KFLOW_USER": "kl-sek",
+    }
     refused = CliRunner().invoke(main, ["notify", "retry", str(sent)], env=env)
     assert refused.exit_code == 1
     assert f"notification {sent} was sent at 2007-09-16 00:05 CEST;" in refused.stderr
