@@ -551,6 +551,8 @@ def tender_show(tender_id: str, as_json: bool) -> None:
     for trigger, signed in data["signoffs"].items():
         waiting = ", ".join(data["signoffs_pending"][trigger])
         click.echo(f"  signed off  {trigger}: {', '.join(signed)}; waiting for {waiting}")
+    for note in data["legal_notes"]:
+        click.echo(f"  legal       {note}")
     for warning in data["warnings"]:
         click.echo(f"  warning     {warning}")
     none = "(none: it is final)" if data["final"] else "(none for you here)"
@@ -775,12 +777,15 @@ def _print_tick(report: Any) -> None:
 @JSON_OPTION
 def forecast(until: Any, as_json: bool) -> None:
     """What happens by --until if nobody acts: timed transitions, reminders, overdue steps."""
+    from konkurrence_flow.plan import infeasible_steps
     from konkurrence_flow.scheduler import forecast as run_forecast
     from konkurrence_flow.scheduler import happening_json
 
     settings = _settings()
-    found = run_forecast(settings.ready_store(), until, _progress("forecasting"))
-    rows = [happening_json(h) for h in found]
+    store = settings.ready_store()
+    found = run_forecast(store, until, _progress("forecasting"))
+    late = infeasible_steps(store, settings.now, {h.tender for h in found})
+    rows = [{**happening_json(h), "infeasible": (h.tender, h.state) in late} for h in found]
     if as_json:
         _emit(rows)
         return
@@ -788,8 +793,9 @@ def forecast(until: Any, as_json: bool) -> None:
         click.echo(f"nothing happens by {_by(until)} if nobody acts (no timer, reminder, overdue "
                    "step or escalation falls due)")  # fmt: skip
         return
-    _table(((r["date"], r["tender"], r["what"], r["state"], r["detail"]) for r in rows),
-           ("DATE", "TENDER", "WHAT", "STATE", "DETAIL"))  # fmt: skip
+    _table(((r["date"], r["tender"], r["what"], r["state"], r["detail"],
+             "INFEASIBLE" if r["infeasible"] else "") for r in rows),
+           ("DATE", "TENDER", "WHAT", "STATE", "DETAIL", "PLAN"))  # fmt: skip
 
 
 def _by(until: datetime) -> str:
@@ -802,6 +808,110 @@ def _by(until: datetime) -> str:
     if local.time() == time(0):
         return f"the end of {(local.date() - timedelta(days=1)).isoformat()}"
     return local.isoformat(timespec="minutes")
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    """A day option: an ISO date or a quarter expression; a bad one is a usage error."""
+    if value is None:
+        return None
+    from konkurrence_flow.calendar import parse_date_expr
+    from konkurrence_flow.errors import PeriodError
+
+    try:
+        return parse_date_expr(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _names(what: str) -> Any:
+    from konkurrence_flow import legal
+
+    return {"regime": legal.REGIMES, "procedure": legal.PROCEDURES, "stage": legal.STAGES}[what]
+
+
+@main.group()
+def legal() -> None:
+    """The procurement law: minimum periods, worked out from a day."""
+
+
+@legal.command("deadline")
+@click.option("--regime", required=True, type=click.Choice(list(_names("regime"))))
+@click.option("--procedure", type=click.Choice(list(_names("procedure"))),
+              help="Required for the requests and tenders stages.")  # fmt: skip
+@click.option("--stage", required=True, type=click.Choice(list(_names("stage"))))
+@click.option("--from", "start", required=True, callback=_day,
+              help="The day the period starts (the notice, the invitation, the decision, the "
+                   "contract): 2008-01-10 or 'end of Q1 2008'.")  # fmt: skip
+@click.option("--set", "assignments", multiple=True, callback=_facts, metavar="KEY=VALUE",
+              help="A fact that shapes the period (pin_sent_on=…, electronic_notice=yes, "
+                   "notice_sent_on=…); repeatable.")  # fmt: skip
+@click.option("--closed", multiple=True, type=click.Choice(["grundlovsdag", "juleaften",
+              "nytaarsaften"]), help="Also roll past this day; repeatable.")  # fmt: skip
+@JSON_OPTION
+def legal_deadline(
+    regime: str,
+    procedure: str | None,
+    stage: str,
+    start: Any,
+    assignments: dict[str, Any],
+    closed: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """The minimum period of a stage, its last day (rolled) and the instant it ends."""
+    from konkurrence_flow.legal import calculate
+    from konkurrence_flow.reports import instant
+
+    found = calculate(regime, procedure, stage, start, assignments, frozenset(closed))
+    data = {
+        "regime": regime, "procedure": procedure, "stage": stage, "from": start.isoformat(),
+        "days": found.answer.days, "last_day": found.last_day.isoformat(),
+        "ends_at": instant(found.ends_at), "basis": found.answer.basis,
+        "notes": list(found.answer.notes),
+    }  # fmt: skip
+    if as_json:
+        _emit(data)
+        return
+    what = ", ".join(str(x) for x in (regime, procedure, stage) if x)
+    click.echo(f"{what} from {data['from']}: {data['days']} days")
+    click.echo(f"  last day  {found.last_day:%a} {data['last_day']}")
+    click.echo(f"  ends at   the end of {data['last_day']} ({data['ends_at']})")
+    click.echo(f"  basis     {data['basis']}")
+    for note in data["notes"]:
+        click.echo(f"  note      {note}")
+
+
+@main.command("plan")
+@click.option("--tender", "tender_id", help="One tender only.")
+@click.option("--municipality", help="Code or name.")
+@click.option("--programme", help="Only the tenders of this programme.")
+@JSON_OPTION
+def plan_command(
+    tender_id: str | None, municipality: str | None, programme: str | None, as_json: bool
+) -> None:
+    """Can the timeline still be met? Each open tender's steps ahead, earliest against due."""
+    from konkurrence_flow.municipalities import municipality as lookup
+    from konkurrence_flow.plan import plan
+
+    settings = _settings()
+    code = lookup(municipality).code if municipality else None
+    store = settings.ready_store()
+    if programme is not None and programme not in store.programme_names():
+        names = ", ".join(store.programme_names()) or "none is loaded"
+        _fail(f"unknown programme '{programme}' (programmes: {names})")
+    steps = plan(store, settings.now, tender_id=tender_id, municipality_code=code,
+                 programme=programme)  # fmt: skip
+    if as_json:
+        _emit([s.json() for s in steps])
+        return
+    if not steps:
+        click.echo("no open tender has steps ahead")
+        return
+    _table(((s.tender, s.step, s.due, s.earliest, s.slack_days, s.status.upper()
+             if s.status == "infeasible" else s.status) for s in steps),
+           ("TENDER", "STEP", "DUE", "EARLIEST", "SLACK", "STATUS"))  # fmt: skip
+    for note in dict.fromkeys(f"{s.tender}: {s.note}" for s in steps if s.status == "unknown"
+                              and s.note and not s.note.startswith("an earlier")):  # fmt: skip
+        click.echo(f"note: {note}")
 
 
 @main.group()

@@ -34,8 +34,10 @@ from dateutil.easter import easter
 from konkurrence_flow.errors import PeriodError
 
 __all__ = [
+    "CLOSED_DAYS",
     "TZ",
     "Period",
+    "add_months",
     "add_working_days",
     "danish_holidays",
     "day_before",
@@ -71,6 +73,7 @@ class Period:
     amount: int
     unit: Unit
     rolls: bool = False
+    closed: frozenset[str] = frozenset()  # days off that count as closed here (CLOSED_DAYS)
 
     def __post_init__(self) -> None:
         if self.unit not in _UNITS:
@@ -121,7 +124,7 @@ def expiry_day(start: date, period: Period) -> date:
     """The last day of `period` counted from `start`, the entry day not counted (1182/71 Art. 3)."""
     try:
         last = _last_day(start, period)
-        return next_working_day(last) if period.rolls else last
+        return next_working_day(last, period.closed) if period.rolls else last
     except (OverflowError, ValueError) as exc:
         raise PeriodError(
             f"period {period} from {start.isoformat()} ends after the year 9999; "
@@ -136,8 +139,8 @@ def _last_day(start: date, period: Period) -> date:
     if period.unit == "W":
         return start + timedelta(weeks=period.amount)
     if period.unit == "M":
-        return _add_months(start, period.amount)
-    return add_working_days(start, period.amount)
+        return add_months(start, period.amount)
+    return add_working_days(start, period.amount, period.closed)
 
 
 def day_before(end: date, period: Period) -> date:
@@ -147,7 +150,7 @@ def day_before(end: date, period: Period) -> date:
     if period.unit == "W":
         return end - timedelta(weeks=period.amount)
     if period.unit == "M":
-        return _add_months(end, -period.amount)
+        return add_months(end, -period.amount)
     day = end
     for _ in range(period.amount):
         day -= timedelta(days=1)
@@ -156,7 +159,7 @@ def day_before(end: date, period: Period) -> date:
     return day
 
 
-def _add_months(start: date, months: int) -> date:
+def add_months(start: date, months: int) -> date:
     """The same day-of-month `months` later, clamped to that month's end (1182/71 Art. 3(2)(c))."""
     year, month0 = divmod(start.month - 1 + months, 12)
     target_year, target_month = start.year + year, month0 + 1
@@ -216,6 +219,15 @@ def wall_time(instant: datetime) -> str:
 _GREAT_PRAYER_DAY_ABOLISHED: Final = 2024  # Act no. 214 of 6 March 2023, from 1 January 2024
 _NOT_PUBLIC_HOLIDAYS: Final = ((6, 5), (12, 24), (12, 31))  # Grundlovsdag, juleaften, nytårsaften
 
+CLOSED_DAYS: Final[Mapping[str, tuple[int, int]]] = MappingProxyType({
+    "grundlovsdag": (6, 5),
+    "juleaften": (12, 24),
+    "nytaarsaften": (12, 31),
+})  # fmt: skip
+"""Working days in law that many offices treat as closed; a programme may roll past them
+(`calendar: {closed: [grundlovsdag, juleaften, nytaarsaften]}`). The statutory reading is the
+default: none of them is closed."""
+
 
 def danish_holidays(year: int) -> dict[date, str]:
     """The Danish public holidays of `year`, date -> English name (DOMAIN.md §4)."""
@@ -246,24 +258,26 @@ def is_holiday(d: date) -> bool:
     return d in _holidays_of(d.year)
 
 
-def is_working_day(d: date) -> bool:
-    """Whether `d` is Monday to Friday and not a public holiday."""
-    return d.weekday() < 5 and not is_holiday(d)
+def is_working_day(d: date, closed: frozenset[str] = frozenset()) -> bool:
+    """Whether `d` is Monday to Friday, not a public holiday, and not one of the `closed` days."""
+    if d.weekday() >= 5 or is_holiday(d):
+        return False
+    return not closed or not any(CLOSED_DAYS[name] == (d.month, d.day) for name in closed)
 
 
-def next_working_day(d: date) -> date:
+def next_working_day(d: date, closed: frozenset[str] = frozenset()) -> date:
     """`d` itself if it is a working day, else the first working day after it (the roll)."""
-    while not is_working_day(d):
+    while not is_working_day(d, closed):
         d += timedelta(days=1)
     return d
 
 
-def add_working_days(d: date, n: int) -> date:
+def add_working_days(d: date, n: int, closed: frozenset[str] = frozenset()) -> date:
     """The `n`-th working day after `d`; `d` itself for n = 0."""
     if n < 0:
         raise PeriodError(f"working days {n} is negative; use a whole number >= 0")
     for _ in range(n):
-        d = next_working_day(d + timedelta(days=1))
+        d = next_working_day(d + timedelta(days=1), closed)
     return d
 
 

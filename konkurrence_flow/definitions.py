@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import Any
 
 from konkurrence_flow._yaml import (
     Pos,
@@ -41,12 +41,21 @@ from konkurrence_flow._yaml import (
 )
 from konkurrence_flow.calendar import Period, parse_date_expr, parse_period
 from konkurrence_flow.errors import DefinitionError, NotFound, Problem
+from konkurrence_flow.legal import (
+    LEGAL_PERIODS,
+    PROCEDURES,
+    REGIMES,
+    LegalPeriod,
+    PeriodRef,
+    procedures_of,
+)
 
 __all__ = [
     "DEFAULT_ROLES",
     "LEGAL_PERIODS",
     "ROLES",
     "SIGNOFFS",
+    "WHEN_ATTRIBUTES",
     "Definition",
     "Due",
     "LegalPeriod",
@@ -59,9 +68,6 @@ __all__ = [
     "validate_paths",
 ]
 
-# Names only: each regime's lengths live in legal.py (Directive 2004/18/EC Art. 38 for the tender
-# and requests periods, Directive 2007/66/EC Art. 2a for the standstill).
-LEGAL_PERIODS = ("tender_period", "requests_period", "standstill")
 ROLES = ("project_leader", "secretariat", "system")
 DEFAULT_ROLES = frozenset({"project_leader", "secretariat"})
 SIGNOFFS = ("each-municipality", "each-municipality-or-secretariat")
@@ -77,7 +83,10 @@ _TRANSITION_KEYS = (
     "min_period",
     "note_required",
     "signoff",
+    "when",
 )
+WHEN_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {"regime": tuple(REGIMES), "procedure": PROCEDURES}
+"""What a transition's `when:` may test: the tender's own attributes, and the values they take."""
 _DUE_KEYS = ("milestone", "after", "date")
 _TIMED_KEYS = ("period", "trigger", "rolls")
 _PERIOD_KEYS = ("period", "rolls")
@@ -90,19 +99,6 @@ _NO_INITIAL = "no initial state; set 'initial: <state>' at the top or 'initial: 
 
 
 # The model
-
-
-@dataclass(frozen=True)
-class LegalPeriod:
-    """A period set by the tender's legal regime (`legal.tender_period`); it always rolls."""
-
-    name: str  # one of LEGAL_PERIODS
-
-    def __str__(self) -> str:
-        return f"legal.{self.name}"
-
-
-PeriodRef: TypeAlias = Period | LegalPeriod
 
 
 @dataclass(frozen=True)
@@ -146,6 +142,15 @@ class Transition:
     min_period: PeriodRef | None = None
     note_required: bool = False
     signoff: str | None = None  # each-municipality | each-municipality-or-secretariat
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (attribute, values it may take), all hold
+
+    def applies(self, attributes: Mapping[str, str | None]) -> bool:
+        """True if the tender's attributes (`regime`, `procedure`) meet every `when:` condition."""
+        return all(attributes.get(name) in values for name, values in self.when)
+
+    def depends_on(self) -> tuple[str, ...]:
+        """The attributes its `when:` tests."""
+        return tuple(name for name, _ in self.when)
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +170,7 @@ class Definition:
     sha256: str = ""
     path: str = ""
     _from: Mapping[str, tuple[Transition, ...]] = field(init=False, repr=False)
-    _index: Mapping[tuple[str, str], Transition] = field(init=False, repr=False)
+    _index: Mapping[tuple[str, str], tuple[Transition, ...]] = field(init=False, repr=False)
     _triggers: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -190,9 +195,19 @@ class Definition:
             self.state(state)
         return self._from[state]
 
-    def find(self, state: str, trigger: str) -> Transition | None:
-        """The transition `trigger` fires from `state`, or None."""
-        return self._index.get((state, trigger))
+    def find(
+        self, state: str, trigger: str, attributes: Mapping[str, str | None] | None = None
+    ) -> Transition | None:
+        """The transition `trigger` fires from `state` for a tender with these attributes
+        (`regime`, `procedure`; without them, the first written), or None."""
+        candidates = self.candidates(state, trigger)
+        if attributes is None:
+            return candidates[0] if candidates else None
+        return next((t for t in candidates if t.applies(attributes)), None)
+
+    def candidates(self, state: str, trigger: str) -> tuple[Transition, ...]:
+        """Every transition `trigger` names from `state` (several when each has a `when:`)."""
+        return self._index.get((state, trigger), ())
 
     def triggers(self) -> tuple[str, ...]:
         """Every trigger of the definition, in the order first written."""
@@ -223,11 +238,14 @@ def _by_source(
     return {name: tuple(found) for name, found in leaving.items()}
 
 
-def _by_state_and_trigger(transitions: Iterable[Transition]) -> dict[tuple[str, str], Transition]:
-    index: dict[tuple[str, str], Transition] = {}
+def _by_state_and_trigger(
+    transitions: Iterable[Transition],
+) -> dict[tuple[str, str], tuple[Transition, ...]]:
+    index: dict[tuple[str, str], tuple[Transition, ...]] = {}
     for transition in transitions:
         for source in transition.sources:
-            index.setdefault((source, transition.trigger), transition)
+            key = (source, transition.trigger)
+            index[key] = (*index.get(key, ()), transition)
     return index
 
 
@@ -337,6 +355,7 @@ class _TransitionEntry:
     transition: Transition
     trigger_ok: bool
     source_pos: dict[str, Pos]
+    pos: Pos = (1, 1)
 
 
 class _Parser:
@@ -554,8 +573,9 @@ class _Parser:
             min_period=self._optional_period(item, "min_period", what),
             note_required=self._bool(item, "note_required", what),
             signoff=self._signoff(item, what),
+            when=self._when(item, what),
         )
-        return _TransitionEntry(transition, trigger is not None, sources)
+        return _TransitionEntry(transition, trigger is not None, sources, pos)
 
     def _sources(self, item: YMap, what: str, states: Mapping[str, _StateEntry]) -> dict[str, Pos]:
         """Each source state with where it is written; "*" is every non-final state."""
@@ -644,6 +664,48 @@ class _Parser:
                 "so its roles must include 'project_leader'",
             )
         return signoff
+
+    def _when(self, item: YMap, what: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """`when: {procedure: open}` or `{regime: [eu-2004-18, annex-iib], procedure: …}`."""
+        when, subject = item.get("when"), f"when of {what}"
+        forms = "a mapping like {procedure: open} or {regime: [eu-2004-18, annex-iib]}"
+        if when is None or not expect(
+            when, YMap, forms, item.value_pos("when"), subject, self.problems
+        ):
+            return ()
+        if not when:
+            self.problems.add(item.value_pos("when"), f"{subject} is empty; name what it tests")
+        conditions = []
+        for name in when:
+            if name not in WHEN_ATTRIBUTES:
+                hint = did_you_mean(str(name), WHEN_ATTRIBUTES)
+                allowed = ", ".join(WHEN_ATTRIBUTES)
+                self.problems.add(
+                    when.key_pos(name),
+                    f"unknown attribute {name!r} in {subject}{hint} (it tests: {allowed})",
+                )
+                continue
+            values = self._when_values(when, name, subject)
+            if values:
+                conditions.append((str(name), values))
+        return tuple(conditions)
+
+    def _when_values(self, when: YMap, name: str, subject: str) -> tuple[str, ...]:
+        value, pos, known = when[name], when.value_pos(name), WHEN_ATTRIBUTES[name]
+        if isinstance(value, str):
+            named = [(value, pos)]
+        else:
+            named = self._items(when, name, subject, f"a {name} or a list of them", text=True) or []
+            if isinstance(value, YList) and not value:
+                self.problems.add(pos, f"{name} of {subject} is empty; name at least one {name}")
+        for text, at in named:
+            if text not in known:
+                hint = did_you_mean(text, known)
+                message = (
+                    f"unknown {name} {text!r} in {subject}{hint} ({name}s: {', '.join(known)})"
+                )
+                self.problems.add(at, message)
+        return tuple(dict.fromkeys(text for text, _ in named if text in known))
 
     def _trigger(self, ymap: YMap, what: str) -> str | None:
         trigger = self._text(ymap, "trigger", what, required="a snake_case name")
@@ -775,19 +837,56 @@ class _GraphCheck:
             self._check_reachable(initial)
 
     def _check_duplicates(self) -> dict[tuple[str, str], Pos]:
-        """Report a trigger defined twice from one state; return where each pair is first set."""
+        """Report a trigger defined twice from one state (unless `when:` tells them apart, for
+        every regime and procedure); return where each pair is first set."""
         first_seen: dict[tuple[str, str], Pos] = {}
+        groups: dict[tuple[str, str], list[tuple[Transition, Pos]]] = {}
         for entry in self.entries:
             trigger = entry.transition.trigger
             for source, pos in entry.source_pos.items() if entry.trigger_ok else ():
-                first = first_seen.setdefault((source, trigger), pos)
-                if first != pos:
-                    self.problems.add(
-                        pos,
-                        f"trigger {trigger!r} is defined twice from state {source!r} "
-                        f"(first at line {first[0]}); one trigger leads to one place",
-                    )
+                first_seen.setdefault((source, trigger), pos)
+                groups.setdefault((source, trigger), []).append((entry.transition, pos))
+        for (source, trigger), members in groups.items():
+            if all(t.when for t, _ in members):
+                self._check_cover(source, trigger, members)
+                continue
+            for _, pos in members[1:]:
+                self.problems.add(
+                    pos,
+                    f"trigger {trigger!r} is defined twice from state {source!r} "
+                    f"(first at line {members[0][1][0]}); one trigger leads to one place, "
+                    "unless each has a 'when:' telling them apart",
+                )
         return first_seen
+
+    def _check_cover(
+        self, source: str, trigger: str, members: list[tuple[Transition, Pos]]
+    ) -> None:
+        """Transitions with `when:` must give `trigger` exactly one way from `source` for every
+        regime and procedure there is."""
+        uncovered: list[tuple[str, str]] = []
+        overlaps: dict[Pos, tuple[str, str, Pos]] = {}
+        for regime in REGIMES:
+            for procedure in procedures_of(regime):
+                attributes = {"regime": regime, "procedure": procedure}
+                applying = [pos for t, pos in members if t.applies(attributes)]
+                if not applying:
+                    uncovered.append((regime, procedure))
+                for pos in applying[1:]:
+                    overlaps.setdefault(pos, (regime, procedure, applying[0]))
+        what = f"trigger {trigger!r} from state {source!r}"
+        if uncovered:
+            self.problems.add(
+                members[0][1],
+                f"{what} leads nowhere for {_cases(uncovered)}; cover them in a 'when:' "
+                "(no transition left for them)",
+            )
+        for pos, (regime, procedure, first) in overlaps.items():
+            self.problems.add(
+                pos,
+                f"{what} has two transitions for regime {regime!r} with procedure "
+                f"{procedure!r} (the other at line {first[0]}); make their 'when:' exclusive",
+            )
 
     def _check_timed(self, first_seen: Mapping[tuple[str, str], Pos]) -> None:
         """A state's timed trigger must be a transition leaving that state."""
@@ -830,6 +929,24 @@ class _GraphCheck:
             reached |= fresh
             todo.extend(fresh)
         return reached
+
+
+def _cases(pairs: list[tuple[str, str]]) -> str:
+    """(regime, procedure) pairs in few words: a procedure uncovered under every regime that has
+    it is named alone; a regime uncovered for all its procedures too."""
+    by_procedure: dict[str, list[str]] = {}
+    for regime, procedure in pairs:
+        by_procedure.setdefault(procedure, []).append(regime)
+    every = {p: [r for r in REGIMES if p in procedures_of(r)] for p in by_procedure}
+    if all(by_procedure[p] == every[p] for p in by_procedure):
+        return "procedure " + ", ".join(repr(p) for p in by_procedure)
+    by_regime: dict[str, list[str]] = {}
+    for regime, procedure in pairs:
+        by_regime.setdefault(regime, []).append(procedure)
+    if all(len(ps) == len(procedures_of(r)) for r, ps in by_regime.items()):
+        return "regime " + ", ".join(repr(r) for r in by_regime)
+    shown = ", ".join(f"{r} with {p}" for r, p in pairs[:4])
+    return shown + (f" and {len(pairs) - 4} more" if len(pairs) > 4 else "")
 
 
 def _leaving_hint(trigger: str, leaving: list[str]) -> str:

@@ -96,17 +96,32 @@ def machine_for(definition: Definition) -> Machine:
 
 
 def _machine_transition(t: Transition) -> dict[str, Any]:
-    return {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+    spec: dict[str, Any] = {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+    if t.when:
+        spec["conditions"] = [t.applies]  # called with the tender's attributes (see `_move`)
+    return spec
 
 
-PUBLICATION = "publication"
-"""The state in which a tender is published: it and every state after it count as published."""
+PUBLISHED = ("requests", "publication")
+"""The states a tender's notice is sent in (`requests` for a two-stage procedure, `publication`
+for an open one): the first of them in a definition, and every state after it, count as published."""
 
 
 def is_published(definition: Definition, state: str) -> bool:
-    """True once a tender has reached its definition's `publication` state (in display order)."""
+    """True once a tender has reached its definition's first published state (in display order)."""
     order = list(definition.states)
-    return PUBLICATION in order and order.index(state) >= order.index(PUBLICATION)
+    first = next((order.index(s) for s in order if s in PUBLISHED), None)
+    return first is not None and order.index(state) >= first
+
+
+NOTICE_SENT_ON = "notice_sent_on"
+"""The fact the publishing act records: the day the contract notice was sent (the PIN window and
+the legal clock count from it)."""
+
+
+def attributes_of(tender: Tender) -> dict[str, str | None]:
+    """What a transition's `when:` tests."""
+    return {"regime": tender.regime, "procedure": tender.procedure}
 
 
 def allowed_triggers(definition: Definition, state: str) -> tuple[str, ...]:
@@ -117,10 +132,11 @@ def allowed_triggers(definition: Definition, state: str) -> tuple[str, ...]:
 def triggers_for(definition: Definition, tender: Tender, actor: Person) -> tuple[str, ...]:
     """The triggers `actor` may fire on the tender now, as far as role, municipality and
     sign-offs go (facts, notes and periods are checked when they fire)."""
-    return tuple(
+    attributes = attributes_of(tender)
+    return tuple(dict.fromkeys(
         t.trigger for t in definition.transitions_from(tender.state)
-        if _may_fire(definition, tender, t, actor)
-    )  # fmt: skip
+        if t.applies(attributes) and _may_fire(definition, tender, t, actor)
+    ))  # fmt: skip
 
 
 def _may_fire(
@@ -153,7 +169,9 @@ def fire(
     check_requires(tender, transition, known)
     check_min_period(tender, transition, at, resolve)
     signed, pending = check_signoff(tender, transition, actor)
-    dest = tender.state if pending else _move(definition, tender.state, trigger)
+    dest = tender.state if pending else _move(definition, tender, trigger)
+    if not is_published(definition, tender.state) and is_published(definition, dest):
+        facts = {**(facts or {}), NOTICE_SENT_ON: local_date(at).isoformat()}
     return Outcome(
         tender=tender.id,
         trigger=trigger,
@@ -170,17 +188,21 @@ def fire(
     )
 
 
-def _move(definition: Definition, state: str, trigger: str) -> str:
-    bound = _Bound(state)
-    machine_for(definition).events[trigger].trigger(bound)
+def _move(definition: Definition, tender: Tender, trigger: str) -> str:
+    bound = _Bound(tender.state)
+    machine_for(definition).events[trigger].trigger(bound, attributes_of(tender))
     return bound.state
 
 
 def find_transition(definition: Definition, tender: Tender, trigger: str) -> Transition:
     """The transition `trigger` names from the tender's state, or a refusal listing what is allowed."""
-    transition = definition.find(tender.state, trigger)
+    candidates = definition.candidates(tender.state, trigger)
+    attributes = attributes_of(tender)
+    transition = next((t for t in candidates if t.applies(attributes)), None)
     if transition is not None:
         return transition
+    if candidates:
+        raise _not_for(tender, trigger, candidates, attributes)
     allowed = ", ".join(allowed_triggers(definition, tender.state)) or "none: it is final"
     if trigger not in definition.triggers():
         raise NotFound(
@@ -190,6 +212,28 @@ def find_transition(definition: Definition, tender: Tender, trigger: str) -> Tra
     raise NotAllowed(
         f"tender {tender.id} is in '{tender.state}'; '{trigger}' is not allowed there "
         f"(allowed: {allowed})"
+    )
+
+
+def _not_for(
+    tender: Tender,
+    trigger: str,
+    candidates: tuple[Transition, ...],
+    attributes: Mapping[str, str | None],
+) -> NotAllowed:
+    """Why none of a trigger's `when:` transitions applies: an attribute not set, or no way."""
+    needed = dict.fromkeys(name for t in candidates for name in t.depends_on())
+    unset = [name for name in needed if attributes.get(name) is None]
+    if unset:
+        name = unset[0]
+        values = dict.fromkeys(v for t in candidates for n, vs in t.when if n == name for v in vs)
+        return NotAllowed(
+            f"'{trigger}' on tender {tender.id} depends on its {name}, which is not set; set it "
+            f"first (kflow tender set {tender.id} {name}=…; {name}s: {', '.join(values)})"
+        )
+    shown = ", ".join(f"{n} {attributes.get(n)}" for n in needed)
+    return NotAllowed(
+        f"'{trigger}' from '{tender.state}' is not defined for tender {tender.id}'s {shown}"
     )
 
 

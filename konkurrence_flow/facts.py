@@ -7,6 +7,8 @@ Known facts have a kind, and a value that does not fit it is refused with the fo
 - yes/no (`pin_published`, `electronic_*`, `notified_electronically`, `in_house_won`): yes, no, ja,
   nej, true, false; `in_house_bid` is yes/no or the in-house bid's amount;
 - a whole number (`bidders`);
+- a date (`pin_sent_on`, `tender_deadline`, `requests_deadline`, `agreed_tender_deadline`):
+  2008-01-10 or "end of Q1 2008", kept as the ISO date;
 - text, kept exactly as given (`winner`: "Ja" is a name there, not a yes).
 
 Any other fact is a number when it reads as one without losing anything, yes/no for those words,
@@ -21,7 +23,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import InvalidInput
+from .calendar import parse_date_expr
+from .errors import InvalidInput, PeriodError
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _TRUE = {"true", "yes", "ja"}
@@ -29,8 +32,11 @@ _FALSE = {"false", "no", "nej"}
 LIMIT = 10**15  # a thousand billion DKK: larger is a typing error
 
 MONEY = frozenset({"contract_value", "baseline_cost", "estimated_value"})
-YES_NO = frozenset({"pin_published", "electronic_notice", "electronic_access",
-                    "electronic_submission", "notified_electronically", "in_house_won"})  # fmt: skip
+YES_NO = frozenset({"pin_published", "electronic_notice", "electronic_access", "notice_by_fax",
+                    "electronic_submission", "notified_electronically", "in_house_won",
+                    "standstill"})  # fmt: skip
+DATES = frozenset({"pin_sent_on", "notice_sent_on", "tender_deadline", "requests_deadline",
+                   "agreed_tender_deadline"})  # fmt: skip
 WHOLE = frozenset({"bidders"})
 TEXT = frozenset({"winner", "quality_note", "contract_type", "regime", "procedure"})
 
@@ -56,7 +62,16 @@ def parse_value(text: str, key: str = "") -> Any:
         return _yes_no(key, word) if word.casefold() in _TRUE | _FALSE else _amount(key, word)
     if key in WHOLE:
         return _whole(key, word)
+    if key in DATES:
+        return _date(key, word)
     return _generic(key, word)
+
+
+def _date(key: str, word: str) -> str:
+    try:
+        return parse_date_expr(word).isoformat()
+    except PeriodError as exc:
+        raise InvalidInput(f"{key}={word[:40]!r} is not a date: {exc}") from None
 
 
 def _generic(key: str, word: str) -> Any:

@@ -45,7 +45,7 @@ def email_problem(value: str) -> str | None:
     """One email address, nothing else: no display name, no second address, no header text.
     Empty means the person has no address (then nothing can be mailed to them)."""
     if value and (len(value) > MAX_EMAIL or not _EMAIL.fullmatch(value)):
-        return f"email {_shown(value)} is not one address like anna@aarhus.dk"
+        return f"email {_shown(value)} is not one address like anna@aarhus.example.dk"
     return None
 
 

@@ -1,109 +1,265 @@
-"""Legal regimes: minimum periods, standstill and EU thresholds, as data with the rule beside each number.
+"""Legal regimes: minimum periods, standstill, award notices and EU thresholds, as data with the
+rule beside each number.
 
 A tender names its regime (`eu-2004-18`, `eu-2014-24`, `annex-iib`, `tilbudsloven`) and its
-procedure; `resolve` turns `legal.tender_period`, `legal.requests_period` and `legal.standstill`
-into calendar days for that tender, always rolling a last day on a weekend or Danish holiday to the
-next working day (Regulation 1182/71 Art. 3(4)). The tender's facts apply the reductions:
-`pin_published` (a prior information notice), `electronic_notice` (the notice was sent
-electronically), `electronic_access` (free electronic access to the documents),
-`electronic_submission` (2014/24: tenders may be submitted electronically) and
-`notified_electronically` (the award decision was notified electronically; standstill from 2010).
+procedure. A definition names a legal period by its stage; `resolve` turns it into calendar days
+for the tender, always rolling a last day on a weekend or Danish holiday to the next working day
+(Regulation 1182/71 Art. 3(4)):
 
-Regimes without statutory minimum periods (Annex II B services, tilbudsloven) take the period from
-the tender's own fact `tender_deadline` (or `requests_deadline`), or refuse with a clear message.
+| stage          | period in a definition  | counted from                                      |
+|----------------|-------------------------|---------------------------------------------------|
+| `requests`     | `legal.requests_period` | the contract notice (two-stage procedures)        |
+| `tenders`      | `legal.tender_period`   | the notice (open) or the invitation to tender     |
+| `standstill`   | `legal.standstill`      | the award decision notified to the tenderers      |
+| `award_notice` | `legal.award_notice`    | the contract (the notice is due within the period)|
+
+`deadline` answers for one stage: the days, the legal basis and notes on the facts that shaped
+them. The same function answers `kflow legal deadline` and the timers of the definitions.
+
+The tender's facts apply the reductions: `pin_sent_on` (the day a prior information notice was
+sent; it counts only inside its window before the contract notice, `notice_sent_on`, which the act
+that publishes the tender records), `electronic_notice` and `notice_by_fax` (how the notice was
+sent), `electronic_access` (free electronic access to the documents), `electronic_submission`
+(2014/24: tenders may be submitted electronically), `agreed_tender_deadline` (2014/24: agreed with
+the selected candidates), `notified_electronically` (the award decision; standstill from 2010) and
+`standstill` (Annex II B: whether a standstill is observed).
+
+Where the law sets no minimum (Annex II B services, tilbudsloven, the tender period of a negotiated
+procedure or a competitive dialogue under 2004/18), the period runs to the tender's own
+`tender_deadline` (or `requests_deadline`), and `deadline` says so instead of inventing a number.
 Figures marked *verify* come from secondary sources (DOMAIN.md) and are kept here, as data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, TypeAlias
 
-from .calendar import Period, parse_date_expr
-from .definitions import LegalPeriod, PeriodRef
+from .calendar import Period, add_months, end_of_day, expiry_day, parse_date_expr
 from .errors import NotAllowed, PeriodError
 from .model import Tender
+
+STAGES: Mapping[str, str] = {
+    "requests": "requests_period",
+    "tenders": "tender_period",
+    "standstill": "standstill",
+    "award_notice": "award_notice",
+}
+"""Each stage a legal period belongs to, and the name a definition gives it (`legal.<name>`)."""
+
+LEGAL_PERIODS: tuple[str, ...] = tuple(STAGES.values())
+_STAGE_OF = {period: stage for stage, period in STAGES.items()}
+
+
+@dataclass(frozen=True)
+class LegalPeriod:
+    """A period set by the tender's legal regime (`legal.tender_period`); it always rolls."""
+
+    name: str  # one of LEGAL_PERIODS
+
+    def __str__(self) -> str:
+        return f"legal.{self.name}"
+
+    @property
+    def stage(self) -> str:
+        """The stage of the procedure this period belongs to (`tenders`, `requests`, …)."""
+        return _STAGE_OF[self.name]
+
+
+PeriodRef: TypeAlias = Period | LegalPeriod
+
+
+class NoMinimum(NotAllowed):
+    """The law sets no minimum for this stage: the tender's own deadline (a fact) applies."""
+
+    def __init__(self, message: str, fact: str) -> None:
+        super().__init__(message)
+        self.fact = fact
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A legal period for one tender and stage: its calendar days, the rule, and how facts shaped it."""
+
+    days: int
+    basis: str
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # facts that look as if they shorten it, and why they do not
+
+
+# Minimum periods
 
 
 @dataclass(frozen=True)
 class Minimum:
-    """A minimum period in calendar days and the reductions the directive allows."""
+    """A minimum period in calendar days, and the reductions its directive allows.
+
+    Reductions are applied as the articles have them:
+    - a prior information notice (PIN) replaces the ordinary period by `pin` days, if the PIN was
+      sent at least `pin_window` days and at most 12 months before the contract notice;
+    - `electronic_notice` and `electronic_access` (2004/18) are cumulative, also with the PIN;
+    - `floor` bounds the reductions, but only where the notice was neither sent electronically
+      nor by fax (2004/18 Art. 38(7) as DOMAIN.md reads it);
+    - `electronic_submission` (2014/24) comes off the ordinary period only, never off the PIN
+      or urgency period;
+    - `agreed_floor` (2014/24 Art. 28(4), udbudsloven § 60(5)): a sub-central authority (every
+      municipality) may agree the tender deadline with the selected candidates, never below it.
+    """
 
     days: int
     source: str
-    pin: int | None = None  # the period when a prior information notice was published
-    floor: int | None = None  # never below this, however reduced
-    electronic_notice: int = 0  # days off when the notice was sent electronically
-    electronic_access: int = 0  # days off for free electronic access to the documents
-    electronic_submission: int = 0  # days off when tenders may be submitted electronically
+    pin: int | None = None
+    pin_window: int | None = None  # least days between the PIN and the contract notice
+    floor: int | None = None
+    electronic_notice: int = 0
+    electronic_access: int = 0
+    electronic_submission: int = 0
+    agreed_floor: int | None = None
 
-    def days_for(self, facts: Mapping[str, Any]) -> int:
-        """The minimum for a tender with these facts."""
-        days = self.pin if self.pin is not None and _yes(facts, "pin_published") else self.days
-        days -= self.electronic_notice if _yes(facts, "electronic_notice") else 0
-        days -= self.electronic_access if _yes(facts, "electronic_access") else 0
-        days -= self.electronic_submission if _yes(facts, "electronic_submission") else 0
-        return max(days, self.floor or 0)
+    def answer(self, facts: Mapping[str, Any], start: date, notice: date) -> Answer:
+        """The minimum for a tender with these facts, its period counted from `start`, its
+        contract notice sent on `notice`."""
+        notes: list[str] = []
+        warnings: list[str] = []
+        agreed = self._agreed(facts, start, notes)
+        if agreed is not None:
+            return Answer(agreed, self.source, tuple(notes))
+        with_pin = self._pin_applies(facts, notice, notes, warnings)
+        days = self.pin if with_pin and self.pin is not None else self.days
+        if _yes(facts, "electronic_notice") and self.electronic_notice:
+            days -= self.electronic_notice
+            notes.append(f"notice sent electronically: -{self.electronic_notice} days")
+        if _yes(facts, "electronic_access") and self.electronic_access:
+            days -= self.electronic_access
+            notes.append(f"free electronic access to the documents: -{self.electronic_access} days")
+        if _yes(facts, "electronic_submission") and self.electronic_submission:
+            if with_pin:
+                notes.append(
+                    f"electronic submission takes nothing off the period of a PIN ({self.pin} days)"
+                )
+            else:
+                days -= self.electronic_submission
+                notes.append(f"electronic submission: -{self.electronic_submission} days")
+        days = self._floored(days, facts, notes)
+        return Answer(days, self.source, tuple(notes), tuple(warnings))
+
+    def _floored(self, days: int, facts: Mapping[str, Any], notes: list[str]) -> int:
+        if self.floor is None or days >= self.floor:
+            return days
+        if _yes(facts, "electronic_notice") or _yes(facts, "notice_by_fax"):
+            return days  # the floor binds only notices sent neither electronically nor by fax
+        notes.append(f"never below {self.floor} days for a notice sent by post")
+        return self.floor
+
+    def _pin_applies(
+        self, facts: Mapping[str, Any], notice: date, notes: list[str], warnings: list[str]
+    ) -> bool:
+        """True if a PIN was sent inside its window before the contract notice (else a note why not)."""
+        if self.pin is None:
+            return False
+        sent = _date_fact(facts, "pin_sent_on")
+        if sent is None:
+            if _yes(facts, "pin_published"):
+                warnings.append(
+                    "pin_published without pin_sent_on: the PIN's window cannot be checked, so "
+                    "the full period applies; record pin_sent_on=YYYY-MM-DD"
+                )
+            return False
+        least = self.pin_window or 0
+        ahead = (notice - sent).days
+        if ahead < least:
+            warnings.append(
+                f"the PIN sent on {sent} is {ahead} days before the contract notice of {notice}; "
+                f"it counts only from {least} days before, so the full period applies"
+            )
+            return False
+        if sent < add_months(notice, -12):
+            warnings.append(
+                f"the PIN sent on {sent} is more than 12 months before the contract notice of "
+                f"{notice}, so the full period applies"
+            )
+            return False
+        notes.append(f"prior information notice sent on {sent}: {self.pin} days")
+        return True
+
+    def _agreed(self, facts: Mapping[str, Any], start: date, notes: list[str]) -> int | None:
+        if self.agreed_floor is None:
+            return None
+        agreed = _date_fact(facts, "agreed_tender_deadline")
+        if agreed is None:
+            return None
+        days = (agreed - start).days
+        if days < self.agreed_floor:
+            notes.append(
+                f"the agreed tender deadline {agreed} is under {self.agreed_floor} days from "
+                f"{start}; {self.agreed_floor} days apply"
+            )
+            return self.agreed_floor
+        notes.append(f"tender deadline {agreed} agreed with the selected candidates")
+        return days
 
 
 _D2004 = "Directive 2004/18/EC"
 _D2014 = "Directive 2014/24/EU / udbudsloven"
+# Art. 38(4): the PIN sent 52 days to 12 months before the contract notice; Art. 38(7) (as DOMAIN.md
+# cites it, paragraph *verify*): never below 22 days for a notice not sent electronically or by fax.
+_PIN_2004 = {"pin": 36, "pin_window": 52, "floor": 22}
+_REQUESTS_2004 = Minimum(37, f"{_D2004} Art. 38(3)(a), (5)", electronic_notice=7)
+_ACCELERATED_REQUESTS_2004 = Minimum(15, f"{_D2004} Art. 38(8)(a)", electronic_notice=5)
 
-# Directive 2004/18/EC Art. 38, in force in Denmark 2006-2015.
+# Directive 2004/18/EC Art. 38, in force in Denmark 2006-2015. A procedure without a stage here
+# has no statutory minimum for it: its tender period is the tender's own tender_deadline.
 EU_2004_18: Mapping[str, Mapping[str, Minimum]] = {
     "open": {
-        "tender_period": Minimum(52, f"{_D2004} Art. 38(2), (4), (5), (6)", pin=36, floor=22,
-                                 electronic_notice=7, electronic_access=5),
+        "tenders": Minimum(52, f"{_D2004} Art. 38(2), (4)-(7)", **_PIN_2004,
+                           electronic_notice=7, electronic_access=5),
     },
     "restricted": {
-        "requests_period": Minimum(37, f"{_D2004} Art. 38(3)(a), (5)", electronic_notice=7),
-        "tender_period": Minimum(40, f"{_D2004} Art. 38(3)(b), (4), (6)", pin=36, floor=22,
-                                 electronic_access=5),
+        "requests": _REQUESTS_2004,
+        "tenders": Minimum(40, f"{_D2004} Art. 38(3)(b), (4), (6), (7)", **_PIN_2004,
+                           electronic_access=5),
     },
-    "negotiated": {
-        "requests_period": Minimum(37, f"{_D2004} Art. 38(3)(a), (5)", electronic_notice=7),
-    },
-    "competitive-dialogue": {
-        "requests_period": Minimum(37, f"{_D2004} Art. 38(3)(a), (5)", electronic_notice=7),
-    },
+    "negotiated": {"requests": _REQUESTS_2004},
+    "competitive-dialogue": {"requests": _REQUESTS_2004},
     "accelerated-restricted": {
-        "requests_period": Minimum(15, f"{_D2004} Art. 38(8)(a)", electronic_notice=5),
-        "tender_period": Minimum(10, f"{_D2004} Art. 38(8)(b)"),
+        "requests": _ACCELERATED_REQUESTS_2004,
+        "tenders": Minimum(10, f"{_D2004} Art. 38(8)(b)"),
     },
-    "accelerated-negotiated": {
-        "requests_period": Minimum(15, f"{_D2004} Art. 38(8)(a)", electronic_notice=5),
-    },
+    "accelerated-negotiated": {"requests": _ACCELERATED_REQUESTS_2004},
 }  # fmt: skip
 
-# Directive 2014/24/EU Arts. 27-30, udbudsloven (lov nr. 1564 af 15/12/2015) §§ 57-59, from 2016.
+# Directive 2014/24/EU Arts. 27-30, udbudsloven (lov nr. 1564 af 15/12/2015) §§ 57, 59, 60, from
+# 2016. The PIN counts if sent 35 days to 12 months before the notice (Art. 27(2), 28(3)).
+_TENDERS_2014 = Minimum(30, f"{_D2014}: Art. 28(2)-(5); § 60", pin=10, pin_window=35,
+                        electronic_submission=5, agreed_floor=10)  # fmt: skip
+_REQUESTS_2014 = Minimum(30, f"{_D2014}: Art. 28(1); § 59")
+_ACCELERATED_2014 = {
+    "requests": Minimum(15, f"{_D2014}: Art. 28(6)(a); § 59"),
+    "tenders": Minimum(10, f"{_D2014}: Art. 28(6)(b); § 60"),
+}
 EU_2014_24: Mapping[str, Mapping[str, Minimum]] = {
     "open": {
-        "tender_period": Minimum(35, f"{_D2014}: Art. 27(1)-(4); § 57", pin=15,
-                                 electronic_submission=5),
+        "tenders": Minimum(35, f"{_D2014}: Art. 27(1)-(4); § 57", pin=15, pin_window=35,
+                           electronic_submission=5),
     },
-    "restricted": {
-        "requests_period": Minimum(30, f"{_D2014}: Art. 28(1); § 58"),
-        "tender_period": Minimum(30, f"{_D2014}: Art. 28(2)-(5); § 59", pin=10,
-                                 electronic_submission=5),
-    },
-    "negotiated": {
-        "requests_period": Minimum(30, f"{_D2014}: Art. 29(1); § 58"),
-        "tender_period": Minimum(30, f"{_D2014}: Art. 29(1), 28(2); § 59", pin=10,
-                                 electronic_submission=5),
-    },
-    "competitive-dialogue": {
-        "requests_period": Minimum(30, f"{_D2014}: Art. 30(1); § 58"),
-    },
-    "accelerated-open": {
-        "tender_period": Minimum(15, f"{_D2014}: Art. 27(3)"),
-    },
-    "accelerated-restricted": {
-        "requests_period": Minimum(15, f"{_D2014}: Art. 28(6)(a)"),
-        "tender_period": Minimum(10, f"{_D2014}: Art. 28(6)(b)"),
-    },
+    "restricted": {"requests": _REQUESTS_2014, "tenders": _TENDERS_2014},
+    "negotiated": {"requests": _REQUESTS_2014, "tenders": _TENDERS_2014},  # Art. 29(1)
+    "competitive-dialogue": {"requests": Minimum(30, f"{_D2014}: Art. 30(1); § 59")},
+    "accelerated-open": {"tenders": Minimum(15, f"{_D2014}: Art. 27(3); § 57")},
+    "accelerated-restricted": _ACCELERATED_2014,
+    "accelerated-negotiated": _ACCELERATED_2014,  # Art. 29(1) refers to Art. 28(6)
 }  # fmt: skip
+
+TWO_STAGE: frozenset[str] = frozenset(
+    {"restricted", "negotiated", "competitive-dialogue", "accelerated-restricted",
+     "accelerated-negotiated"}
+)  # fmt: skip
+"""The procedures whose notice invites requests to participate; tenders come after the selection."""
+
+
+# Standstill and award notice
 
 
 @dataclass(frozen=True)
@@ -119,10 +275,18 @@ class Standstill:
 
 STANDSTILL = (
     Standstill(date(2006, 10, 1), 10, 7, None,
-               "Danish standstill in force from 1 Oct 2006 (DOMAIN.md §3; instrument *verify*)"),
+               "Bek. nr. 588 af 12/06/2006 (in force 1 Oct 2006), DOMAIN.md §3"),
     Standstill(date(2010, 7, 1), 10, None, 15,
                "Lov nr. 492 af 12/05/2010 om håndhævelse af udbudsreglerne m.v. § 3 (*verify*)"),
 )  # fmt: skip
+
+AWARD_NOTICE: Mapping[str, Answer] = {
+    "eu-2004-18": Answer(48, f"{_D2004} Art. 35(4)"),
+    "eu-2014-24": Answer(30, f"{_D2014}: Art. 50(1); § 129"),
+    # Annex II B: exempt from the minimum periods, not from the award notice (Art. 21, 35(4)).
+    "annex-iib": Answer(48, f"{_D2004} Arts. 21, 35(4) (Annex II B)"),
+}
+"""Days after the contract within which the contract award notice must be sent, by regime."""
 
 
 @dataclass(frozen=True)
@@ -154,21 +318,27 @@ class Regime:
     title: str
     minimums: Mapping[str, Mapping[str, Minimum]] | None  # None: no statutory minimum periods
     national_only: bool = False
-    standstill: bool = True
+    standstill: str = "mandatory"  # mandatory | optional (the tender's choice) | none
 
 
 REGIMES: Mapping[str, Regime] = {
     "eu-2004-18": Regime("eu-2004-18", "EU-udbud, direktiv 2004/18/EF", EU_2004_18),
     "eu-2014-24": Regime("eu-2014-24", "EU-udbud, direktiv 2014/24/EU / udbudsloven", EU_2014_24),
     # Annex II B services (health, social services, personnel placement): no statutory minimum
-    # periods under 2004/18/EC Art. 21 (only Arts. 23 and 35(4) apply) (*verify*).
-    "annex-iib": Regime("annex-iib", "Bilag II B-tjenesteydelser", None),
+    # periods under 2004/18/EC Art. 21 (only Arts. 23 and 35(4) apply) (*verify*); a standstill is
+    # not required where the contract may be awarded without a prior contract notice.
+    "annex-iib": Regime("annex-iib", "Bilag II B-tjenesteydelser", None, standstill="optional"),
     # Tilbudsloven (lov nr. 338 af 18/05/2005): works below the thresholds, "reasonable" periods.
     "tilbudsloven": Regime("tilbudsloven", "Tilbudsloven (national)", None, national_only=True,
-                           standstill=False),
+                           standstill="none"),
 }  # fmt: skip
 
-_DEADLINE_FACT = {"tender_period": "tender_deadline", "requests_period": "requests_deadline"}
+PROCEDURES: tuple[str, ...] = tuple(
+    dict.fromkeys(p for r in REGIMES.values() for p in (r.minimums or {}))
+)
+"""Every procedure some regime knows (a regime without minimum periods accepts any of them)."""
+
+_DEADLINE_FACT = {"tenders": "tender_deadline", "requests": "requests_deadline"}
 
 
 def regime_of(tender: Tender) -> Regime:
@@ -178,25 +348,26 @@ def regime_of(tender: Tender) -> Regime:
             f"tender {tender.id} has no legal regime; its legal periods depend on one "
             f"(regimes: {', '.join(REGIMES)})"
         )
-    regime = REGIMES.get(tender.regime)
+    return _regime(tender.regime, f"tender {tender.id} has the unknown regime")
+
+
+def _regime(name: str, what: str = "unknown legal regime") -> Regime:
+    regime = REGIMES.get(name)
     if regime is None:
-        raise NotAllowed(
-            f"tender {tender.id} has the unknown regime '{tender.regime}' "
-            f"(regimes: {', '.join(REGIMES)})"
-        )
+        raise NotAllowed(f"{what} '{name}' (regimes: {', '.join(REGIMES)})")
     return regime
-
-
-PROCEDURES: tuple[str, ...] = tuple(
-    dict.fromkeys(p for r in REGIMES.values() for p in (r.minimums or {}))
-)
-"""Every procedure some regime knows (a regime without minimum periods accepts any of them)."""
 
 
 def check_regime(name: str | None) -> None:
     """Refuse an unknown regime name at the boundary (tender create, programme load)."""
-    if name is not None and name not in REGIMES:
-        raise NotAllowed(f"unknown legal regime '{name}' (regimes: {', '.join(REGIMES)})")
+    if name is not None:
+        _regime(name)
+
+
+def procedures_of(regime: str) -> tuple[str, ...]:
+    """The procedures a regime has (every known procedure where it sets no minimum periods)."""
+    rules = REGIMES[regime].minimums
+    return tuple(rules) if rules is not None else PROCEDURES
 
 
 def check_procedure(procedure: str | None, regime: str | None) -> None:
@@ -205,56 +376,147 @@ def check_procedure(procedure: str | None, regime: str | None) -> None:
         return
     if procedure not in PROCEDURES:
         raise NotAllowed(f"unknown procedure '{procedure}' (procedures: {', '.join(PROCEDURES)})")
-    known = REGIMES.get(regime or "")
-    rules = known.minimums if known else None
-    if rules is not None and procedure not in rules:
+    if regime is not None and regime in REGIMES and procedure not in procedures_of(regime):
         raise NotAllowed(
-            f"{regime} has no '{procedure}' procedure (procedures: {', '.join(rules)})"
+            f"{regime} has no '{procedure}' procedure "
+            f"(procedures: {', '.join(procedures_of(regime))})"
         )
+
+
+# Answering
+
+
+def deadline(
+    regime: str, procedure: str | None, stage: str, start: date, facts: Mapping[str, Any]
+) -> Answer:
+    """The legal period of `stage` for a tender under `regime` and `procedure`, counted from
+    `start`: the days, the basis and notes. `NoMinimum` where the law sets none, `NotAllowed`
+    where the stage does not exist for the procedure."""
+    rules = _regime(regime)
+    if stage not in STAGES:
+        raise NotAllowed(f"unknown stage '{stage}' (stages: {', '.join(STAGES)})")
+    if stage == "standstill":
+        return _standstill(rules, procedure, start, facts)
+    if stage == "award_notice":
+        return _award_notice(rules)
+    check_procedure(procedure, regime)
+    if stage == "requests" and procedure is not None and procedure not in TWO_STAGE:
+        raise NotAllowed(
+            f"the {procedure} procedure has no requests to participate; its tender period "
+            "runs from the notice (stage tenders)"
+        )
+    if rules.minimums is None:
+        raise _no_minimum(regime, procedure, stage)
+    if procedure is None:
+        raise NotAllowed(
+            f"the {stage} period under {regime} depends on the procedure, which is not set "
+            f"(procedures: {', '.join(procedures_of(regime))})"
+        )
+    minimum = rules.minimums.get(procedure, {}).get(stage)
+    if minimum is None:
+        raise _no_minimum(regime, procedure, stage)
+    notice = _date_fact(facts, "notice_sent_on") or start
+    return minimum.answer(facts, start, notice)
+
+
+def _no_minimum(regime: str, procedure: str | None, stage: str) -> NoMinimum:
+    fact = _DEADLINE_FACT[stage]
+    what = "requests to participate" if stage == "requests" else "tenders"
+    where = f" in the {procedure} procedure" if procedure else ""
+    return NoMinimum(
+        f"{regime} sets no minimum period for {what}{where}; the period is the tender's own: "
+        f"record {fact}=YYYY-MM-DD (kflow tender set ID {fact}=…) and its timer runs to the "
+        "end of that day",
+        fact,
+    )
+
+
+def _standstill(
+    regime: Regime, procedure: str | None, start: date, facts: Mapping[str, Any]
+) -> Answer:
+    if regime.standstill == "none":
+        return Answer(0, f"{regime.title}: no statutory standstill")
+    observed = facts.get("standstill")
+    notes: tuple[str, ...] = ()
+    if regime.standstill == "optional":
+        if observed is False:
+            return Answer(
+                0,
+                f"{regime.title}: no standstill required without a prior contract notice",
+                ("standstill=no: the tender observes no standstill (its choice)",),
+            )
+        notes = ("a standstill is observed (the tender's choice; standstill=no to waive it)",)
+    warnings: tuple[str, ...] = ()
+    if regime.standstill == "mandatory" and observed is False:
+        warnings = (f"standstill=no is ignored: the standstill is mandatory under {regime.name}",)
+    rule = next((s for s in reversed(STANDSTILL) if s.since <= start), None)
+    if rule is None:
+        return Answer(0, f"no standstill rule before {STANDSTILL[0].since}", notes, warnings)
+    if rule.accelerated is not None and str(procedure or "").startswith("accelerated"):
+        notes = (*notes, "accelerated procedure")
+        return Answer(rule.accelerated, rule.source, notes, warnings)
+    if rule.by_letter is not None and not _yes(facts, "notified_electronically"):
+        notes = (*notes, "decision notified by letter")
+        return Answer(rule.by_letter, rule.source, notes, warnings)
+    return Answer(rule.days, rule.source, notes, warnings)
+
+
+def _award_notice(regime: Regime) -> Answer:
+    answer = AWARD_NOTICE.get(regime.name)
+    if answer is None:
+        raise NotAllowed(f"{regime.name} has no contract award notice (it is national only)")
+    return answer
 
 
 def resolve(ref: PeriodRef, tender: Tender, start: date) -> Period:
     """A definition's period for this tender, counted from `start`; legal.* per the regime."""
     if isinstance(ref, Period):
         return ref
-    days = legal_days(ref, tender, start)
-    return Period(days, "D", rolls=True)
+    return Period(legal_days(ref, tender, start), "D", rolls=True)
+
+
+def with_closed(period: Period, closed: frozenset[str]) -> Period:
+    """`period` rolling past the programme's closed days too (only a period that rolls)."""
+    return replace(period, closed=closed) if period.rolls and closed else period
 
 
 def legal_days(ref: LegalPeriod, tender: Tender, start: date) -> int:
     """The calendar days of a legal period for a tender whose period starts on `start`."""
     regime = regime_of(tender)
-    if ref.name == "standstill":
-        return _standstill_days(regime, tender, start)
-    if regime.minimums is None:
-        return _own_deadline(ref, regime, tender, start)
-    return _minimum(ref, regime, tender).days_for(tender.facts)
-
-
-def _minimum(ref: LegalPeriod, regime: Regime, tender: Tender) -> Minimum:
     procedure = tender.procedure or tender.facts.get("procedure")
-    rules = regime.minimums or {}
-    if procedure not in rules:
-        raise NotAllowed(
-            f"tender {tender.id}: {ref} under {regime.name} depends on the procedure, which is "
-            f"{_named(procedure)} (procedures: {', '.join(rules)})"
-        )
-    rule = rules[str(procedure)].get(ref.name)
-    if rule is None:
-        raise NotAllowed(
-            f"tender {tender.id}: the {procedure} procedure under {regime.name} has no {ref} "
-            f"(it has: {', '.join('legal.' + k for k in rules[str(procedure)])})"
-        )
-    return rule
+    try:
+        return deadline(regime.name, procedure, ref.stage, start, tender.facts).days
+    except NoMinimum as exc:
+        return _own_deadline(ref, regime, tender, start, exc.fact)
+    except NotAllowed as exc:
+        raise NotAllowed(f"tender {tender.id}: {ref}: {exc}") from exc
 
 
-def _own_deadline(ref: LegalPeriod, regime: Regime, tender: Tender, start: date) -> int:
-    fact = _DEADLINE_FACT.get(ref.name, f"{ref.name}_deadline")
+def tender_notes(tender: Tender, today: date) -> tuple[list[str], list[str]]:
+    """Notes and warnings on how a tender's facts shape its tender period and standstill (for
+    `tender show`): a PIN outside its window, the standstill Annex II B leaves to the tender."""
+    if not tender.regime or tender.regime not in REGIMES:
+        return [], []
+    notice = _date_fact(tender.facts, "notice_sent_on") or today
+    notes: list[str] = []
+    warnings: list[str] = []
+    for stage, start in (("tenders", notice), ("standstill", today)):
+        try:
+            answer = deadline(tender.regime, tender.procedure, stage, start, tender.facts)
+        except NotAllowed:
+            continue
+        notes.extend(f"{stage}: {note}" for note in answer.notes)
+        warnings.extend(answer.warnings)
+    return notes, warnings
+
+
+def _own_deadline(ref: LegalPeriod, regime: Regime, tender: Tender, start: date, fact: str) -> int:
     value = tender.facts.get(fact)
     if value in (None, ""):
         raise NotAllowed(
-            f"tender {tender.id} is under {regime.name}, which sets no minimum {ref}; record "
-            f"the tender's own {fact} first (kflow tender set {tender.id} {fact}=YYYY-MM-DD)"
+            f"tender {tender.id} is under {regime.name}, which sets no minimum {ref} for "
+            f"{_named(tender.procedure)}; record the tender's own {fact} first "
+            f"(kflow tender set {tender.id} {fact}=YYYY-MM-DD)"
         )
     try:
         deadline = parse_date_expr(str(value))
@@ -267,18 +529,43 @@ def _own_deadline(ref: LegalPeriod, regime: Regime, tender: Tender, start: date)
     return (deadline - start).days
 
 
-def _standstill_days(regime: Regime, tender: Tender, start: date) -> int:
-    if not regime.standstill:
-        return 0
-    rule = next((s for s in reversed(STANDSTILL) if s.since <= start), None)
-    if rule is None:
-        return 0
-    procedure = str(tender.procedure or "")
-    if rule.accelerated is not None and procedure.startswith("accelerated"):
-        return rule.accelerated
-    if rule.by_letter is not None and not _yes(tender.facts, "notified_electronically"):
-        return rule.by_letter
-    return rule.days
+@dataclass(frozen=True)
+class Calculated:
+    """A deadline worked out from a day: `kflow legal deadline`'s answer."""
+
+    regime: str
+    procedure: str | None
+    stage: str
+    start: date
+    answer: Answer
+    last_day: date
+    ends_at: datetime
+
+
+def calculate(
+    regime: str,
+    procedure: str | None,
+    stage: str,
+    start: date,
+    facts: Mapping[str, Any],
+    closed: frozenset[str] = frozenset(),
+) -> Calculated:
+    """The minimum period of a stage from `start`, its last day (rolled) and the instant it ends."""
+    answer = deadline(regime, procedure, stage, start, facts)
+    period = Period(answer.days, "D", rolls=True, closed=closed)
+    last = expiry_day(start, period)
+    plain = start + timedelta(days=answer.days)
+    if last != plain:
+        rolled = (
+            f"day {answer.days} is {plain:%a} {plain}, not a working day: the period runs to "
+            f"the end of {last:%a} {last} (Regulation 1182/71 Art. 3(4))"
+        )
+        answer = replace(answer, notes=(*answer.notes, rolled))
+    answer = replace(answer, notes=(*answer.notes, *answer.warnings), warnings=())
+    return Calculated(regime, procedure, stage, start, answer, last, end_of_day(last))
+
+
+# Thresholds
 
 
 def threshold_on(day: date) -> Threshold | None:
@@ -309,5 +596,16 @@ def _yes(facts: Mapping[str, Any], name: str) -> bool:
     return facts.get(name) is True
 
 
+def _date_fact(facts: Mapping[str, Any], name: str) -> date | None:
+    """A date fact's value; None if absent or not a date (facts are typed at the boundary)."""
+    value = facts.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return parse_date_expr(value if isinstance(value, date) else str(value))
+    except PeriodError:
+        return None
+
+
 def _named(value: object) -> str:
-    return f"'{value}'" if value else "not set"
+    return f"the {value} procedure" if value else "a tender without a procedure"

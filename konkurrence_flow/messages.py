@@ -112,12 +112,36 @@ _DIGEST = {
            "Overdue as of {day}, by municipality:", ("day overdue", "days overdue"), "due",
            "The network (secretariat)"),
 }  # fmt: skip
+_INFEASIBLE = {
+    "da": (", {n} kan ikke nås", "Kan ikke længere nås til fristen (nyt siden sidste oversigt):",
+           "tidligst"),
+    "en": (", {n} infeasible", "Can no longer be met by the due date (new since the last digest):",
+           "earliest"),
+}  # fmt: skip
 
 
-def digest(rows: list[Late], day: date, names: dict[str, str], lang: str) -> tuple[str, str]:
-    """The secretariat's digest: subject and body, grouped by municipality, most overdue first."""
+@dataclass(frozen=True)
+class Infeasible:
+    """A step `kflow plan` finds cannot be completed by its due date, in the digest."""
+
+    tender: str
+    title: str
+    state: str
+    due: date
+    earliest: date
+
+
+def digest(
+    rows: list[Late],
+    day: date,
+    names: dict[str, str],
+    lang: str,
+    infeasible: Sequence[Infeasible] = (),
+) -> tuple[str, str]:
+    """The secretariat's digest: subject and body, grouped by municipality, most overdue first,
+    then a line for each step newly found infeasible."""
     title, steps, heading, late, due, network = _DIGEST[language(lang)]
-    lines = [heading.format(day=day.isoformat()), ""]
+    lines = [heading.format(day=day.isoformat()), ""] if rows else []
     groups: dict[str, list[Late]] = {}
     for row in rows:
         for code in row.municipalities or ("",):
@@ -130,7 +154,18 @@ def digest(rows: list[Late], day: date, names: dict[str, str], lang: str) -> tup
                 f"{counted(r.days, late, 3)}  – {r.title}"
             )
         lines.append("")
-    return title.format(day=day.isoformat(), steps=counted(len(rows), steps)), "\n".join(lines)
+    subject = title.format(day=day.isoformat(), steps=counted(len(rows), steps))
+    if infeasible:
+        more, heading_new, earliest = _INFEASIBLE[language(lang)]
+        subject += more.format(n=len(infeasible))
+        lines += [heading_new, ""]
+        for i in sorted(infeasible, key=lambda i: (natural(i.tender), i.due)):
+            lines.append(
+                f"  {i.tender:<13} {i.state:<16} {due} {i.due.isoformat()}  "
+                f"{earliest} {i.earliest.isoformat()}  – {i.title}"
+            )
+        lines.append("")
+    return subject, "\n".join(lines)
 
 
 def natural(text: str) -> tuple[str | int, ...]:

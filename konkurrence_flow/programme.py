@@ -41,7 +41,7 @@ from ._yaml import (
     read_limited,
     read_yaml,
 )
-from .calendar import parse_date_expr, parse_period
+from .calendar import CLOSED_DAYS, parse_date_expr, parse_period
 from .errors import DefinitionError, NotFound, PeriodError, Problem
 from .identifiers import email_problem, person_id_problem, tender_id_problem, title_problem
 from .legal import PROCEDURES, REGIMES
@@ -50,7 +50,7 @@ from .model import Person
 from .municipalities import municipality
 
 _TOP = ("name", "title", "start", "end", "regime", "milestones", "municipalities", "people",
-        "tenders", "notifications")  # fmt: skip
+        "tenders", "notifications", "calendar")  # fmt: skip
 _MILESTONE = ("date", "label", "planned")
 _MUNICIPALITY = ("code", "name", "iku")
 _IKU = ("year", "exposable", "exposed")
@@ -128,6 +128,13 @@ class Programme:
     source: str
     sha256: str
     path: str
+    closed: tuple[str, ...] = ()  # `calendar: {closed: [...]}`: days off the periods roll past
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """What the store keeps of the programme's settings: notifications and closed days."""
+        closed = {"closed": list(self.closed)} if self.closed else {}
+        return MappingProxyType({**self.notifications, **closed})
 
     def milestone_dates(self) -> Mapping[str, date]:
         """Milestone name -> date."""
@@ -183,6 +190,7 @@ class _Reader:
             "people": tuple(people),
             "tenders": tuple(self._tenders(top, start, members, people)),
             "notifications": MappingProxyType(self._notifications(top)),
+            "closed": self._closed(top),
         }  # fmt: skip
         return result if not len(self.problems) else None
 
@@ -206,6 +214,36 @@ class _Reader:
             if spec.get(key) is not None:
                 found[key] = self._period_text(spec, key)
         return {k: v for k, v in found.items() if v is not None}
+
+    def _closed(self, top: YMap) -> tuple[str, ...]:
+        """`calendar: {closed: [grundlovsdag, juleaften, nytaarsaften]}`: working days in law that
+        the programme's periods roll past as if they were holidays."""
+        spec = top.get("calendar")
+        if spec is None:
+            return ()
+        forms = "a mapping like {closed: [grundlovsdag, juleaften, nytaarsaften]}"
+        if not expect(spec, YMap, forms, top.value_pos("calendar"), "calendar", self.problems):
+            return ()
+        check_keys(spec, ("closed",), "calendar", self.problems)
+        names = spec.get("closed")
+        if names is None:
+            return ()
+        pos = spec.value_pos("closed")
+        if not expect(
+            names, YList, "a list of day names", pos, "closed of calendar", self.problems
+        ):
+            return ()
+        found = []
+        for i, name in enumerate(names):
+            if name in CLOSED_DAYS:
+                found.append(str(name))
+                continue
+            hint = did_you_mean(str(name), CLOSED_DAYS)
+            self.problems.add(
+                names.item_pos(i),
+                f"unknown closed day {name!r}{hint} (closed days: {', '.join(CLOSED_DAYS)})",
+            )
+        return tuple(dict.fromkeys(found))
 
     def _period_text(self, spec: YMap, key: str) -> str | None:
         try:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .calendar import TZ, local_date, quarter_end, quarter_label, quarter_of, quarter_start
 from .definitions import Definition
 from .engine import allowed_triggers, days_overdue, triggers_for
-from .legal import threshold_warning
+from .legal import tender_notes, threshold_warning
 from .model import Event, Notification, Person, Tender
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def tender_json(
 ) -> dict[str, Any]:
     """The `tender show` object; `triggers` are those `actor` may fire (all, without one)."""
     late = days_overdue(tender.due, local_date(now))
+    notes, warnings = tender_notes(tender, local_date(now))
     return {
         "id": tender.id,
         "title": tender.title,
@@ -53,7 +54,8 @@ def tender_json(
         "version": tender.version,
         "timer_at": instant(tender.timer_at),
         "timer_trigger": _timer_trigger(tender, definition),
-        "warnings": [w for w in [threshold_warning(tender, local_date(now))] if w],
+        "warnings": [w for w in [threshold_warning(tender, local_date(now)), *warnings] if w],
+        "legal_notes": notes,
     }
 
 

@@ -109,6 +109,8 @@ def queue_digests(store: Store, now: datetime) -> int:
         day = _last_digest_day(start, parse_period(str(every)), local_date(now)) if every else None
         if day is None:
             continue
+        if store.last_digest(name).get("day") == day.isoformat():
+            continue  # queued already: no need to work it out again
         unit = store.act(now)
         for row in digest_rows(store, name, day):
             unit.queue(row)
@@ -129,7 +131,9 @@ def _last_digest_day(start: date, every: Period, today: date) -> date | None:
 
 
 def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]:
-    """The digest of a programme's overdue steps as of `day`, one outbox row per secretariat member."""
+    """The digest of a programme's overdue steps as of `day`, and of the steps `kflow plan` newly
+    finds infeasible, one outbox row per secretariat member."""
+    from .plan import plan
     from .reports import overdue
 
     late = [
@@ -137,18 +141,31 @@ def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]
                       r["days_overdue"], tuple(r["municipalities"]))
         for r in overdue(store, start_of_day(day), programme=programme)
     ]  # fmt: skip
-    if not late:
+    titles = {}
+    infeasible = {}
+    for step in plan(store, start_of_day(day), programme=programme):
+        if step.status == "infeasible" and step.due and step.earliest:
+            infeasible[f"{step.tender}:{step.step}"] = step
+    before = store.last_digest(programme, before=day)
+    new = [s for key, s in infeasible.items() if key not in set(before.get("infeasible", ()))]
+    if new:
+        titles = {
+            t.id: t.title for t in store.tenders_by_id(sorted({s.tender for s in new})).values()
+        }
+    if not late and not new:
         return []
     names = {m.code: m.name for m in store.members(programme)}
     lang = store.language(programme)
-    subject, body = messages.digest(late, day, names, lang)
+    steps = [messages.Infeasible(s.tender, titles.get(s.tender, ""), s.step, s.due, s.earliest)
+             for s in new if s.due and s.earliest]  # fmt: skip
+    subject, body = messages.digest(late, day, names, lang, steps)
     return [
         {"dedupe_key": f"digest:{programme}:{day.isoformat()}:{person.id}", "kind": "digest",
          "tender_id": None, "recipient": person.id, "address": person.email, "subject": subject,
          "body": body, "status": "queued", "attempts": 0, "created_at": start_of_day(day),
          "next_attempt_at": start_of_day(day),
          "data": {"programme": programme, "day": day.isoformat(), "steps": len(late),
-                  "lang": lang}}
+                  "lang": lang, "infeasible": sorted(infeasible)}}
         for person in store.secretariat()
     ]  # fmt: skip
 

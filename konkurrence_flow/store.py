@@ -34,7 +34,7 @@ from sqlalchemy.pool import StaticPool
 from . import engine as core
 from . import legal, migrate, rows
 from .calendar import Period, parse_period, start_of_day, wall_time
-from .definitions import Definition, parse_definition
+from .definitions import Definition, PeriodRef, parse_definition
 from .errors import (
     ConcurrentChange,
     DefinitionError,
@@ -102,7 +102,7 @@ class Store:
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
         self.engine = _make_engine(url)
-        self.resolve: core.PeriodResolver = legal.resolve  # replaceable, e.g. in tests
+        self.resolve: core.PeriodResolver = self._resolve  # replaceable, e.g. in tests
         self._definitions: dict[tuple[str, int], Definition] = {}
         self._milestones: dict[str, Mapping[str, date]] = {}
         self._settings: dict[str, Mapping[str, Any]] = {}
@@ -397,6 +397,19 @@ class Store:
         with self.engine.connect() as conn:
             return [rows.notification(r) for r in conn.execute(query)]
 
+    def last_digest(self, programme: str, before: date | None = None) -> Mapping[str, Any]:
+        """The data of the programme's latest digest (before `before`), or {} if none was queued."""
+        query = select(T_NOTE.c.data).where(
+            T_NOTE.c.kind == "digest",
+            T_NOTE.c.dedupe_key.startswith(f"digest:{programme}:", autoescape=True),
+        )
+        if before is not None:
+            query = query.where(T_NOTE.c.created_at < start_of_day(before))
+        query = query.order_by(T_NOTE.c.created_at.desc(), T_NOTE.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return MappingProxyType(dict(found or {}))
+
     def notification(self, note_id: int) -> Notification:
         """One message of the outbox."""
         with self.engine.connect() as conn:
@@ -497,6 +510,16 @@ class Store:
         text = self.programme_settings(programme).get("escalate_after")
         return parse_period(str(text)) if text else None
 
+    def closed_days(self, programme: str | None) -> frozenset[str]:
+        """The days the programme's periods roll past besides holidays (`calendar: {closed:}`)."""
+        return frozenset(self.programme_settings(programme).get("closed", ()))
+
+    def _resolve(self, ref: PeriodRef, tender: Tender, start: date) -> Period:
+        """A definition's period for the tender: its regime's, rolling past the closed days."""
+        return legal.with_closed(
+            legal.resolve(ref, tender, start), self.closed_days(tender.programme)
+        )
+
     def secretariat(self) -> list[Person]:
         """Everyone with the secretariat role."""
         return [p for p in self.people() if p.role == "secretariat"]
@@ -561,7 +584,7 @@ class Store:
             return replace(report, status="unchanged")
         old = dict(self.milestones(programme.name))
         self._milestones[programme.name] = programme.milestone_dates()
-        self._settings[programme.name] = programme.notifications
+        self._settings[programme.name] = programme.settings
         try:
             return self._load_programme(programme, now, old, report)
         except BaseException:
@@ -731,7 +754,7 @@ def _write_programme(
     conn.execute(insert(T_PROG).values(
         name=name, title=programme.title, start=programme.start, end=programme.end,
         regime=programme.regime, sha256=programme.sha256, path=programme.path,
-        source=programme.source, settings=dict(programme.notifications), loaded_at=now,
+        source=programme.source, settings=dict(programme.settings), loaded_at=now,
     ))  # fmt: skip
     if programme.milestones:
         conn.execute(insert(T_MILE), [

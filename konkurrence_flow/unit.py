@@ -122,6 +122,7 @@ class Unit:
         version, definition = self.store.versioned_definition(spec.definition)
         codes = tuple(dict.fromkeys(municipality(m).code for m in spec.municipalities))
         _check_creator(actor, codes)
+        _check_not_recorded(spec.facts)
         check_regime(spec.regime)
         check_procedure(spec.procedure, spec.regime)
         tender_id = spec.id or self._new_id(codes)
@@ -191,6 +192,7 @@ class Unit:
         facts: Mapping[str, Any] | None = None,
     ) -> core.Outcome:
         """Fire a trigger; the rows it makes wait for `commit`."""
+        _check_not_recorded(facts)
         own = sorted(set(facts or ()) & set(ATTRIBUTES))
         if own:
             raise InvalidInput(
@@ -265,6 +267,7 @@ class Unit:
         tender's own attributes: they can be corrected until the tender is published."""
         if not facts:
             raise InvalidInput("give at least one KEY=VALUE to record")
+        _check_not_recorded(facts)
         tender = self._load(tender_id).tender
         core.check_may_touch(tender, actor)
         core.check_effective_time(tender, self.now, self.now)
@@ -637,6 +640,15 @@ def _is_busy(exc: OperationalError) -> bool:
 
 ATTRIBUTES = ("regime", "procedure")
 """Facts that are the tender's own attributes (its legal periods depend on them)."""
+
+
+def _check_not_recorded(facts: Mapping[str, Any] | None) -> None:
+    """Refuse a fact that only the engine records (the day the notice was sent)."""
+    if facts and core.NOTICE_SENT_ON in facts:
+        raise InvalidInput(
+            f"{core.NOTICE_SENT_ON} is recorded by the act that publishes the tender; "
+            "date that act with --at instead"
+        )
 
 
 def _corrections(

@@ -16,9 +16,9 @@ from konkurrence_flow.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 
-ANNA = Person("anna", "Anna Jensen", "anna@aarhus.dk", "project_leader", "751")
-OLE = Person("ole", "Ole Hansen", "ole@odense.dk", "project_leader", "461")
-SEK = Person("kl-sek", "Sekretariatet", "sekretariat@kl.dk", "secretariat")
+ANNA = Person("anna", "Anna Jensen", "anna@aarhus.example.dk", "project_leader", "751")
+OLE = Person("ole", "Ole Hansen", "ole@odense.example.dk", "project_leader", "461")
+SEK = Person("kl-sek", "Sekretariatet", "sekretariat@kl.example.dk", "secretariat")
 
 
 def at(text: str) -> datetime:

@@ -16,7 +16,7 @@ def kflow(tmp_path: Path) -> Kflow:
     """A store with the shipped definitions, the secretariat, Anna (Aarhus) and one acted tender."""
     k = Kflow(tmp_path / "kflow.db")
     k.ok("init")
-    k.ok("person", "add", "anna", "--name", "Anna Jensen", "--email", "anna@aarhus.dk",
+    k.ok("person", "add", "anna", "--name", "Anna Jensen", "--email", "anna@aarhus.example.dk",
          "--role", "project_leader", "--municipality", "Aarhus")  # fmt: skip
     k.ok("definitions", "load", str(DEFINITIONS))
     k.ok("tender", "create", "--definition", "individual-tender", "--title", "Genoptræning",

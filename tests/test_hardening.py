@@ -282,7 +282,7 @@ def test_an_argument_that_is_not_utf8_is_a_usage_error(kflow: Kflow) -> None:
 @pytest.mark.parametrize(
     ("person_id", "email", "message"),
     [
-        ("eve", "eve@x.dk\nBcc: all@kl.dk", "is not one address like anna@aarhus.dk"),
+        ("eve", "eve@x.dk\nBcc: all@kl.dk", "is not one address like anna@aarhus.example.dk"),
         ("eve", "Eve <eve@x.dk>", "is not one address"),
         ("eve", "eve@x.dk, mallory@x.dk", "is not one address"),
         ("e" * 65, "eve@x.dk", "must be 1-64 letters, digits"),

@@ -33,7 +33,7 @@ from konkurrence_flow.notify import (
 from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import Store
 
-SENDER = "Konkurrence-flow <noreply@udbudsportalen.dk>"
+SENDER = "Konkurrence-flow <noreply@udbudsportalen.example.dk>"
 
 
 @pytest.fixture
@@ -57,9 +57,9 @@ def test_reminders_arrive_by_smtp_to_the_right_people(smtp: SmtpServer) -> None:
     report = dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-09-16T00:05"))
     assert len(report.sent) == 4 and report.retrying == report.failed == []
     by_to = {tuple(rcpt): msg for rcpt, msg in smtp.inbox.messages}
-    assert set(by_to) == {("anna.jensen@aarhus.dk",), ("ole.hansen@odense.dk",),
-                          ("mette.larsen@frederiksberg.dk",)}  # fmt: skip
-    mails = [m for rcpt, m in smtp.inbox.messages if rcpt == ["ole.hansen@odense.dk"]]
+    assert set(by_to) == {("anna.jensen@aarhus.example.dk",), ("ole.hansen@odense.example.dk",),
+                          ("mette.larsen@frederiksberg.example.dk",)}  # fmt: skip
+    mails = [m for rcpt, m in smtp.inbox.messages if rcpt == ["ole.hansen@odense.example.dk"]]
     (mail,) = mails
     assert mail["Subject"] == ("Påmindelse: ODE-BESK-01 «Behovsafdækning og beslutning om "
                                "udbudsområde» skal være klar senest 2007-09-30")  # fmt: skip
@@ -83,7 +83,10 @@ def test_overdue_notices_go_to_every_participants_leader(smtp: SmtpServer) -> No
     dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-01"))
     overdue = [rcpt for rcpt, mail in smtp.inbox.messages
                if any(k.startswith("overdue:ODE-BESK-01:") for k in mail.get_all("X-Kflow-Key"))]  # fmt: skip
-    assert sorted(r[0] for r in overdue) == ["anna.jensen@aarhus.dk", "ole.hansen@odense.dk"]
+    assert sorted(r[0] for r in overdue) == [
+        "anna.jensen@aarhus.example.dk",
+        "ole.hansen@odense.example.dk",
+    ]
 
 
 def test_smtp_login_with_user_and_password() -> None:
@@ -213,7 +216,7 @@ def test_after_the_last_attempt_a_message_is_failed_with_its_error_and_can_be_re
 
 def test_a_person_without_an_address_fails_at_once() -> None:
     """No email address: failed for good, with the reason; nothing to retry."""
-    store = pilot_store(text=PILOT.replace("email: ole.hansen@odense.dk", 'email: ""'))
+    store = pilot_store(text=PILOT.replace("email: ole.hansen@odense.example.dk", 'email: ""'))
     tick(store, at("2007-09-16"))
     server = SmtpServer().start()
     try:
@@ -273,7 +276,7 @@ def test_escalation_and_digest_reach_the_secretariat(smtp: SmtpServer) -> None:
     assert len(report.of("escalation")) == 4
     assert report.of("escalation")[0].at == at("2007-10-14")
     dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-10-15"))
-    (mail,) = [m for r, m in smtp.inbox.messages if r == ["sekretariat@udbudsportalen.dk"]]
+    (mail,) = [m for r, m in smtp.inbox.messages if r == ["sekretariat@udbudsportalen.example.dk"]]
     text = mail.get_payload(decode=True).decode()  # the four escalations and the digest, listed
     assert (
         "Escalation: AAR-SUND-01 'Behovsafdækning og beslutning om udbudsområde' is 14 days past its due date 2007-09-30"
@@ -346,7 +349,7 @@ def test_dispatch_with_the_server_down_says_so_in_one_line_and_exits_0(tmp_path:
 
 def test_one_channels_permanent_failure_does_not_stop_the_others(webhook: WebhookServer) -> None:
     """No email address: SMTP fails for good, the webhook still gets the message."""
-    store = pilot_store(text=PILOT.replace("email: ole.hansen@odense.dk", 'email: ""'))
+    store = pilot_store(text=PILOT.replace("email: ole.hansen@odense.example.dk", 'email: ""'))
     tick(store, at("2007-09-16"))
     server = SmtpServer().start()
     try:
@@ -379,7 +382,7 @@ def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
     from cli import main
 
     db = tmp_path / "kflow.db"
-    no_address = PILOT.replace("email: ole.hansen@odense.dk", 'email: ""')
+    no_address = PILOT.replace("email: ole.hansen@odense.example.dk", 'email: ""')
     store = pilot_store(f"sqlite:///{db}", no_address)
     tick(store, at("2007-09-16"))
     server = SmtpServer().start()
@@ -505,7 +508,7 @@ def bad_address_store(url: str = "sqlite://") -> Store:
     store = pilot_store(url)
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE person SET email = :e WHERE id = 'ole'"),
-                     {"e": "ole.hansen@odense.dk\nBcc: spy@example.dk"})  # fmt: skip
+                     {"e": "ole.hansen@odense.example.dk\nBcc: spy@example.dk"})  # fmt: skip
     store.refresh()
     return store
 
@@ -567,14 +570,14 @@ def test_a_persons_notices_in_one_dispatch_go_as_one_mail_that_lists_them(
     assert {a: sorted(m.get_all("X-Kflow-Key")) for a, m in mails.items()} == {
         a: sorted(k) for a, k in keys.items()
     }
-    secretariat = mails["sekretariat@udbudsportalen.dk"]
+    secretariat = mails["sekretariat@udbudsportalen.example.dk"]
     assert secretariat["Subject"] == "5 notices from konkurrence-flow"
     text = secretariat.get_payload(decode=True).decode().replace("\r\n", "\n")
     assert text.startswith("You have 5 notices:\n")
     for note in outbox:
         if note.recipient == "kl-sek":
             assert note.subject in text and note.body.splitlines()[2] in text
-    anna = mails["anna.jensen@aarhus.dk"]
+    anna = mails["anna.jensen@aarhus.example.dk"]
     assert anna["Subject"] == "2 notices from konkurrence-flow"
-    (ole,) = [m for a, m in mails.items() if a == "ole.hansen@odense.dk"]
+    (ole,) = [m for a, m in mails.items() if a == "ole.hansen@odense.example.dk"]
     assert ole["Subject"].startswith("Overdue: ODE-BESK-01")
