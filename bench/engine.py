@@ -80,14 +80,15 @@ CYCLE = (
     Act("decide_award", ANNA, {"winner": "Genoptræning A/S", "contract_value": 4_200_000}),
     Act("end_standstill", SYSTEM),  # timed: when the 10-day standstill expires
     Act("sign_contract", ANNA),
+    Act("send_award_notice", ANNA),  # the contract award notice, within 48 days
     Act("complete", ANNA, {"baseline_cost": 5_100_000, "bidders": 4, "in_house_bid": False}),
 )
 # The people's acts, on time: the award 70 days in (the 52-day bid period has closed, the award is
-# not yet due), the contract after the standstill (15 days by letter, the rule since July 2010). So the scheduler owes these tenders only
+# not yet due), the contract after the standstill, its award notice 10 days later (15 days by letter, the rule since July 2010). So the scheduler owes these tenders only
 # their two timed transitions, which each act's catch-up performs first.
 HUMAN = tuple(
     (act, START + timedelta(days=day))
-    for act, day in zip([a for a in CYCLE if a.actor is not SYSTEM], (1, 10, 70, 90, 120), strict=True)
+    for act, day in zip([a for a in CYCLE if a.actor is not SYSTEM], (1, 10, 70, 90, 100, 120), strict=True)
 )  # fmt: skip
 
 
@@ -243,6 +244,7 @@ INSERT_EVENT = "INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 STATES = ("scoping", "materials", "publication", "award", "standstill", "contracting",
+          "award_notice",
           "data_collection", "done")  # fmt: skip
 MOVES = tuple(zip(CYCLE, STATES[:-1], STATES[1:], strict=True))
 

@@ -87,7 +87,8 @@ def test_forecast_lists_what_happens_if_nobody_acts(pilot: Kflow) -> None:
     pilot.ok("advance", "AAR-SUND-01", "publish", user="anna", now="2008-01-10")
     rows = json.loads(pilot.ok("forecast", "--until", "2008-06-30", "--json", now="2008-01-11"))
     assert {"date": "2008-03-04", "tender": "AAR-SUND-01", "what": "advance",
-            "state": "publication", "detail": "close_bidding: publication -> award"} in rows  # fmt: skip
+            "state": "publication", "detail": "close_bidding: publication -> award",
+            "infeasible": False} in rows  # fmt: skip
     assert {r["what"] for r in rows} == {"advance", "reminder", "overdue"}
     assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
     shown = json.loads(pilot.ok("tender", "show", "AAR-SUND-01", "--json", now="2008-01-11"))

@@ -338,7 +338,7 @@ def test_regime_and_procedure_are_corrected_until_publication(kflow: Kflow) -> N
     assert "unknown legal regime 'nowhere'" in err
     published(kflow)
     err = refused(kflow, "tender", "set", "AAR-SUND-01", "regime=annex-iib", now="2008-01-11")
-    assert "is published ('publication'): its regime can no longer be corrected" in err
+    assert "is published ('requests'): its regime can no longer be corrected" in err
 
 
 def test_generated_ids_work_for_all_98_municipalities(kflow: Kflow) -> None:

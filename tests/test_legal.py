@@ -51,11 +51,12 @@ def test_open_procedure_over_easter_runs_to_the_tuesday_after_easter_monday() ->
 
 
 def test_open_procedure_reductions() -> None:
-    """2004/18 Art. 38: PIN 36; electronic notice -7; electronic access -5; never below 22."""
-    assert days(tender(pin_published=True)) == 36
+    """2004/18 Art. 38: PIN 36 (sent 52 days to 12 months ahead); e-notice -7; e-access -5."""
+    pin = "2007-11-01"  # 70 days before the notice of 2008-01-10
+    assert days(tender(pin_sent_on=pin)) == 36
     assert days(tender(electronic_notice=True)) == 45
     assert days(tender(electronic_notice=True, electronic_access=True)) == 40
-    assert days(tender(pin_published=True, electronic_notice=True, electronic_access=True)) == 24
+    assert days(tender(pin_sent_on=pin, electronic_notice=True, electronic_access=True)) == 24
 
 
 def test_restricted_procedure_requests_and_tenders() -> None:
@@ -64,7 +65,8 @@ def test_restricted_procedure_requests_and_tenders() -> None:
     assert days(restricted, REQUESTS) == 37
     assert days(tender(procedure="restricted", electronic_notice=True), REQUESTS) == 30
     assert days(restricted) == 40
-    assert days(tender(procedure="restricted", pin_published=True, electronic_access=True)) == 31
+    pin = tender(procedure="restricted", pin_sent_on="2007-11-01", electronic_access=True)
+    assert days(pin) == 31
 
 
 def test_accelerated_procedures() -> None:
@@ -91,11 +93,12 @@ def test_standstill_from_july_2010_depends_on_how_the_decision_was_notified() ->
 
 def test_current_rules_of_2014_24() -> None:
     """Udbudsloven: open 35 (15 with PIN; -5 electronic submission); restricted 30 and 30."""
+    pin = "2007-11-01"
     assert days(tender("eu-2014-24")) == 35
-    assert days(tender("eu-2014-24", pin_published=True)) == 15
+    assert days(tender("eu-2014-24", pin_sent_on=pin)) == 15
     assert days(tender("eu-2014-24", electronic_submission=True)) == 30
     assert days(tender("eu-2014-24", "restricted"), REQUESTS) == 30
-    assert days(tender("eu-2014-24", "restricted", pin_published=True)) == 10
+    assert days(tender("eu-2014-24", "restricted", pin_sent_on=pin)) == 10
 
 
 def test_annex_iib_takes_the_tenders_own_deadline() -> None:
@@ -108,8 +111,9 @@ def test_annex_iib_takes_the_tenders_own_deadline() -> None:
 def test_annex_iib_without_a_deadline_is_refused_with_the_command() -> None:
     """The refusal names the fact to record and how."""
     with pytest.raises(NotAllowed, match=r"tender AAR-01 is under annex-iib, which sets no minimum "
-                       r"legal.tender_period; record the tender's own tender_deadline first "
-                       r"\(kflow tender set AAR-01 tender_deadline=YYYY-MM-DD\)"):  # fmt: skip
+                       r"legal.tender_period for the open procedure; record the tender's own "
+                       r"tender_deadline first \(kflow tender set AAR-01 "
+                       r"tender_deadline=YYYY-MM-DD\)"):  # fmt: skip
         days(tender("annex-iib"))
     with pytest.raises(NotAllowed, match=r"tender_deadline 2007-12-01 is before the period starts"):
         days(tender("annex-iib", tender_deadline="2007-12-01"))
@@ -125,9 +129,12 @@ def test_a_missing_or_unknown_procedure_or_regime_says_what_is_allowed() -> None
     with pytest.raises(NotAllowed, match=r"depends on the procedure, which is not set "
                        r"\(procedures: open, restricted, negotiated"):  # fmt: skip
         days(tender(procedure=None))
-    with pytest.raises(NotAllowed, match=r"the negotiated procedure under eu-2004-18 has no "
-                       r"legal.tender_period \(it has: legal.requests_period\)"):  # fmt: skip
+    with pytest.raises(NotAllowed, match=r"tender AAR-01 is under eu-2004-18, which sets no minimum "
+                       r"legal.tender_period for the negotiated procedure; record the tender's "
+                       r"own tender_deadline first"):  # fmt: skip
         days(tender(procedure="negotiated"))
+    with pytest.raises(NotAllowed, match=r"the open procedure has no requests to participate"):
+        days(tender(procedure="open"), REQUESTS)
     with pytest.raises(NotAllowed, match=r"unknown regime 'eu-2099' \(regimes: eu-2004-18"):
         days(tender("eu-2099"))
 
@@ -172,7 +179,8 @@ def test_unknown_regime_is_refused_at_creation(store: Store) -> None:
 
 def test_facts_given_with_publish_set_the_period(store: Store) -> None:
     """An Annex II B tender published with --set tender_deadline times out at that deadline."""
-    spec = NewTender("individual-tender", "T", ("751",), id="AAR-02", regime="annex-iib")
+    spec = NewTender("individual-tender", "T", ("751",), id="AAR-02", regime="annex-iib",
+                     procedure="open")  # fmt: skip
     store.create_tender(spec, ANNA, at("2007-07-01"))
     store.advance("AAR-02", "approve_scope", ANNA, at("2007-09-01"))
     with pytest.raises(NotAllowed, match=r"record the tender's own tender_deadline first"):
@@ -186,7 +194,8 @@ def test_facts_given_with_publish_set_the_period(store: Store) -> None:
 
 def test_a_changed_deadline_moves_the_running_timer(store: Store) -> None:
     """The bid deadline extended while bidding is open: the timer follows, nothing gets stuck."""
-    spec = NewTender("individual-tender", "T", ("751",), id="AAR-03", regime="annex-iib")
+    spec = NewTender("individual-tender", "T", ("751",), id="AAR-03", regime="annex-iib",
+                     procedure="open")  # fmt: skip
     store.create_tender(spec, ANNA, at("2007-07-01"))
     store.advance("AAR-03", "approve_scope", ANNA, at("2007-09-01"))
     store.advance(
