@@ -356,6 +356,7 @@ class _TransitionEntry:
     trigger_ok: bool
     source_pos: dict[str, Pos]
     pos: Pos = (1, 1)
+    when_broken: bool = False  # a `when:` was written but none of it could be read
 
 
 class _Parser:
@@ -575,7 +576,8 @@ class _Parser:
             signoff=self._signoff(item, what),
             when=self._when(item, what),
         )
-        return _TransitionEntry(transition, trigger is not None, sources, pos)
+        broken = "when" in item and not transition.when
+        return _TransitionEntry(transition, trigger is not None, sources, pos, broken)
 
     def _sources(self, item: YMap, what: str, states: Mapping[str, _StateEntry]) -> dict[str, Pos]:
         """Each source state with where it is written; "*" is every non-final state."""
@@ -841,12 +843,17 @@ class _GraphCheck:
         every regime and procedure); return where each pair is first set."""
         first_seen: dict[tuple[str, str], Pos] = {}
         groups: dict[tuple[str, str], list[tuple[Transition, Pos]]] = {}
+        broken: set[tuple[str, str]] = set()
         for entry in self.entries:
             trigger = entry.transition.trigger
             for source, pos in entry.source_pos.items() if entry.trigger_ok else ():
                 first_seen.setdefault((source, trigger), pos)
                 groups.setdefault((source, trigger), []).append((entry.transition, pos))
+                if entry.when_broken:
+                    broken.add((source, trigger))
         for (source, trigger), members in groups.items():
+            if (source, trigger) in broken:
+                continue  # its `when:` is reported already
             if all(t.when for t, _ in members):
                 self._check_cover(source, trigger, members)
                 continue
