@@ -2,9 +2,12 @@
 # The demo: replay the whole 2007–2008 programme (workflows/forum-2007-2008.yaml) on a fresh
 # SQLite store, from Q2 2007 to Q3 2008. Project leaders and the secretariat act at scripted dates
 # (some late, one tender cancelled, one joint tender waiting for a sign-off); the scheduler
-# (`kflow tick`, as a daemon would) closes bid periods and standstills, queues reminders and flags
-# overdue steps; at each quarter's end we print what the scheduler did and the overdue list.
-# It ends with the effects report: savings and the estimated IKU against the 25 % target.
+# (`kflow tick`, as a daemon would) closes requests periods, bid periods and standstills, queues
+# reminders and flags overdue steps; at each quarter's end we print what the scheduler did and the
+# overdue list. Early in Q2 2008 `kflow plan` shows which steps can still be met; Gentofte's
+# restricted tender shows the two stages (requests, then tenders from the invitation) and
+# `kflow legal deadline`. It ends with the effects report: savings and the estimated IKU against
+# the 25 % target.
 set -euo pipefail
 cd "$(dirname "$0")"
 export KFLOW_DB="sqlite:///demo.db"
@@ -88,36 +91,55 @@ printf '# the joint employment tender waits for Esbjerg; publishing is refused u
 act 2008-02-08 anna advance FAE-BESK-01 publish || true
 run --now 2008-02-08 tender show FAE-BESK-01
 act 2008-02-11 soeren advance ESB-BESK-01 publish --set tender_deadline=2008-03-14
+printf '# Gentofte'"'"'s restricted tender: the requests closed at the end of 2008-02-21 (37 days from the\n'
+printf '# notice); after the selection the tender period runs from the invitation. The calculator:\n'
+run legal deadline --regime eu-2004-18 --procedure restricted --stage tenders --from 2008-02-25
+act 2008-02-25 peter advance GEN-SUND-01 invite --note "Fem ansøgere udvalgt og opfordret til at afgive tilbud"
 act 2008-02-25 karen advance VEJ-SUND-01 cancel --note "Markedsdialogen viste for få egnede leverandører"
 act 2008-03-03 hanne advance ROS-SUND-01 publish --set tender_deadline=2008-04-11
 act 2008-03-07 kl-sek advance KL-FORUM hold_forum_4
 printf '# the award needs the winner and the yearly contract value:\n'
 act 2008-03-20 anna advance AAR-SUND-01 decide_award || true
 act 2008-03-20 anna advance AAR-SUND-01 decide_award --set "winner=Falck Health Care A/S" --set contract_value=4100000
-act 2008-03-28 peter advance GEN-SUND-01 decide_award --set "winner=Det Danske Madhus A/S" --set contract_value=3100000
 quarter_end 2008-04-01
 
-say "Q2 2008: awards, standstills, contracts; forum 5 (Herning and Esbjerg are late)"
+say "Q2 2008: awards, standstills, contracts, award notices; forum 5 (Herning and Esbjerg are late)"
 act 2008-04-02 mette advance FRB-SUND-01 decide_award --set "winner=Falck Health Care A/S" --set contract_value=1900000
+say "Can the timeline still be met? Every open tender's steps ahead, as of 2008-04-04"
+printf '# earliest: if everybody acted at once and every period ran its minimum; unknown: a period\n'
+printf '# that cannot be worked out yet (the note says what to record)\n'
+kflow --now 2008-04-04 tick | grep -v '^tick ' >> .demo-ticks || true
+last_tick=2008-04-04
+run --now 2008-04-04 plan --programme forum-2007-2008
 act 2008-04-07 anna advance AAR-SUND-01 sign_contract
 act 2008-04-10 ole advance ODE-BESK-01 decide_award --set "winner=Jobcenter Odense (kontrolbud)" \
     --set contract_value=2300000 --set in_house_bid=yes --set in_house_won=yes
-act 2008-04-15 peter advance GEN-SUND-01 sign_contract
+act 2008-04-15 peter advance GEN-SUND-01 decide_award --set "winner=Det Danske Madhus A/S" --set contract_value=3100000
+act 2008-04-18 anna advance AAR-SUND-01 send_award_notice --note "Bekendtgørelse om indgået kontrakt sendt"
 act 2008-04-21 mette advance FRB-SUND-01 sign_contract
 act 2008-04-21 jens advance HER-BESK-01 publish --set tender_deadline=2008-05-30
 act 2008-04-24 mette advance FAE-SUND-01 decide_award --set "winner=Coloplast Danmark A/S" --set contract_value=5400000
 act 2008-04-28 ole advance ODE-BESK-01 sign_contract
+act 2008-04-29 peter advance GEN-SUND-01 sign_contract
+act 2008-05-02 mette advance FRB-SUND-01 send_award_notice
 act 2008-05-05 soeren advance ESB-BESK-01 decide_award --set "winner=Job & Co A/S" --set contract_value=1200000
 act 2008-05-09 hanne advance ROS-SUND-01 decide_award --set "winner=Rehab Partner ApS" --set contract_value=900000
 act 2008-05-13 mette advance FAE-SUND-01 sign_contract
+act 2008-05-16 ole advance ODE-BESK-01 send_award_notice
+act 2008-05-20 peter advance GEN-SUND-01 send_award_notice
 act 2008-05-22 soeren advance ESB-BESK-01 sign_contract
 act 2008-05-26 hanne advance ROS-SUND-01 sign_contract
+act 2008-06-02 mette advance FAE-SUND-01 send_award_notice
 act 2008-06-06 kl-sek advance KL-FORUM hold_forum_5
+act 2008-06-12 soeren advance ESB-BESK-01 send_award_notice
+act 2008-06-16 hanne advance ROS-SUND-01 send_award_notice
 act 2008-06-20 jens advance HER-BESK-01 decide_award --set "winner=Integrationshuset ApS" --set contract_value=1600000
 quarter_end 2008-07-01
 
-say "Q3 2008: data on results, forum 6 (the joint conference)"
+say "Q3 2008: data on results, forum 6 (the joint conference); Herning's award notice is late"
 act 2008-07-14 jens advance HER-BESK-01 sign_contract
+printf '# Herning sends its award notice late: it was due within 48 days of the contract\n'
+act 2008-09-05 jens advance HER-BESK-01 send_award_notice
 act 2008-09-12 kl-sek advance KL-FORUM hold_conference --note "Fælles konference i København"
 act 2008-09-15 anna advance AAR-SUND-01 complete --set baseline_cost=4800000 --set bidders=4 --set in_house_bid=no
 act 2008-09-20 peter advance GEN-SUND-01 complete --set baseline_cost=3600000 --set bidders=3 \
