@@ -37,7 +37,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
 
-from .calendar import Period, add_months, end_of_day, expiry_day, parse_date_expr
+from .calendar import (
+    Period,
+    add_months,
+    end_of_day,
+    expiry_day,
+    is_working_day,
+    parse_date_expr,
+)
 from .errors import NotAllowed, PeriodError
 from .model import Tender
 
@@ -476,8 +483,11 @@ def resolve(ref: PeriodRef, tender: Tender, start: date) -> Period:
 
 
 def with_closed(period: Period, closed: frozenset[str]) -> Period:
-    """`period` rolling past the programme's closed days too (only a period that rolls)."""
-    return replace(period, closed=closed) if period.rolls and closed else period
+    """`period` rolling past the programme's closed days too (a period that rolls), or counting
+    them out (a period in working days)."""
+    if closed and (period.rolls or period.unit == "WD"):
+        return replace(period, closed=closed)
+    return period
 
 
 def legal_days(ref: LegalPeriod, tender: Tender, start: date) -> int:
@@ -556,9 +566,10 @@ def calculate(
     last = expiry_day(start, period)
     plain = start + timedelta(days=answer.days)
     if last != plain:
+        why = "closed here" if is_working_day(plain) else "not a working day"
         rolled = (
-            f"day {answer.days} is {plain:%a} {plain}, not a working day: the period runs to "
-            f"the end of {last:%a} {last} (Regulation 1182/71 Art. 3(4))"
+            f"day {answer.days} is {plain:%a} {plain}, {why}: the period runs to the end of "
+            f"{last:%a} {last} (Regulation 1182/71 Art. 3(4))"
         )
         answer = replace(answer, notes=(*answer.notes, rolled))
     answer = replace(answer, notes=(*answer.notes, *answer.warnings), warnings=())

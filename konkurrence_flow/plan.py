@@ -11,7 +11,7 @@ regime, or the tender's own deadline not recorded), with the sentence that says 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -92,23 +92,23 @@ def plan_tender(
     steps: list[PlannedStep] = []
     state, entered, due = tender.state, tender.state_entered_at, tender.due
     timer: datetime | None = tender.timer_at
-    for transition in path:
+    for i, transition in enumerate(path):
         try:
             done = _completed(definition, tender, state, entered, timer, transition, now, resolve)
         except KonkurrenceFlowError as exc:
-            steps.append(PlannedStep(tender.id, state, due, None, "unknown", str(exc)))
-            steps.extend(_unknown(tender, path[len(steps) :]))
-            return steps
+            unknown = PlannedStep(tender.id, state, due, None, "unknown", str(exc))
+            return [*steps, unknown, *_unknown(definition, tender, path[i:-1], milestones)]
         earliest = _day_of(definition, state, done)
         steps.append(PlannedStep(tender.id, state, due, earliest, status_of(due, earliest)))
+        if i == len(path) - 1:
+            break  # the next state is the final one: nothing to complete there
         tender = _moved(definition, tender, transition.dest, done)
         try:
             planned = core.plan_step(definition, transition.dest, done, tender, milestones, resolve)
         except KonkurrenceFlowError as exc:
-            following = path[len(steps) :]
-            steps.append(PlannedStep(tender.id, transition.dest, None, None, "unknown", str(exc)))
-            steps.extend(_unknown(tender, following[1:]))
-            return steps
+            fixed = _fixed_due(definition, transition.dest, milestones)
+            unknown = PlannedStep(tender.id, transition.dest, fixed, None, "unknown", str(exc))
+            return [*steps, unknown, *_unknown(definition, tender, path[i + 1 : -1], milestones)]
         state, entered, due, timer = transition.dest, done, planned.due, planned.timer_at
     return steps
 
@@ -152,10 +152,26 @@ def _moved(definition: Definition, tender: Tender, dest: str, at: datetime) -> T
     return replace(tender, state=dest, state_entered_at=at, facts=facts)
 
 
-def _unknown(tender: Tender, transitions: Iterable[Transition]) -> Iterator[PlannedStep]:
-    for transition in transitions:
-        yield PlannedStep(tender.id, transition.dest, None, None, "unknown",
-                          "an earlier step's period is not known yet")  # fmt: skip
+def _unknown(
+    definition: Definition,
+    tender: Tender,
+    transitions: Iterable[Transition],
+    milestones: Mapping[str, date],
+) -> list[PlannedStep]:
+    """The steps after one whose period is not known: their due dates where fixed, no earliest."""
+    return [
+        PlannedStep(tender.id, t.dest, _fixed_due(definition, t.dest, milestones), None,
+                    "unknown", "an earlier step's period is not known yet")
+        for t in transitions
+    ]  # fmt: skip
+
+
+def _fixed_due(definition: Definition, state: str, milestones: Mapping[str, date]) -> date | None:
+    """A step's due date when it does not depend on when the step is entered (milestone, date)."""
+    due = definition.state(state).due
+    if due is None:
+        return None
+    return milestones.get(due.milestone) if due.milestone is not None else due.date
 
 
 def path_ahead(definition: Definition, tender: Tender) -> list[Transition]:

@@ -144,7 +144,8 @@ def digest_rows(store: Store, programme: str, day: date) -> list[dict[str, Any]]
     titles = {}
     infeasible = {}
     for step in plan(store, start_of_day(day), programme=programme):
-        if step.status == "infeasible" and step.due and step.earliest:
+        # a step already past its due date is in the overdue list above
+        if step.status == "infeasible" and step.due and step.earliest and step.due >= day:
             infeasible[f"{step.tender}:{step.step}"] = step
     before = store.last_digest(programme, before=day)
     new = [s for key, s in infeasible.items() if key not in set(before.get("infeasible", ()))]

@@ -17,10 +17,18 @@ from hypothesis import strategies as st
 from support import ANNA, DEFINITIONS, PILOT_TEXT, ROOT, SEK, at, pilot_store
 from test_cli import Kflow
 
-from konkurrence_flow.calendar import is_working_day
+from konkurrence_flow.calendar import Period, expiry_day, is_working_day
 from konkurrence_flow.definitions import parse_definition
 from konkurrence_flow.errors import DefinitionError, InvalidInput, NotAllowed
-from konkurrence_flow.legal import REGIMES, STAGES, Minimum, calculate, deadline, procedures_of
+from konkurrence_flow.legal import (
+    REGIMES,
+    STAGES,
+    Minimum,
+    calculate,
+    deadline,
+    procedures_of,
+    with_closed,
+)
 from konkurrence_flow.plan import plan
 from konkurrence_flow.programme import parse_programme
 from konkurrence_flow.scheduler import digest_rows, tick
@@ -537,8 +545,17 @@ def test_plan_marks_a_step_at_risk_and_says_what_is_unknown(pilot: Kflow) -> Non
     assert (contracting["status"], contracting["slack_days"]) == ("at_risk", 6)  # 06-24
     create(pilot, "AAR-B", "open", regime="annex-iib")
     rows = json.loads(pilot.ok("plan", "--tender", "AAR-B", "--json", now="2008-01-10"))
-    publication = next(r for r in rows if r["step"] == "publication")
-    assert publication["status"] == "unknown" and "tender_deadline" in publication["note"]
+    assert [(r["step"], r["due"], r["status"]) for r in rows] == [
+        ("materials", "2008-03-31", "feasible"),
+        ("publication", None, "unknown"),
+        ("award", None, "unknown"),
+        ("standstill", None, "unknown"),
+        ("contracting", "2008-06-30", "unknown"),
+        ("award_notice", None, "unknown"),
+        ("data_collection", "2008-09-30", "unknown"),
+    ]
+    assert "record the tender's own tender_deadline first" in rows[1]["note"]
+    assert rows[2]["note"] == "an earlier step's period is not known yet"
     text = pilot.ok("plan", "--municipality", "Aarhus", now="2008-04-21")
     assert re.search(r"AAR-O +contracting +2008-06-30 +2008-06-24 +6 +at_risk", text)
     assert "note: AAR-B: tender AAR-B is under annex-iib" in text
@@ -592,9 +609,22 @@ def test_closed_days_roll_the_calculator_past_grundlovsdag_and_christmas() -> No
     closed = calculate("eu-2004-18", "open", "tenders", date(2008, 4, 14), {},
                        frozenset({"grundlovsdag"}))  # fmt: skip
     assert closed.last_day == date(2008, 6, 6)
+    assert (
+        "day 52 is Thu 2008-06-05, closed here: the period runs to the end of Fri 2008-06-06"
+        in (closed.answer.notes[-1])
+    )
     eve = calculate("eu-2004-18", "open", "tenders", date(2008, 11, 2), {},
                     frozenset({"juleaften"}))  # fmt: skip
     assert eve.last_day == date(2008, 12, 29)  # Wed 24 Dec closed, 25-26 holidays, weekend
+
+
+def test_closed_days_are_not_counted_in_working_days() -> None:
+    """Three working days from Mon 2008-06-02: Thu 06-05 by statute, Fri 06-06 with it closed."""
+    three = Period(3, "WD")
+    assert expiry_day(date(2008, 6, 2), three) == date(2008, 6, 5)
+    closed = with_closed(three, frozenset({"grundlovsdag"}))
+    assert expiry_day(date(2008, 6, 2), closed) == date(2008, 6, 6)
+    assert with_closed(Period(3, "D"), frozenset({"grundlovsdag"})).closed == frozenset()
 
 
 def test_a_programme_may_close_grundlovsdag_for_its_timers() -> None:
