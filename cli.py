@@ -873,8 +873,11 @@ def legal_deadline(
         return
     what = ", ".join(str(x) for x in (regime, procedure, stage) if x)
     click.echo(f"{what} from {data['from']}: {data['days']} days")
-    click.echo(f"  last day  {found.last_day:%a} {data['last_day']}")
-    click.echo(f"  ends at   the end of {data['last_day']} ({data['ends_at']})")
+    if found.ends_at is None:
+        click.echo("  ends at   once: there is no period")
+    else:
+        click.echo(f"  last day  {found.last_day:%a} {data['last_day']}")
+        click.echo(f"  ends at   the end of {data['last_day']} ({data['ends_at']})")
     click.echo(f"  basis     {data['basis']}")
     for note in data["notes"]:
         click.echo(f"  note      {note}")
@@ -897,7 +900,8 @@ def plan_command(
     store = settings.ready_store()
     if programme is not None and programme not in store.programme_names():
         names = ", ".join(store.programme_names()) or "none is loaded"
-        _fail(f"unknown programme '{programme}' (programmes: {names})")
+        shown = programme if len(programme) <= 40 else programme[:40] + "…"
+        _fail(f"unknown programme {shown!r} (programmes: {names})")
     steps = plan(store, settings.now, tender_id=tender_id, municipality_code=code,
                  programme=programme)  # fmt: skip
     if as_json:

@@ -565,6 +565,9 @@ class _Parser:
         trigger = self._trigger(item, what)
         check_keys(item, _TRANSITION_KEYS, what, self.problems)
         sources = self._sources(item, what, states)
+        problems_before = len(self.problems)
+        when = self._when(item, what)
+        broken = len(self.problems) > problems_before  # its `when:` is reported already
         transition = Transition(
             trigger=trigger or "",
             sources=tuple(sources),
@@ -574,9 +577,8 @@ class _Parser:
             min_period=self._optional_period(item, "min_period", what),
             note_required=self._bool(item, "note_required", what),
             signoff=self._signoff(item, what),
-            when=self._when(item, what),
+            when=when,
         )
-        broken = "when" in item and not transition.when
         return _TransitionEntry(transition, trigger is not None, sources, pos, broken)
 
     def _sources(self, item: YMap, what: str, states: Mapping[str, _StateEntry]) -> dict[str, Pos]:
@@ -694,6 +696,9 @@ class _Parser:
 
     def _when_values(self, when: YMap, name: str, subject: str) -> tuple[str, ...]:
         value, pos, known = when[name], when.value_pos(name), WHEN_ATTRIBUTES[name]
+        if value is None:
+            self.problems.add(pos, f"{name} of {subject} is empty; name at least one {name}")
+            return ()
         if isinstance(value, str):
             named = [(value, pos)]
         else:

@@ -28,6 +28,7 @@ from .calendar import (
 )
 from .definitions import Definition, PeriodRef, State, Transition
 from .errors import InvalidInput, NotAllowed, NotFound
+from .legal import LegalPeriod
 from .legal import resolve as legal_resolve
 from .model import Person, Tender
 
@@ -170,7 +171,7 @@ def fire(
     check_min_period(tender, transition, at, resolve)
     signed, pending = check_signoff(tender, transition, actor)
     dest = tender.state if pending else _move(definition, tender, trigger)
-    if not is_published(definition, tender.state) and is_published(definition, dest):
+    if dest in PUBLISHED and not is_published(definition, tender.state):
         facts = {**(facts or {}), NOTICE_SENT_ON: local_date(at).isoformat()}
     return Outcome(
         tender=tender.id,
@@ -283,6 +284,22 @@ def check_requires(tender: Tender, transition: Transition, facts: Mapping[str, A
         )
 
 
+class TooEarly(NotAllowed):
+    """A transition refused because its minimum period has not expired; `until` is when it does."""
+
+    def __init__(self, until: datetime, message: str) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+def period_end(ref: PeriodRef, period: Period, entered_at: datetime) -> datetime:
+    """The instant a period counted from a state's entry expires: the end of its last day. A legal
+    standstill of no days (waived, or none in the regime) ends as it starts."""
+    if period.amount == 0 and isinstance(ref, LegalPeriod) and ref.name == "standstill":
+        return entered_at
+    return expires_at(local_date(entered_at), period)
+
+
 def check_min_period(
     tender: Tender, transition: Transition, at: datetime, resolve: PeriodResolver
 ) -> None:
@@ -291,12 +308,14 @@ def check_min_period(
         return
     entered = local_date(tender.state_entered_at)
     period = resolve(transition.min_period, tender, entered)
-    if at < expires_at(entered, period):
+    ends = period_end(transition.min_period, period, tender.state_entered_at)
+    if at < ends:
         last = expiry_day(entered, period)
-        raise NotAllowed(
+        raise TooEarly(
+            ends,
             f"'{transition.trigger}' on tender {tender.id} is not allowed before the period "
             f"{transition.min_period} ({period}) since entering '{tender.state}' on "
-            f"{entered.isoformat()} has expired at the end of {last.isoformat()}"
+            f"{entered.isoformat()} has expired at the end of {last.isoformat()}",
         )
 
 
@@ -355,7 +374,8 @@ def plan_step(
     entered = local_date(entered_at)
     timer_at = timer_trigger = None
     if spec.after is not None:
-        timer_at = expires_at(entered, resolve(spec.after.period, tender, entered))
+        period = resolve(spec.after.period, tender, entered)
+        timer_at = period_end(spec.after.period, period, entered_at)
         timer_trigger = spec.after.trigger
     return StepPlan(_due(spec, entered, tender, milestones, resolve), timer_at, timer_trigger)
 

@@ -33,7 +33,7 @@ LIMIT = 10**15  # a thousand billion DKK: larger is a typing error
 
 MONEY = frozenset({"contract_value", "baseline_cost", "estimated_value"})
 YES_NO = frozenset({"pin_published", "electronic_notice", "electronic_access", "notice_by_fax",
-                    "electronic_submission", "notified_electronically", "in_house_won",
+                    "electronic_submission", "notified_electronically", "notified_by_fax", "in_house_won",
                     "standstill"})  # fmt: skip
 DATES = frozenset({"pin_sent_on", "notice_sent_on", "tender_deadline", "requests_deadline",
                    "agreed_tender_deadline"})  # fmt: skip

@@ -94,6 +94,7 @@ class Answer:
     basis: str
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # facts that look as if they shorten it, and why they do not
+    rolls: bool = True  # a period rolls past days off; a date fixed by the tender does not
 
 
 # Minimum periods
@@ -123,16 +124,16 @@ class Minimum:
     electronic_notice: int = 0
     electronic_access: int = 0
     electronic_submission: int = 0
-    agreed_floor: int | None = None
+    agreed_floor: int | None = None  # *verify*: Art. 28(4) gives 10 days where none is agreed
 
     def answer(self, facts: Mapping[str, Any], start: date, notice: date) -> Answer:
         """The minimum for a tender with these facts, its period counted from `start`, its
         contract notice sent on `notice`."""
         notes: list[str] = []
         warnings: list[str] = []
-        agreed = self._agreed(facts, start, notes)
+        agreed = self._agreed(facts, start)
         if agreed is not None:
-            return Answer(agreed, self.source, tuple(notes))
+            return agreed
         with_pin = self._pin_applies(facts, notice, notes, warnings)
         days = self.pin if with_pin and self.pin is not None else self.days
         if _yes(facts, "electronic_notice") and self.electronic_notice:
@@ -191,7 +192,9 @@ class Minimum:
         notes.append(f"prior information notice sent on {sent}: {self.pin} days")
         return True
 
-    def _agreed(self, facts: Mapping[str, Any], start: date, notes: list[str]) -> int | None:
+    def _agreed(self, facts: Mapping[str, Any], start: date) -> Answer | None:
+        """The tender deadline agreed with the selected candidates: that date (it does not roll),
+        or the floor's period if the date is too early."""
         if self.agreed_floor is None:
             return None
         agreed = _date_fact(facts, "agreed_tender_deadline")
@@ -199,13 +202,11 @@ class Minimum:
             return None
         days = (agreed - start).days
         if days < self.agreed_floor:
-            notes.append(
-                f"the agreed tender deadline {agreed} is under {self.agreed_floor} days from "
-                f"{start}; {self.agreed_floor} days apply"
-            )
-            return self.agreed_floor
-        notes.append(f"tender deadline {agreed} agreed with the selected candidates")
-        return days
+            note = (f"the agreed tender deadline {agreed} is under {self.agreed_floor} days from "
+                    f"{start}; {self.agreed_floor} days apply")  # fmt: skip
+            return Answer(self.agreed_floor, self.source, (note,))
+        note = f"tender deadline {agreed} agreed with the selected candidates"
+        return Answer(days, self.source, (note,), rolls=False)
 
 
 _D2004 = "Directive 2004/18/EC"
@@ -422,8 +423,13 @@ def deadline(
     minimum = rules.minimums.get(procedure, {}).get(stage)
     if minimum is None:
         raise _no_minimum(regime, procedure, stage)
-    notice = _date_fact(facts, "notice_sent_on") or start
-    return minimum.answer(facts, start, notice)
+    notice = _date_fact(facts, "notice_sent_on")
+    if notice is None and stage == "tenders" and procedure in TWO_STAGE and "pin_sent_on" in facts:
+        raise NotAllowed(
+            f"the PIN window counts back from the contract notice, which in the {procedure} "
+            "procedure is not the invitation to tender; give notice_sent_on=YYYY-MM-DD too"
+        )
+    return minimum.answer(facts, start, notice or start)
 
 
 def _no_minimum(regime: str, procedure: str | None, stage: str) -> NoMinimum:
@@ -462,7 +468,8 @@ def _standstill(
     if rule.accelerated is not None and str(procedure or "").startswith("accelerated"):
         notes = (*notes, "accelerated procedure")
         return Answer(rule.accelerated, rule.source, notes, warnings)
-    if rule.by_letter is not None and not _yes(facts, "notified_electronically"):
+    sent = _yes(facts, "notified_electronically") or _yes(facts, "notified_by_fax")
+    if rule.by_letter is not None and not sent:
         notes = (*notes, "decision notified by letter")
         return Answer(rule.by_letter, rule.source, notes, warnings)
     return Answer(rule.days, rule.source, notes, warnings)
@@ -476,10 +483,12 @@ def _award_notice(regime: Regime) -> Answer:
 
 
 def resolve(ref: PeriodRef, tender: Tender, start: date) -> Period:
-    """A definition's period for this tender, counted from `start`; legal.* per the regime."""
+    """A definition's period for this tender, counted from `start`; legal.* per the regime. A
+    period of no days, and a date the tender fixed itself, do not roll."""
     if isinstance(ref, Period):
         return ref
-    return Period(legal_days(ref, tender, start), "D", rolls=True)
+    answer = legal_period(ref, tender, start)
+    return Period(answer.days, "D", rolls=answer.rolls and answer.days > 0)
 
 
 def with_closed(period: Period, closed: frozenset[str]) -> Period:
@@ -492,12 +501,19 @@ def with_closed(period: Period, closed: frozenset[str]) -> Period:
 
 def legal_days(ref: LegalPeriod, tender: Tender, start: date) -> int:
     """The calendar days of a legal period for a tender whose period starts on `start`."""
+    return legal_period(ref, tender, start).days
+
+
+def legal_period(ref: LegalPeriod, tender: Tender, start: date) -> Answer:
+    """A legal period for a tender whose period starts on `start`: the statute's, or the
+    tender's own deadline where the statute sets none."""
     regime = regime_of(tender)
     procedure = tender.procedure or tender.facts.get("procedure")
     try:
-        return deadline(regime.name, procedure, ref.stage, start, tender.facts).days
+        return deadline(regime.name, procedure, ref.stage, start, tender.facts)
     except NoMinimum as exc:
-        return _own_deadline(ref, regime, tender, start, exc.fact)
+        days = _own_deadline(ref, regime, tender, start, exc.fact)
+        return Answer(days, f"the tender's own {exc.fact}", rolls=False)
     except NotAllowed as exc:
         raise NotAllowed(f"tender {tender.id}: {ref}: {exc}") from exc
 
@@ -549,7 +565,7 @@ class Calculated:
     start: date
     answer: Answer
     last_day: date
-    ends_at: datetime
+    ends_at: datetime | None  # None: there is no period (no standstill)
 
 
 def calculate(
@@ -562,7 +578,11 @@ def calculate(
 ) -> Calculated:
     """The minimum period of a stage from `start`, its last day (rolled) and the instant it ends."""
     answer = deadline(regime, procedure, stage, start, facts)
-    period = Period(answer.days, "D", rolls=True, closed=closed)
+    if answer.days == 0:
+        none = "no standstill: the contract may follow the award decision at once"
+        answer = replace(answer, notes=(*answer.notes, *answer.warnings, none), warnings=())
+        return Calculated(regime, procedure, stage, start, answer, start, None)
+    period = Period(answer.days, "D", rolls=answer.rolls, closed=closed)
     last = expiry_day(start, period)
     plain = start + timedelta(days=answer.days)
     if last != plain:

@@ -67,6 +67,9 @@ def _do(unit: Unit, tender_id: str, state: str, item: core.Pending) -> Happening
     at = max(item.at, unit.tender(tender_id).last_event_at)
     try:
         outcome = unit.advance(tender_id, item.detail, SYSTEM, at=at)
+    except core.TooEarly as exc:  # the period now runs longer (facts or rules changed): wait
+        unit.move_timer(tender_id, at, exc.until, str(exc))
+        return Happening(at, tender_id, "refused", state, str(exc), trigger=item.detail)
     except RunError as exc:
         unit.disarm_timer(tender_id, at, str(exc))
         return Happening(at, tender_id, "refused", state, str(exc), trigger=item.detail)

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import engine as core
-from .calendar import expires_at, local_date
+from .calendar import local_date, start_of_day
 from .definitions import Definition, Transition
 from .errors import KonkurrenceFlowError
 from .model import Tender
@@ -125,23 +125,24 @@ def _completed(
 ) -> datetime:
     """The earliest instant the step in `state`, entered at `entered`, can be left by `transition`."""
     spec = definition.state(state)
+    day = local_date(entered)
     if spec.after is not None and spec.after.trigger == transition.trigger:
         if timer is None:
-            timer = expires_at(
-                local_date(entered), resolve(spec.after.period, tender, local_date(entered))
-            )
+            period = resolve(spec.after.period, tender, day)
+            timer = core.period_end(spec.after.period, period, entered)
         return timer
     done = max(entered, now)
     if transition.min_period is not None:
-        day = local_date(entered)
-        done = max(done, expires_at(day, resolve(transition.min_period, tender, day)))
+        period = resolve(transition.min_period, tender, day)
+        done = max(done, core.period_end(transition.min_period, period, entered))
     return done
 
 
 def _day_of(definition: Definition, state: str, done: datetime) -> date:
     """The day a step is completed: a period's last day (it ends at 24:00), or the day acted on."""
     timed = definition.state(state).after is not None
-    return local_date(done - timedelta(microseconds=1)) if timed else local_date(done)
+    midnight = done == start_of_day(local_date(done))
+    return local_date(done - timedelta(microseconds=1)) if timed and midnight else local_date(done)
 
 
 def _moved(definition: Definition, tender: Tender, dest: str, at: datetime) -> Tender:

@@ -36,13 +36,15 @@ from ._yaml import (
     YList,
     YMap,
     check_keys,
+    describe,
     did_you_mean,
     expect,
     read_limited,
     read_yaml,
 )
 from .calendar import CLOSED_DAYS, parse_date_expr, parse_period
-from .errors import DefinitionError, NotFound, PeriodError, Problem
+from .errors import DefinitionError, InvalidInput, NotFound, PeriodError, Problem
+from .facts import parse_assignments
 from .identifiers import email_problem, person_id_problem, tender_id_problem, title_problem
 from .legal import PROCEDURES, REGIMES
 from .messages import LANGUAGES
@@ -235,6 +237,9 @@ class _Reader:
             return ()
         found = []
         for i, name in enumerate(names):
+            if not isinstance(name, str):
+                self.problems.add(names.item_pos(i), f"closed day {describe(name)} is not a name")
+                continue
             if name in CLOSED_DAYS:
                 found.append(str(name))
                 continue
@@ -429,7 +434,7 @@ class _Reader:
             self.problems.add(item.value_pos("leader"),
                               f"leader {text['leader']!r} is not among the people{hint}")  # fmt: skip
         when = self._date(item, "start") if "start" in item else start
-        facts = item.get("facts") or {}
+        facts = self._facts(item)
         if not (text["id"] and text["definition"] and text["title"] and when):
             return None
         return PlannedTender(
@@ -438,6 +443,29 @@ class _Reader:
             procedure=text["procedure"], regime=text["regime"],
             facts=MappingProxyType(dict(facts)), pos=pos,
         )  # fmt: skip
+
+    def _facts(self, item: YMap) -> dict[str, Any]:
+        """A planned tender's `facts:`, typed as `--set KEY=VALUE` types them."""
+        spec = item.get("facts")
+        pos = item.value_pos("facts")
+        if spec is None or not expect(spec, YMap, "a mapping", pos, "facts", self.problems):
+            return {}
+        found: dict[str, Any] = {}
+        for key in spec:
+            value, at = spec[key], spec.value_pos(key)
+            if isinstance(value, YMap | YList) or value is None:
+                self.problems.add(at, f"fact {key!r} takes one value, not {describe(value)}")
+                continue
+            if key == "notice_sent_on":
+                self.problems.add(spec.key_pos(key), "notice_sent_on is recorded by the act "
+                                  "that publishes the tender, not in a programme")  # fmt: skip
+                continue
+            text = value.isoformat() if isinstance(value, date) else str(value)
+            try:
+                found.update(parse_assignments([f"{key}={text}"]))
+            except InvalidInput as exc:
+                self.problems.add(at, str(exc))
+        return found
 
     def _check_regime(self, ymap: YMap, key: str, name: str | None) -> None:
         if name is not None and name not in REGIMES:

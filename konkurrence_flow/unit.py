@@ -366,6 +366,18 @@ class Unit:
         )
         return work.tender
 
+    def move_timer(self, tender_id: str, at: datetime, until: datetime, reason: str) -> Tender:
+        """A timed transition fired before its minimum period expired (a timer planned under
+        older facts or rules): record why, and fire it again when the period does expire."""
+        work = self._load(tender_id)
+        at = max(at, work.tender.last_event_at)
+        state = work.tender.state
+        data = {"timer": "moved", "to": until.isoformat()}
+        work.update_step(work.tender.visit, timer_at=until)
+        self._record(work, "system", None, state, state, SYSTEM, at, reason, data,
+                     {"timer_at": until})  # fmt: skip
+        return work.tender
+
     def move_due(self, tender_id: str, due: date, milestone: str) -> Tender:
         """A milestone moved: the current step's due date follows it (and the history says so).
 

@@ -28,7 +28,8 @@ def tender(regime: str = "eu-2004-18", procedure: str | None = "open", **facts: 
         id="AAR-01", title="T", definition="individual-tender", definition_version=1,
         state="publication", state_entered_at=at("2008-01-10"), municipalities=("751",),
         version=1, seq=1, visit=1, last_event_at=at("2008-01-10"), created_at=at("2008-01-10"),
-        regime=regime, procedure=procedure, facts=MappingProxyType(facts),
+        regime=regime, procedure=procedure,
+        facts=MappingProxyType({"notice_sent_on": "2008-01-10", **facts}),
     )  # fmt: skip
 
 
@@ -102,10 +103,12 @@ def test_current_rules_of_2014_24() -> None:
 
 
 def test_annex_iib_takes_the_tenders_own_deadline() -> None:
-    """No statutory minimum: the period runs to the recorded tender_deadline, rolled."""
+    """No statutory minimum: the period runs to the end of the recorded tender_deadline. A date
+    the tender fixed itself does not roll (Regulation 1182/71 rolls periods, not dates): a
+    Saturday deadline ends on the Saturday."""
     assert days(tender("annex-iib", tender_deadline="2008-02-22")) == 43
     period = resolve(TENDER, tender("annex-iib", tender_deadline="2008-02-23"), date(2008, 1, 10))
-    assert expiry_day(date(2008, 1, 10), period) == date(2008, 2, 25)  # Saturday rolls to Monday
+    assert expiry_day(date(2008, 1, 10), period) == date(2008, 2, 23)
 
 
 def test_annex_iib_without_a_deadline_is_refused_with_the_command() -> None:
