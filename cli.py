@@ -402,7 +402,8 @@ def _definition_json(definition: Definition, version: int) -> dict[str, Any]:
             {"trigger": t.trigger, "sources": list(t.sources), "dest": t.dest,
              "roles": sorted(t.roles), "requires": list(t.requires),
              "min_period": str(t.min_period) if t.min_period else None,
-             "note_required": t.note_required, "signoff": t.signoff}
+             "note_required": t.note_required, "signoff": t.signoff,
+             "when": {name: list(values) for name, values in t.when} or None}
             for t in definition.transitions
         ],
     }  # fmt: skip

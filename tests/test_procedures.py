@@ -833,3 +833,17 @@ def test_2014_24_periods_through_the_shipped_definition() -> None:
     moves_ = [(e.trigger, e.occurred_at) for e in store.history("AAR-24") if e.trigger]
     assert moves_[-3:] == [("close_requests", at("2024-04-03")), ("invite", at("2024-04-03")),
                            ("close_bidding", at("2024-04-16"))]  # fmt: skip
+
+
+def test_definitions_show_and_graph_carry_the_conditions(pilot: Kflow) -> None:
+    """`definitions show --json` gives each transition's `when`; the diagram labels its edges."""
+    shown = json.loads(pilot.ok("definitions", "show", "individual-tender", "--json"))
+    publish = [t for t in shown["transitions"] if t["trigger"] == "publish"]
+    assert [(t["dest"], t["when"]) for t in publish] == [
+        ("publication", {"procedure": ["open", "accelerated-open"]}),
+        ("requests", {"procedure": ["restricted", "negotiated", "competitive-dialogue",
+                                    "accelerated-restricted", "accelerated-negotiated"]}),
+    ]  # fmt: skip
+    assert next(t for t in shown["transitions"] if t["trigger"] == "invite")["when"] is None
+    drawn = pilot.ok("definitions", "graph", "individual-tender")
+    assert "contracting --> data_collection: sign_contract [regime: tilbudsloven]" in drawn
