@@ -23,9 +23,11 @@ FORUM = (ROOT / "workflows" / "forum-2007-2008.yaml").read_text("utf-8")
 DEFINITION = (DEFINITIONS / "individual-tender.yaml").read_text("utf-8")
 TENDERS = ["AAR-SUND-01", "FAE-BESK-01", "ODE-BESK-01", "KL-FORUM", "NOPE-1"]
 TRIGGERS = ["approve_scope", "publish", "close_bidding", "decide_award", "cancel",
-            "approve_materials", "complete", "sign_contract", "nope"]  # fmt: skip
+            "approve_materials", "complete", "sign_contract", "close_requests", "invite",
+            "send_award_notice", "nope"]  # fmt: skip
 KEYS = ["contract_value", "baseline_cost", "bidders", "winner", "in_house_bid", "pin_published",
-        "regime", "procedure", "cvr", "x", "tender_deadline"]  # fmt: skip
+        "regime", "procedure", "cvr", "x", "tender_deadline", "pin_sent_on", "notice_sent_on",
+        "agreed_tender_deadline", "standstill", "notice_by_fax"]  # fmt: skip
 
 weird = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
@@ -149,6 +151,32 @@ commands = st.one_of(
     file_command("definitions validate", DEFINITION),
     file_command("programme load", FORUM),
     st.tuples(st.just("forecast"), st.just("--until"), times),
+    st.builds(
+        lambda r, p, stage, day, fact: (
+            "legal",
+            "deadline",
+            "--regime",
+            r,
+            "--procedure",
+            p,
+            "--stage",
+            stage,
+            "--from",
+            day,
+            "--set",
+            fact,
+        ),
+        st.sampled_from(["eu-2004-18", "eu-2014-24", "annex-iib", "tilbudsloven"]) | weird,
+        st.sampled_from(["open", "restricted", "negotiated", "accelerated-open"]) | weird,
+        st.sampled_from(["requests", "tenders", "standstill", "award_notice"]) | weird,
+        times,
+        st.builds(lambda k, v: f"{k}={v}", st.sampled_from(KEYS) | weird, values),
+    ),
+    st.tuples(
+        st.just("plan"),
+        st.sampled_from(["--tender", "--municipality", "--programme"]),
+        st.sampled_from(TENDERS) | weird,
+    ),
     st.sampled_from(
         [
             ("tender", "show", "AAR-SUND-01"),
