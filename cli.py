@@ -21,6 +21,7 @@ from click.core import ParameterSource
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from konkurrence_flow.app import App
     from konkurrence_flow.definitions import Definition
     from konkurrence_flow.model import Person
     from konkurrence_flow.store import Store
@@ -90,6 +91,14 @@ class Settings:
             return self.actor()
         except NotFound:  # reading needs no registration: then every trigger is listed
             return None
+
+    def app(self, *, acting: bool = False) -> App:
+        """The application API for this command: as the acting person (`acting`, who must be
+        registered), or as whoever reads (anyone; a registered person sees their own triggers)."""
+        from konkurrence_flow.app import App
+
+        store = self.ready_store()
+        return App(store, self.now, self.actor() if acting else self.viewer)
 
     def admin(self, what: str) -> Person:
         """The acting person, who must be of the secretariat to do `what`."""
@@ -481,27 +490,17 @@ def tender_create(as_json: bool, **options: Any) -> None:
     """Start a tender in its definition's initial state."""
     from konkurrence_flow.store import NewTender
 
-    settings = _settings()
-    store = settings.ready_store()
     spec = NewTender(
         definition=options["definition"], title=options["title"], id=options["tender_id"],
         programme=options["programme"], municipalities=tuple(options["municipalities"]),
         leader=options["leader"], area=options["area"], procedure=options["procedure"],
         regime=options["regime"],
     )  # fmt: skip
-    created = store.create_tender(spec, settings.actor(), settings.now)
+    created = _settings().app(acting=True).create_tender(spec)
     if as_json:
-        _emit(_tender_json(created))
+        _emit(created)
         return
-    click.echo(f"created {created.id} in '{created.state}'")
-
-
-def _tender_json(t: Any) -> dict[str, Any]:
-    from konkurrence_flow.reports import tender_json
-
-    settings = _settings()
-    definition = settings.store.definition(t.definition, t.definition_version)
-    return tender_json(t, definition, settings.now, settings.viewer)
+    click.echo(f"created {created['id']} in '{created['state']}'")
 
 
 @tender.command("list")
@@ -511,13 +510,7 @@ def _tender_json(t: Any) -> dict[str, Any]:
 @JSON_OPTION
 def tender_list(municipality: str | None, state: str | None, overdue: bool, as_json: bool) -> None:
     """Tenders, filtered."""
-    from konkurrence_flow.municipalities import municipality as lookup
-
-    store = _settings().ready_store()
-    code = lookup(municipality).code if municipality else None
-    rows = [_tender_json(t) for t in store.tenders(code, state)]
-    if overdue:
-        rows = [r for r in rows if r["overdue"]]
+    rows = _settings().app().tenders(municipality, state, overdue)
     if as_json:
         _emit(rows)
         return
@@ -533,7 +526,7 @@ def tender_list(municipality: str | None, state: str | None, overdue: bool, as_j
 @JSON_OPTION
 def tender_show(tender_id: str, as_json: bool) -> None:
     """One tender: state, due date, facts, allowed triggers, sign-offs."""
-    data = _tender_json(_settings().ready_store().tender(tender_id))
+    data = _settings().app().tender(tender_id)
     if as_json:
         _emit(data)
         return
@@ -565,9 +558,7 @@ def tender_show(tender_id: str, as_json: bool) -> None:
 @JSON_OPTION
 def tender_history(tender_id: str, as_json: bool) -> None:
     """A tender's events, in order."""
-    from konkurrence_flow.reports import event_json
-
-    events = [event_json(e) for e in _settings().ready_store().history(tender_id)]
+    events = _settings().app().history(tender_id)
     if as_json:
         _emit(events)
         return
@@ -589,6 +580,8 @@ def _move(event: dict[str, Any]) -> str:
             return f"overdue (due {data['overdue']})"
         if "due_moved" in data:
             return f"due moved to {data['due_moved']['to']} ({data['due_moved']['milestone']})"
+        if data.get("timer") == "moved":
+            return f"timer moved to {data.get('to', '?')[:16]}"
         if "timer" in data:
             return "timed transition refused"
         return "set " + ", ".join(f"{k}={v}" for k, v in data.get("set", {}).items())
@@ -600,10 +593,8 @@ def _move(event: dict[str, Any]) -> str:
 @click.argument("assignments", nargs=-1, required=True, callback=_facts)
 def tender_set(tender_id: str, assignments: dict[str, Any]) -> None:
     """Record facts on a tender: KEY=VALUE (numbers, yes/no, dates, text)."""
-    settings = _settings()
-    facts = assignments
-    settings.ready_store().set_facts(tender_id, facts, settings.actor(), settings.now)
-    click.echo(f"{tender_id}: recorded {', '.join(facts)}")
+    _settings().app(acting=True).set_facts(tender_id, assignments)
+    click.echo(f"{tender_id}: recorded {', '.join(assignments)}")
 
 
 @main.command()
@@ -614,29 +605,32 @@ def tender_set(tender_id: str, assignments: dict[str, Any]) -> None:
               help="KEY=VALUE fact recorded with the act.")  # fmt: skip
 @click.option("--at", "at_text", callback=_instant,
               help="Earlier effective time (ISO date or datetime).")  # fmt: skip
+@JSON_OPTION
 def advance(
     tender_id: str,
     trigger: str,
     note: str | None,
     assignments: dict[str, Any],
     at_text: str | None,
+    as_json: bool,
 ) -> None:
     """Fire TRIGGER on tender TENDER_ID."""
     from konkurrence_flow.calendar import parse_instant
 
-    settings = _settings()
-    store = settings.ready_store()
-    facts = assignments
     at = parse_instant(at_text) if at_text else None
-    outcome = store.advance(
-        tender_id, trigger, settings.actor(), settings.now, at=at, note=note, facts=facts
+    outcome = (
+        _settings()
+        .app(acting=True)
+        .advance(tender_id, trigger, note=note, facts=assignments, at=at)
     )
-    if outcome.changed:
-        click.echo(f"{tender_id}: {outcome.source} -> {outcome.dest}")
+    if as_json:
+        _emit(outcome)
+    elif outcome["changed"]:
+        click.echo(f"{tender_id}: {outcome['source']} -> {outcome['dest']}")
     else:
         click.echo(
-            f"{tender_id}: {outcome.signoff} signed off '{trigger}'; "
-            f"waiting for {', '.join(outcome.pending)}"
+            f"{tender_id}: {outcome['signoff']} signed off '{trigger}'; "
+            f"waiting for {', '.join(outcome['pending'])}"
         )
 
 
@@ -676,20 +670,14 @@ def programme_load(path: str) -> None:
 @JSON_OPTION
 def programme_show(name: str | None, as_json: bool) -> None:
     """A programme's timeline: quarters, milestones, and which tenders are due when."""
-    from konkurrence_flow.reports import timeline
-
-    store = _settings().ready_store()
-    shown = store.programme(name)
-    quarters = timeline(store, shown)
+    shown = _settings().app().programme(name)
     if as_json:
-        _emit({"name": shown.name, "title": shown.title, "start": shown.start.isoformat(),
-               "end": shown.end.isoformat(), "regime": shown.regime,
-               "municipalities": [m.code for m in shown.members], "quarters": quarters})  # fmt: skip
+        _emit(shown)
         return
-    click.echo(f"{shown.title} ({shown.name}): {shown.start} – {shown.end}")
-    click.echo(f"  {len(shown.members)} municipalities, {len(shown.people)} people, "
-               f"{len(shown.tenders)} planned tenders")  # fmt: skip
-    for quarter in quarters:
+    click.echo(f"{shown['title']} ({shown['name']}): {shown['start']} – {shown['end']}")
+    click.echo(f"  {len(shown['municipalities'])} municipalities, {shown['people']} people, "
+               f"{shown['planned_tenders']} planned tenders")  # fmt: skip
+    for quarter in shown["quarters"]:
         click.echo(f"{quarter['quarter']}  ({quarter['start']} – {quarter['end']})")
         for m in quarter["milestones"]:
             planned = " (planned)" if m["planned"] else ""
@@ -705,12 +693,7 @@ def programme_show(name: str | None, as_json: bool) -> None:
 @JSON_OPTION
 def overdue(municipality: str | None, as_json: bool) -> None:
     """Every overdue step as of the clock."""
-    from konkurrence_flow.municipalities import municipality as lookup
-    from konkurrence_flow.reports import overdue as overdue_rows
-
-    settings = _settings()
-    code = lookup(municipality).code if municipality else None
-    found = overdue_rows(settings.ready_store(), settings.now, code)
+    found = _settings().app().overdue(municipality)
     if as_json:
         _emit(found)
         return
@@ -778,15 +761,7 @@ def _print_tick(report: Any) -> None:
 @JSON_OPTION
 def forecast(until: Any, as_json: bool) -> None:
     """What happens by --until if nobody acts: timed transitions, reminders, overdue steps."""
-    from konkurrence_flow.plan import infeasible_steps
-    from konkurrence_flow.scheduler import forecast as run_forecast
-    from konkurrence_flow.scheduler import happening_json
-
-    settings = _settings()
-    store = settings.ready_store()
-    found = run_forecast(store, until, _progress("forecasting"))
-    late = infeasible_steps(store, settings.now, {h.tender for h in found})
-    rows = [{**happening_json(h), "infeasible": (h.tender, h.state) in late} for h in found]
+    rows = _settings().app().forecast(until, _progress("forecasting"))
     if as_json:
         _emit(rows)
         return
@@ -893,29 +868,19 @@ def plan_command(
     tender_id: str | None, municipality: str | None, programme: str | None, as_json: bool
 ) -> None:
     """Can the timeline still be met? Each open tender's steps ahead, earliest against due."""
-    from konkurrence_flow.municipalities import municipality as lookup
-    from konkurrence_flow.plan import plan
-
-    settings = _settings()
-    code = lookup(municipality).code if municipality else None
-    store = settings.ready_store()
-    if programme is not None and programme not in store.programme_names():
-        names = ", ".join(store.programme_names()) or "none is loaded"
-        shown = programme if len(programme) <= 40 else programme[:40] + "…"
-        _fail(f"unknown programme {shown!r} (programmes: {names})")
-    steps = plan(store, settings.now, tender_id=tender_id, municipality_code=code,
-                 programme=programme)  # fmt: skip
+    steps = _settings().app().plan(tender_id, municipality, programme)
     if as_json:
-        _emit([s.json() for s in steps])
+        _emit(steps)
         return
     if not steps:
         click.echo("no open tender has steps ahead")
         return
-    _table(((s.tender, s.step, s.due, s.earliest, s.slack_days, s.status.upper()
-             if s.status == "infeasible" else s.status) for s in steps),
+    _table(((s["tender"], s["step"], s["due"], s["earliest"], s["slack_days"],
+             s["status"].upper() if s["status"] == "infeasible" else s["status"]) for s in steps),
            ("TENDER", "STEP", "DUE", "EARLIEST", "SLACK", "STATUS"))  # fmt: skip
-    for note in dict.fromkeys(f"{s.tender}: {s.note}" for s in steps if s.status == "unknown"
-                              and s.note and not s.note.startswith("an earlier")):  # fmt: skip
+    notes = (f"{s['tender']}: {s['note']}" for s in steps if s["status"] == "unknown"
+             and s["note"] and not s["note"].startswith("an earlier"))  # fmt: skip
+    for note in dict.fromkeys(notes):
         click.echo(f"note: {note}")
 
 
@@ -1010,10 +975,7 @@ def _print_dispatch(report: Any, quiet: bool = False) -> None:
 @JSON_OPTION
 def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
     """The outbox, oldest first."""
-    from konkurrence_flow.reports import notification_json
-
-    notes = _settings().ready_store().notifications("failed" if failed else status)
-    rows = [notification_json(n) for n in notes]
+    rows = _settings().app(acting=True).notifications("failed" if failed else status)
     if as_json:
         _emit(rows)
         return
@@ -1026,22 +988,19 @@ def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
 @click.argument("note_id", type=click.IntRange(1, 2**62))
 def notify_retry(note_id: int) -> None:
     """Queue a failed message again (secretariat; sent by the next dispatch)."""
-    settings = _settings()
-    settings.admin("re-send notifications")
     from konkurrence_flow.calendar import wall_time
 
-    note = settings.ready_store().retry_notification(note_id, settings.now)
+    settings = _settings()
+    note = settings.app(acting=True).retry_notification(note_id)
     when = wall_time(settings.now)
-    click.echo(f"notification {note.id} to {note.recipient} queued again for {when}")
+    click.echo(f"notification {note['id']} to {note['recipient']} queued again for {when}")
 
 
 @main.command()
 @JSON_OPTION
 def effects(as_json: bool) -> None:
     """Effect documentation: savings per tender, area, municipality; estimated IKU vs 25 %."""
-    from konkurrence_flow.reports import effects as effect_report
-
-    report = effect_report(_settings().ready_store())
+    report = _settings().app().effects()
     if as_json:
         _emit(report)
         return

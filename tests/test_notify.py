@@ -343,7 +343,9 @@ def test_dispatch_with_the_server_down_says_so_in_one_line_and_exits_0(tmp_path:
     assert result.exit_code == 0
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("kflow: could not deliver (smtp://127.0.0.1:") and "retried" in line
-    listed = CliRunner().invoke(main, ["notify", "list", "--json"], env=env)
+    listed = CliRunner().invoke(
+        main, ["notify", "list", "--json"], env={**env, "KFLOW_USER": "kl-sek"}
+    )
     assert {n["status"] for n in json.loads(listed.stdout)} == {"queued"}
 
 

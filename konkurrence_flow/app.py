@@ -1,0 +1,178 @@
+"""The application API: what a person may ask of konkurrence-flow, answered in the JSON shapes of
+the README. Both front doors call it — the command line (`cli.py`) and the HTTP service
+(`konkurrence_flow.http`) — and neither holds domain logic of its own.
+
+An `App` is one request: a store, the clock's `now`, and the person asking (`None` for a local
+reader the store does not know, who may read but not act). Every method checks who may do it,
+through the same rules whichever door the request came in by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .access import require_person, require_secretariat
+from .errors import NotAllowed
+from .model import Person
+from .store import NewTender, Store
+
+
+@dataclass
+class App:
+    """One request to the application: the store, the clock and who asks."""
+
+    store: Store
+    now: datetime
+    actor: Person | None = None
+
+    def _acting(self) -> Person:
+        """The person acting, who must be one (a reader the store does not know cannot act)."""
+        if self.actor is None:
+            raise NotAllowed("only a registered person may act; give --user ID or KFLOW_USER")
+        require_person(self.actor)
+        return self.actor
+
+    # -- who ---------------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """The person asking: `{"id", "name", "email", "role", "municipality"}`."""
+        actor = self._acting()
+        return {"id": actor.id, "name": actor.name, "email": actor.email, "role": actor.role,
+                "municipality": actor.municipality}  # fmt: skip
+
+    # -- tenders -------------------------------------------------------------------------------
+
+    def create_tender(self, spec: NewTender) -> dict[str, Any]:
+        """Start a tender in its definition's initial state; the `tender show` object."""
+        created = self.store.create_tender(spec, self._acting(), self.now)
+        return self._tender_json(created)
+
+    def tenders(
+        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+    ) -> list[dict[str, Any]]:
+        """Tenders by id, of one municipality (code or name) and/or in one state."""
+        code = _code(municipality)
+        rows = [self._tender_json(t) for t in self.store.tenders(code, state)]
+        return [r for r in rows if r["overdue"]] if overdue else rows
+
+    def tender(self, tender_id: str) -> dict[str, Any]:
+        """One tender: the `tender show` object."""
+        return self._tender_json(self.store.tender(tender_id))
+
+    def history(self, tender_id: str) -> list[dict[str, Any]]:
+        """A tender's events, in order."""
+        from .reports import event_json
+
+        return [event_json(e) for e in self.store.history(tender_id)]
+
+    def advance(
+        self,
+        tender_id: str,
+        trigger: str,
+        *,
+        note: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Fire a trigger: `{"tender", "trigger", "source", "dest", "changed", "signoff",
+        "pending", "occurred_at"}`."""
+        from .reports import instant
+
+        outcome = self.store.advance(
+            tender_id, trigger, self._acting(), self.now, at=at, note=note, facts=dict(facts or {})
+        )
+        return {
+            "tender": outcome.tender, "trigger": outcome.trigger, "source": outcome.source,
+            "dest": outcome.dest, "changed": outcome.changed, "signoff": outcome.signoff,
+            "pending": list(outcome.pending), "occurred_at": instant(outcome.occurred_at),
+        }  # fmt: skip
+
+    def set_facts(self, tender_id: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """Record facts on a tender; the `tender show` object after."""
+        tender = self.store.set_facts(tender_id, dict(facts), self._acting(), self.now)
+        return self._tender_json(tender)
+
+    def _tender_json(self, tender: Any) -> dict[str, Any]:
+        from .reports import tender_json
+
+        definition = self.store.definition(tender.definition, tender.definition_version)
+        return tender_json(tender, definition, self.now, self.actor)
+
+    # -- the network ----------------------------------------------------------------------------
+
+    def overdue(self, municipality: str | None = None) -> list[dict[str, Any]]:
+        """Every overdue step as of the clock, most overdue first."""
+        from .reports import overdue
+
+        return overdue(self.store, self.now, _code(municipality))
+
+    def forecast(self, until: datetime, wrap: Any = list) -> list[dict[str, Any]]:
+        """What happens by `until` if nobody acts; each row marks a step the plan finds infeasible."""
+        from .plan import infeasible_steps
+        from .scheduler import forecast, happening_json
+
+        found = forecast(self.store, until, wrap)
+        late = infeasible_steps(self.store, self.now, {h.tender for h in found})
+        return [{**happening_json(h), "infeasible": (h.tender, h.state) in late} for h in found]
+
+    def plan(
+        self,
+        tender: str | None = None,
+        municipality: str | None = None,
+        programme: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Each open tender's steps ahead: earliest day against due date."""
+        from .plan import plan
+
+        if programme is not None and programme not in self.store.programme_names():
+            names = ", ".join(self.store.programme_names()) or "none is loaded"
+            shown = programme if len(programme) <= 40 else programme[:40] + "…"
+            raise NotAllowed(f"unknown programme {shown!r} (programmes: {names})")
+        steps = plan(self.store, self.now, tender_id=tender, municipality_code=_code(municipality),
+                     programme=programme)  # fmt: skip
+        return [s.json() for s in steps]
+
+    def effects(self) -> dict[str, Any]:
+        """Savings per tender, area and municipality; estimated IKU against the 25 % target."""
+        from .reports import effects
+
+        return effects(self.store)
+
+    def programme(self, name: str | None = None) -> dict[str, Any]:
+        """A programme's timeline: quarters, milestones, which tenders are due when."""
+        from .reports import timeline
+
+        shown = self.store.programme(name)
+        return {
+            "name": shown.name, "title": shown.title, "start": shown.start.isoformat(),
+            "end": shown.end.isoformat(), "regime": shown.regime,
+            "municipalities": [m.code for m in shown.members],
+            "people": len(shown.people), "planned_tenders": len(shown.tenders),
+            "quarters": timeline(self.store, shown),
+        }  # fmt: skip
+
+    # -- the outbox (secretariat) ----------------------------------------------------------------
+
+    def notifications(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The outbox, oldest first (the secretariat only: it holds everyone's addresses)."""
+        from .reports import notification_json
+
+        require_secretariat(self._acting(), "read the notification outbox")
+        return [notification_json(n) for n in self.store.notifications(status)]
+
+    def retry_notification(self, note_id: int) -> dict[str, Any]:
+        """Queue a failed message again (the secretariat only)."""
+        from .reports import notification_json
+
+        require_secretariat(self._acting(), "re-send notifications")
+        return notification_json(self.store.retry_notification(note_id, self.now))
+
+
+def _code(municipality: str | None) -> str | None:
+    """A municipality's code from its code or name (None: every municipality)."""
+    from .municipalities import municipality as lookup
+
+    return lookup(municipality).code if municipality else None
