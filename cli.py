@@ -806,6 +806,61 @@ def _names(what: str) -> Any:
 
 
 @main.group()
+def token() -> None:
+    """Access tokens for the shared service (the secretariat, on the machine with the store)."""
+
+
+@token.command("create")
+@click.argument("person_id")
+@click.option("--label", help="What the token is for (a laptop, a script).")
+@click.option("--expires", callback=_day, help="Last day it works (default: until revoked).")
+@JSON_OPTION
+def token_create(person_id: str, label: str | None, expires: Any, as_json: bool) -> None:
+    """Issue a token for PERSON_ID; it is printed once and only its hash is kept."""
+    from konkurrence_flow import tokens
+
+    settings = _settings()
+    settings.admin("issue tokens")
+    made, text = tokens.create(settings.ready_store(), person_id, label, expires)
+    if as_json:
+        _emit({"id": made.id, "person": made.person, "token": text,
+               "expires": made.expires.isoformat() if made.expires else None})  # fmt: skip
+        return
+    click.echo(text)
+    until = f"until the end of {made.expires}" if made.expires else "until revoked"
+    click.echo(f"token {made.id} for {made.person}, {until}; it is shown only now", err=True)
+
+
+@token.command("list")
+@JSON_OPTION
+def token_list(as_json: bool) -> None:
+    """Every token (never its secret), oldest first."""
+    from konkurrence_flow import tokens
+
+    settings = _settings()
+    settings.admin("list tokens")
+    rows = [t.json() for t in tokens.tokens(settings.ready_store())]
+    if as_json:
+        _emit(rows)
+        return
+    _table(((r["id"], r["person"], r["label"] or "", r["created_at"][:16], r["expires"] or "",
+             (r["last_used_at"] or "")[:16], "revoked" if r["revoked"] else "")
+            for r in rows), ("ID", "PERSON", "LABEL", "CREATED", "EXPIRES", "LAST USED", ""))  # fmt: skip
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token at once."""
+    from konkurrence_flow import tokens
+
+    settings = _settings()
+    settings.admin("revoke tokens")
+    revoked = tokens.revoke(settings.ready_store(), token_id)
+    click.echo(f"token {revoked.id} of {revoked.person} is revoked")
+
+
+@main.group()
 def legal() -> None:
     """The procurement law: minimum periods, worked out from a day."""
 
@@ -919,6 +974,72 @@ def scheduler_run(interval: float, speed: float, until_text: str | None) -> None
         _print_dispatch(dispatch(store, channels, report.at), quiet=not settings.verbose)
 
     run(store, clock, interval, until, on_tick=after_tick)
+
+
+# -- the service -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-scheduler", is_flag=True, help="Serve only; a scheduler runs elsewhere.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (more than one: the system clock only).")  # fmt: skip
+@click.option("--interval", default=60.0, show_default=True, callback=_positive,
+              help="Seconds between the scheduler's ticks.")  # fmt: skip
+@click.option("--speed", default=1.0, show_default=True, callback=_speed,
+              help="Virtual time runs this many times faster from --now (demos).")  # fmt: skip
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False),
+              help="Serve HTTPS with this certificate (or put a TLS proxy in front).")  # fmt: skip
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False))
+def serve(
+    host: str,
+    port: int,
+    no_scheduler: bool,
+    workers: int,
+    interval: float,
+    speed: float,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+) -> None:
+    """The shared service: the HTTP API (/api/v1, /docs) and, unless --no-scheduler, the
+    scheduler and the notification dispatch, on one clock. SIGTERM stops it cleanly."""
+    import uvicorn
+
+    from konkurrence_flow.clock import AcceleratedClock, SystemClock
+    from konkurrence_flow.http import create_app
+    from konkurrence_flow.log import configure
+    from konkurrence_flow.notify import dispatch
+    from konkurrence_flow.scheduler import Background
+
+    settings = _settings()
+    virtual = bool(settings.now_text) or speed != 1
+    if workers > 1 and virtual:
+        raise click.UsageError("--now and --speed need one worker (--workers 1)")
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise click.UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    configure(verbose=True)
+    clock = AcceleratedClock(settings.now, speed) if virtual else SystemClock()
+    store = settings.ready_store()
+    background = None
+    if not no_scheduler:
+        channels = _channels()
+        background = Background(
+            store, clock, interval, lambda report: dispatch(store, channels, report.at)
+        )
+        background.start()
+    try:
+        if workers == 1:
+            uvicorn.run(create_app(store, clock), host=host, port=port, log_level="info",
+                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)  # fmt: skip
+        else:
+            os.environ["KFLOW_DB"] = store.url
+            uvicorn.run("konkurrence_flow.http:from_environment", factory=True, host=host,
+                        port=port, workers=workers, log_level="info", ssl_certfile=ssl_certfile,
+                        ssl_keyfile=ssl_keyfile)  # fmt: skip
+    finally:
+        if background is not None:
+            background.stop()
 
 
 # -- notifications -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ The secretariat administers the network (people, definitions, programmes, the au
 
 from __future__ import annotations
 
-from .errors import NotAllowed
+from .errors import Forbidden
 from .identifiers import SYSTEM_ID
 from .model import Person
 
@@ -14,7 +14,7 @@ from .model import Person
 def require_person(actor: Person) -> None:
     """Refuse the scheduler's identity where a person must act."""
     if actor.id == SYSTEM_ID or actor.role == "system":
-        raise NotAllowed(
+        raise Forbidden(
             "'system' is the scheduler's identity, not a person's; act as yourself "
             "(--user ID or KFLOW_USER)"
         )
@@ -25,4 +25,4 @@ def require_secretariat(actor: Person, what: str) -> None:
     require_person(actor)
     if actor.role != "secretariat":
         role = actor.role.replace("_", " ")
-        raise NotAllowed(f"{actor.id} is {role}; only the secretariat may {what}")
+        raise Forbidden(f"{actor.id} is {role}; only the secretariat may {what}")

@@ -27,7 +27,7 @@ from .calendar import (
     wall_time,
 )
 from .definitions import Definition, PeriodRef, State, Transition
-from .errors import InvalidInput, NotAllowed, NotFound
+from .errors import Forbidden, InvalidInput, NotAllowed, NotFound
 from .legal import LegalPeriod
 from .legal import resolve as legal_resolve
 from .model import Person, Tender
@@ -246,7 +246,7 @@ def check_actor(
         return
     if actor.role not in transition.roles:
         roles = ", ".join(sorted(transition.roles))
-        raise NotAllowed(
+        raise Forbidden(
             f"{actor.id} ({actor.role}) may not fire '{transition.trigger}' on tender {tender.id}; "
             f"allowed roles: {roles}"
         )
@@ -256,7 +256,7 @@ def check_actor(
 def check_may_touch(tender: Tender, actor: Person) -> None:
     """A project leader acts only on tenders of their own municipality."""
     if actor.role == "project_leader" and actor.municipality not in tender.municipalities:
-        raise NotAllowed(
+        raise Forbidden(
             f"{actor.id} is project leader for municipality {actor.municipality}; tender "
             f"{tender.id} belongs to {', '.join(tender.municipalities) or 'no municipality'}"
         )
@@ -346,7 +346,7 @@ def check_signoff(
         return (), ()  # the secretariat may do alone what the participants do only together
     signed = tender.signoffs.get(transition.trigger, ())
     if actor.role != "project_leader":
-        raise NotAllowed(
+        raise Forbidden(
             f"'{transition.trigger}' on tender {tender.id} is a sign-off by each participating "
             f"municipality's project leader; {actor.id} is {actor.role}"
         )

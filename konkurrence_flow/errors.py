@@ -5,7 +5,8 @@
     ├── PeriodError (ValueError) a period or date expression cannot be read
     └── RunError                 refused at run time
         ├── NotFound (LookupError)       unknown tender, definition, person, municipality
-        ├── NotAllowed                   trigger not allowed in this state, role, guard
+        ├── NotAllowed                   trigger not allowed in this state, guard, period
+        │   └── Forbidden                not for this person: role, municipality, secretariat only
         ├── ConcurrentChange             the tender changed meanwhile: try again
         ├── InvalidInput (ValueError)    a bad value given by the user (a fact, a time)
         └── StoreVersionError            the store's schema is older or newer than this code
@@ -57,6 +58,12 @@ class NotFound(RunError, LookupError):
 
 class NotAllowed(RunError):
     """The domain refuses the act: wrong state, role, missing fact, period not expired."""
+
+
+class Forbidden(NotAllowed):
+    """The person asking may not do this (their role or municipality), whatever the tender's state.
+
+    The HTTP service answers it with 403; any other refusal by the domain is a 409."""
 
 
 class ConcurrentChange(RunError):

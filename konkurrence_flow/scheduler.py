@@ -378,3 +378,45 @@ def tick_json(report: TickReport) -> dict[str, Any]:
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+class Background:
+    """The scheduler in a service's own process: APScheduler runs `tick` (then `after`, e.g. the
+    notification dispatch) every `interval` seconds in a thread, on the service's clock, until
+    `stop`, which waits for a tick in progress. A store upgraded past this code stops it."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        interval: float,
+        after: Callable[[TickReport], Any] | None = None,
+    ) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.store, self.clock, self.after = store, clock, after
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.scheduler.add_job(self.job, "interval", seconds=interval,
+                               next_run_time=datetime.now(UTC), max_instances=1, coalesce=True)  # fmt: skip
+        self.ticks = 0
+
+    def start(self) -> None:
+        logger().info("scheduler started in the service", store=self.store.safe_url,
+                      clock=str(self.clock), speed=self.clock.speed)  # fmt: skip
+        self.scheduler.start()
+
+    def job(self) -> None:
+        try:
+            report = tick(self.store, self.clock.now())
+        except StoreVersionError as exc:
+            logger().error("scheduler stopped", reason=str(exc))
+            self.scheduler.remove_all_jobs()
+            return
+        self.ticks += 1
+        if self.after is not None:
+            self.after(report)
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        logger().info("scheduler stopped in the service", ticks=self.ticks)

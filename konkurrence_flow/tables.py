@@ -160,6 +160,20 @@ class CheckpointRow(SQLModel, table=True):
     heads: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # tender -> last seq
 
 
+class TokenRow(SQLModel, table=True):
+    """A person's access token for the service: only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "token"
+    id: str = Field(primary_key=True, sa_type=String(32))
+    person_id: str = Field(foreign_key="person.id", index=True)
+    label: str | None = None
+    secret_sha256: str = Field(sa_type=String(64))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires: date | None = None
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class ProgrammeRow(SQLModel, table=True):
     __tablename__ = "programme"
     name: str = Field(primary_key=True)

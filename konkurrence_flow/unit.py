@@ -22,7 +22,7 @@ from . import messages
 from .calendar import day_before, expiry_day, local_date, parse_period, start_of_day
 from .chain import GENESIS, Content, event_hash
 from .definitions import Definition
-from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
+from .errors import ConcurrentChange, Forbidden, InvalidInput, NotAllowed, NotFound
 from .identifiers import ascii_prefix, tender_id_problem, title_problem
 from .legal import check_procedure, check_regime
 from .log import logger
@@ -162,14 +162,14 @@ class Unit:
         if actor.role != "project_leader" or len(codes) < 2:
             return
         if spec.programme is None:
-            raise NotAllowed(
+            raise Forbidden(
                 f"{actor.id} may create a joint tender only within a programme its municipalities "
                 "take part in; give --programme"
             )
         members = {m.code for m in self.store.members(spec.programme)}
         outside = [c for c in codes if c not in members]
         if outside:
-            raise NotAllowed(
+            raise Forbidden(
                 f"municipalities {', '.join(outside)} do not take part in programme "
                 f"{spec.programme}; a project leader's joint tender stays within it"
             )
@@ -685,7 +685,7 @@ def _corrections(
 
 def _check_creator(actor: Person, codes: tuple[str, ...]) -> None:
     if actor.role == "project_leader" and actor.municipality not in codes:
-        raise NotAllowed(
+        raise Forbidden(
             f"{actor.id} is project leader for municipality {actor.municipality} and can only "
             f"create tenders that include it (give --municipality {actor.municipality})"
         )

@@ -1,0 +1,359 @@
+"""The HTTP front door: `/api/v1/…` over the application API (`app.App`), for `kflow serve`.
+
+FastAPI (on Starlette) because the API is a handful of JSON endpoints whose OpenAPI document the
+network's scripts can rely on, and FastAPI writes that document from the same declarations that
+parse the requests. Every answer is the `--json` shape of the matching `kflow` command; every
+refusal is `{"error": sentence}` with 400 (malformed), 401 (no or bad token), 403 (not for this
+person), 404 (unknown), 409 (refused by the domain or changed meanwhile) or 413 (too large).
+
+Who acts is decided by the bearer token alone (`tokens.authenticate`): no header, field or
+parameter names another person. Failed authentications are logged with the client's address
+(never the token) and limited per address.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import tokens
+from .app import App
+from .calendar import end_of_day, parse_date_expr, parse_instant
+from .clock import Clock
+from .errors import (
+    ConcurrentChange,
+    DefinitionError,
+    Forbidden,
+    InvalidInput,
+    KonkurrenceFlowError,
+    NotAllowed,
+    NotFound,
+    PeriodError,
+    StoreVersionError,
+)
+from .facts import parse_assignments
+from .log import logger
+from .model import Person
+from .store import NewTender, Store
+
+API = "/api/v1"
+MAX_BODY = 64 * 1024
+"""The largest request body accepted, in bytes (a tender's facts fit a hundred times over)."""
+FAILURES_ALLOWED = 10
+FAILURE_WINDOW = 60.0
+"""Failed authentications allowed per client address per window (seconds); then 429."""
+
+
+# Request bodies
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field (say "actor") is a 400
+
+
+class NewTenderBody(_Body):
+    definition: str = Field(max_length=200)
+    title: str = Field(max_length=2000)
+    id: str | None = Field(default=None, max_length=200)
+    programme: str | None = Field(default=None, max_length=200)
+    municipalities: list[str] = Field(default_factory=list, max_length=98)
+    leader: str | None = Field(default=None, max_length=200)
+    area: str | None = Field(default=None, max_length=200)
+    procedure: str | None = Field(default=None, max_length=200)
+    regime: str | None = Field(default=None, max_length=200)
+
+
+Scalar = str | int | float | bool
+
+
+class AdvanceBody(_Body):
+    trigger: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=10_000)
+    facts: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+    at: str | None = Field(default=None, max_length=64)
+
+
+class FactsBody(_Body):
+    facts: dict[str, Scalar] = Field(max_length=100)
+
+
+# Errors
+
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (tokens.Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (ConcurrentChange, 409),
+    (NotAllowed, 409),
+    (InvalidInput, 400),
+    (PeriodError, 400),
+    (DefinitionError, 400),
+    (StoreVersionError, 503),
+)
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+class _Failures:
+    """Failed authentications per client address, in a sliding window."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, address: str) -> bool:
+        with self.lock:
+            recent = self._recent(address)
+            return len(recent) >= FAILURES_ALLOWED
+
+    def add(self, address: str) -> None:
+        with self.lock:
+            self._recent(address).append(time.monotonic())
+
+    def _recent(self, address: str) -> deque[float]:
+        recent = self.seen[address]
+        while recent and recent[0] < time.monotonic() - FAILURE_WINDOW:
+            recent.popleft()
+        return recent
+
+
+# The application
+
+
+def create_app(store: Store, clock: Clock) -> FastAPI:
+    """The ASGI application over one store, on one clock."""
+    api = FastAPI(
+        title="konkurrence-flow",
+        version="1",
+        description="Tender processes of a network of Danish municipalities. Authenticate with "
+        "`Authorization: Bearer <token>` (`kflow token create`).",
+    )
+    failures = _Failures()
+    _install_errors(api)
+    api.add_middleware(_BodyLimit)
+
+    def who(request: Request) -> Person:
+        address = request.client.host if request.client else "?"
+        if failures.blocked(address):
+            raise _TooMany()
+        header = request.headers.get("authorization", "")
+        scheme, _, text = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise tokens.Unauthenticated("no valid token (Authorization: Bearer kf_…)")
+            return tokens.authenticate(store, text.strip())
+        except tokens.Unauthenticated as exc:
+            failures.add(address)
+            logger().warning("authentication failed", client=address, reason=str(exc),
+                             path=request.url.path)  # fmt: skip
+            raise
+
+    def app_for(person: Person = Depends(who)) -> App:  # noqa: B008 (FastAPI's idiom)
+        return App(store, clock.now(), person)
+
+    For = Depends(app_for)
+
+    @api.get(f"{API}/healthz")
+    def healthz() -> dict[str, Any]:
+        """Alive, and the store's schema revision (no token needed)."""
+        status = store.schema()
+        return {"ok": status.state == "current", "revision": status.revision}
+
+    @api.get(f"{API}/me")
+    def me(app: App = For) -> dict[str, Any]:
+        """The person the token belongs to."""
+        return app.me()
+
+    @api.get(f"{API}/tenders")
+    def list_tenders(
+        municipality: str | None = None,
+        state: str | None = None,
+        overdue: bool = False,
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """Tenders by id (filters as `kflow tender list`)."""
+        return app.tenders(municipality, state, overdue)
+
+    @api.post(f"{API}/tenders", status_code=201)
+    def create_tender(body: NewTenderBody, app: App = For) -> dict[str, Any]:
+        """Start a tender (as `kflow tender create`)."""
+        spec = NewTender(
+            definition=body.definition, title=body.title, id=body.id, programme=body.programme,
+            municipalities=tuple(body.municipalities), leader=body.leader, area=body.area,
+            procedure=body.procedure, regime=body.regime,
+        )  # fmt: skip
+        return app.create_tender(spec)
+
+    @api.get(f"{API}/tenders/{{tender_id}}")
+    def show_tender(tender_id: str, app: App = For) -> dict[str, Any]:
+        """One tender (as `kflow tender show --json`)."""
+        return app.tender(tender_id)
+
+    @api.get(f"{API}/tenders/{{tender_id}}/history")
+    def history(tender_id: str, app: App = For) -> list[dict[str, Any]]:
+        """A tender's events, in order."""
+        return app.history(tender_id)
+
+    @api.post(f"{API}/tenders/{{tender_id}}/advance")
+    def advance(tender_id: str, body: AdvanceBody, app: App = For) -> dict[str, Any]:
+        """Fire a trigger, as the token's person."""
+        at = parse_instant(body.at) if body.at else None
+        return app.advance(tender_id, body.trigger, note=body.note, facts=_facts(body.facts),
+                           at=at)  # fmt: skip
+
+    @api.post(f"{API}/tenders/{{tender_id}}/facts")
+    def set_facts(tender_id: str, body: FactsBody, app: App = For) -> dict[str, Any]:
+        """Record facts on a tender; the tender after."""
+        return app.set_facts(tender_id, _facts(body.facts))
+
+    @api.get(f"{API}/overdue")
+    def overdue(municipality: str | None = None, app: App = For) -> list[dict[str, Any]]:
+        """Every overdue step as of the clock."""
+        return app.overdue(municipality)
+
+    @api.get(f"{API}/forecast")
+    def forecast(until: str, app: App = For) -> list[dict[str, Any]]:
+        """What happens by `until` (a day, to its end, or an instant) if nobody acts."""
+        return app.forecast(_until(until))
+
+    @api.get(f"{API}/plan")
+    def plan(
+        tender: str | None = None,
+        municipality: str | None = None,
+        programme: str | None = None,
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """Each open tender's steps ahead: earliest day against due date."""
+        return app.plan(tender, municipality, programme)
+
+    @api.get(f"{API}/effects")
+    def effects(app: App = For) -> dict[str, Any]:
+        """Savings and estimated IKU."""
+        return app.effects()
+
+    @api.get(f"{API}/programmes")
+    def programme_default(app: App = For) -> dict[str, Any]:
+        """The programme `kflow programme show` shows without a name."""
+        return app.programme(None)
+
+    @api.get(f"{API}/programmes/{{name}}")
+    def programme(name: str, app: App = For) -> dict[str, Any]:
+        """A programme's timeline."""
+        return app.programme(name)
+
+    @api.get(f"{API}/notifications")
+    def notifications(status: str | None = None, app: App = For) -> list[dict[str, Any]]:
+        """The outbox (the secretariat only)."""
+        if status not in (None, "queued", "sent", "failed"):
+            raise InvalidInput(f"unknown status {status[:40]!r} (statuses: queued, sent, failed)")
+        return app.notifications(status)
+
+    @api.post(f"{API}/notifications/{{note_id}}/retry")
+    def retry(note_id: int, app: App = For) -> dict[str, Any]:
+        """Queue a failed message again (the secretariat only)."""
+        return app.retry_notification(note_id)
+
+    return api
+
+
+class _TooMany(Exception):
+    """Too many failed authentications from one address."""
+
+
+def _install_errors(api: FastAPI) -> None:
+    @api.exception_handler(KonkurrenceFlowError)
+    def domain(_request: Request, exc: KonkurrenceFlowError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        return _error(status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                      **headers)  # fmt: skip
+
+    @api.exception_handler(_TooMany)
+    def too_many(_request: Request, _exc: _TooMany) -> JSONResponse:
+        return _error(429, "too many failed authentications from this address; wait a minute",
+                      **{"Retry-After": str(int(FAILURE_WINDOW))})  # fmt: skip
+
+    @api.exception_handler(_TooLarge)
+    def too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:
+        return _error(413, f"the request body is over {MAX_BODY} bytes")
+
+    @api.exception_handler(RequestValidationError)
+    def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(400, f"malformed request: {where or 'body'}: {first.get('msg', 'invalid')}")
+
+
+class _TooLarge(Exception):
+    """A request body over MAX_BODY bytes."""
+
+
+class _BodyLimit:
+    """ASGI middleware: refuse a body over MAX_BODY bytes, by its Content-Length or as it streams
+    in (the body is never read whole before the limit is checked)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            await _error(413, f"the request body is over {MAX_BODY} bytes")(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise _TooLarge()
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _facts(given: Mapping[str, Scalar]) -> dict[str, Any]:
+    """Facts from JSON typed as `--set KEY=VALUE` types them (a string is what a person wrote)."""
+    texts = []
+    for key, value in given.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput(f"{key[:40]}: a fact's number is finite")
+        word = {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+        texts.append(f"{key}={word}")
+    return parse_assignments(texts)
+
+
+def _until(text: str) -> datetime:
+    """`until`: a day (to its end), a quarter expression, or an instant."""
+    try:
+        return end_of_day(parse_date_expr(text))
+    except PeriodError:
+        return parse_instant(text)
+
+
+def from_environment() -> FastAPI:
+    """The application of one of several worker processes (`kflow serve --workers N`): the store
+    at KFLOW_DB, on the system clock."""
+    import os
+
+    from .clock import SystemClock
+
+    store = Store(os.environ["KFLOW_DB"])
+    store.require_initialised()
+    return create_app(store, SystemClock())
