@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -1022,6 +1023,8 @@ def serve(
     clock = AcceleratedClock(settings.now, speed) if virtual else SystemClock()
     store = settings.ready_store()
     background = None
+    signal.signal(signal.SIGTERM, _exit_cleanly)  # uvicorn stops, then re-raises it to us
+    signal.signal(signal.SIGINT, _exit_cleanly)
     if not no_scheduler:
         channels = _channels()
         background = Background(
@@ -1040,6 +1043,12 @@ def serve(
     finally:
         if background is not None:
             background.stop()
+
+
+def _exit_cleanly(_signum: int, _frame: Any) -> None:
+    """After uvicorn's graceful shutdown: leave through `finally`, so the scheduler's tick in
+    progress ends before the process does."""
+    raise SystemExit(0)
 
 
 # -- notifications -----------------------------------------------------------------------------
