@@ -28,6 +28,7 @@ from .legal import check_procedure, check_regime
 from .log import logger
 from .model import SYSTEM, Person, Tender
 from .municipalities import municipality
+from .owed import catch_up
 from .rows import T_EVENT, T_NOTE, T_STEP, T_TENDER, T_TM, tender_values
 
 if TYPE_CHECKING:
@@ -214,8 +215,6 @@ class Unit:
 
     def catch_up(self, tender_id: str, until: datetime) -> None:
         """Let time do what it owes the tender up to `until` (timers, notices) before a person acts."""
-        from .owed import catch_up
-
         catch_up(self, tender_id, until, [])
 
     def _apply(
