@@ -1019,6 +1019,7 @@ def serve(
         raise click.UsageError("--now and --speed need one worker (--workers 1)")
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    settings.admin("serve the store")
     configure(verbose=True)
     clock = AcceleratedClock(settings.now, speed) if virtual else SystemClock()
     store = settings.ready_store()
