@@ -31,7 +31,8 @@ from .municipalities import municipality
 from .rows import T_EVENT, T_NOTE, T_STEP, T_TENDER, T_TM, tender_values
 
 if TYPE_CHECKING:
-    from .store import NewTender, Store
+    from .model import NewTender
+    from .store import Store
 
 
 @dataclass
