@@ -1140,6 +1140,8 @@ def login(url: str, token_stdin: bool) -> None:
                f"the token is kept in {path}")  # fmt: skip
     if _settings().url != base:
         click.echo(f"set KFLOW_URL={base} to work with the service", err=True)
+    if os.environ.get("KFLOW_TOKEN"):
+        click.echo("KFLOW_TOKEN is set, and is used rather than this file: unset it", err=True)
 
 
 @main.command()
