@@ -1,6 +1,11 @@
 """kflow: the command line of konkurrence-flow. Parse, call the package, render; no domain logic.
 
 The package is imported lazily, inside each command, so that `kflow --help` stays fast.
+
+With `KFLOW_URL` set, the day-to-day commands ask the shared service instead of a store
+(`konkurrence_flow.client.RemoteApp`, the token from KFLOW_TOKEN or `kflow login`): the same
+output, the same `--json`, the same exit codes, and neither SQLAlchemy nor SQLModel imported.
+The administration of the store stays with the machine that holds it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from konkurrence_flow.app import App
+    from konkurrence_flow.client import RemoteApp
     from konkurrence_flow.definitions import Definition
     from konkurrence_flow.model import Person
     from konkurrence_flow.store import Store
@@ -38,9 +44,12 @@ class Settings:
     user: str | None
     now_text: str | None
     verbose: bool
+    url: str | None = None  # the shared service (KFLOW_URL): then no store is opened here
 
     @cached_property
     def store(self) -> Store:
+        if self.url:
+            _needs_the_store()
         from konkurrence_flow.store import Store, default_url
 
         return Store(self.db or default_url())
@@ -93,9 +102,16 @@ class Settings:
         except NotFound:  # reading needs no registration: then every trigger is listed
             return None
 
-    def app(self, *, acting: bool = False) -> App:
+    def app(self, *, acting: bool = False) -> App | RemoteApp:
         """The application API for this command: as the acting person (`acting`, who must be
-        registered), or as whoever reads (anyone; a registered person sees their own triggers)."""
+        registered), or as whoever reads (anyone; a registered person sees their own triggers).
+        With KFLOW_URL, the service's, as the person whose token it is (whatever `acting`)."""
+        if self.url:
+            from konkurrence_flow import credentials
+            from konkurrence_flow.client import RemoteApp
+
+            found = credentials.for_service(self.url)
+            return RemoteApp(found.url, found.token, found.hint)
         from konkurrence_flow.app import App
 
         store = self.ready_store()
@@ -139,6 +155,20 @@ class KflowGroup(click.Group):
 def _fail(message: str) -> NoReturn:
     click.echo(f"kflow: {message}", err=True)
     sys.exit(1)
+
+
+def _needs_the_store() -> NoReturn:
+    """Refuse, in remote mode, a command that works on the store itself (administration)."""
+    from konkurrence_flow.errors import NotAllowed
+
+    ctx, names = click.get_current_context(), []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    raise NotAllowed(
+        f"`kflow {' '.join(reversed(names))}` needs direct access to the store: run it on the "
+        "machine that holds it, with KFLOW_URL unset"
+    )
 
 
 def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -244,11 +274,34 @@ def main(ctx: click.Context, db: str | None, user: str | None, now_text: str | N
             "'system' is the scheduler's identity, not a person's; act as yourself",
             param_hint="--user / KFLOW_USER",
         )
-    ctx.obj = Settings(db, user, now_text, verbose)
+    ctx.obj = Settings(db, user, now_text, verbose, _service(ctx))
     if verbose:
         from konkurrence_flow.log import configure
 
         configure(verbose=True)
+
+
+def _service(ctx: click.Context) -> str | None:
+    """KFLOW_URL, checked; with it, who acts is the token's and when is the service's clock, so
+    --user and --now (or KFLOW_USER and KFLOW_NOW) would mislead: they are refused."""
+    from konkurrence_flow.errors import InvalidInput
+
+    text = os.environ.get("KFLOW_URL")
+    if not text:
+        return None
+    from konkurrence_flow.credentials import service_url
+
+    try:
+        url = service_url(text)
+    except InvalidInput as exc:
+        raise click.UsageError(str(exc)) from exc
+    for option, param, says in (
+        ("--user / KFLOW_USER", "user", "your token decides who acts"),
+        ("--now / KFLOW_NOW", "now_text", "the service keeps the time"),
+    ):
+        if ctx.params[param] is not None:
+            raise click.UsageError(f"{option} does not apply with KFLOW_URL: {says}; unset it")
+    return url
 
 
 @main.command()
@@ -489,7 +542,7 @@ def tender() -> None:
 @JSON_OPTION
 def tender_create(as_json: bool, **options: Any) -> None:
     """Start a tender in its definition's initial state."""
-    from konkurrence_flow.store import NewTender
+    from konkurrence_flow.model import NewTender
 
     spec = NewTender(
         definition=options["definition"], title=options["title"], id=options["tender_id"],
@@ -800,10 +853,25 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any
         raise click.BadParameter(str(exc)) from exc
 
 
-def _names(what: str) -> Any:
-    from konkurrence_flow import legal
+class _LawNames(click.Choice[str]):
+    """One of the law's names (regimes, procedures, stages), read from `konkurrence_flow.legal`
+    only when the option is used or shown: importing the law and its holiday calendar when the
+    command line is built would cost every command, a remote one too, some 50 ms."""
 
-    return {"regime": legal.REGIMES, "procedure": legal.PROCEDURES, "stage": legal.STAGES}[what]
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from konkurrence_flow import legal
+
+        names = {"regime": legal.REGIMES, "procedure": legal.PROCEDURES, "stage": legal.STAGES}
+        return tuple(names[self.what])
+
+    @choices.setter
+    def choices(self, _given: tuple[str, ...]) -> None:
+        """The names are the law's: what `Choice.__init__` sets is not kept."""
 
 
 @main.group()
@@ -867,10 +935,10 @@ def legal() -> None:
 
 
 @legal.command("deadline")
-@click.option("--regime", required=True, type=click.Choice(list(_names("regime"))))
-@click.option("--procedure", type=click.Choice(list(_names("procedure"))),
+@click.option("--regime", required=True, type=_LawNames("regime"))
+@click.option("--procedure", type=_LawNames("procedure"),
               help="Required for the requests and tenders stages.")  # fmt: skip
-@click.option("--stage", required=True, type=click.Choice(list(_names("stage"))))
+@click.option("--stage", required=True, type=_LawNames("stage"))
 @click.option("--from", "start", required=True, callback=_day,
               help="The day the period starts (the notice, the invitation, the decision, the "
                    "contract): 2008-01-10 or 'end of Q1 2008'.")  # fmt: skip
@@ -954,6 +1022,8 @@ def scheduler() -> None:
               help="Tick last at this ISO date/datetime (a date: its 00:00), then stop.")  # fmt: skip
 def scheduler_run(interval: float, speed: float, until_text: str | None) -> None:
     """Tick every --interval seconds until SIGTERM/SIGINT (or --until)."""
+    if _settings().url:
+        _needs_the_store()
     from konkurrence_flow.calendar import parse_instant
     from konkurrence_flow.clock import AcceleratedClock, SystemClock
     from konkurrence_flow.log import configure
@@ -1005,6 +1075,8 @@ def serve(
 ) -> None:
     """The shared service: the HTTP API (/api/v1, /docs) and, unless --no-scheduler, the
     scheduler and the notification dispatch, on one clock. SIGTERM stops it cleanly."""
+    if _settings().url:
+        _needs_the_store()
     import uvicorn
 
     from konkurrence_flow.clock import AcceleratedClock, SystemClock
@@ -1044,6 +1116,46 @@ def serve(
     finally:
         if background is not None:
             background.stop()
+
+
+@main.command()
+@click.argument("url")
+@click.option("--token-stdin", is_flag=True, help="Read the token from stdin (scripts).")
+def login(url: str, token_stdin: bool) -> None:
+    """Connect this machine to the shared service at URL with your token (from the secretariat):
+    it is checked, then kept in ~/.config/kflow/token (or $KFLOW_TOKEN_FILE), mode 0600."""
+    from konkurrence_flow import credentials
+    from konkurrence_flow.client import RemoteApp
+    from konkurrence_flow.errors import InvalidInput
+
+    try:
+        base = credentials.service_url(url, "URL")
+    except InvalidInput as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from exc
+    text = sys.stdin.readline() if token_stdin else click.prompt("token", hide_input=True, err=True)
+    token = credentials.checked_token(text, "the token given")
+    hint = "ask the secretariat for a valid one (`kflow token create`)"
+    me = RemoteApp(base, token, hint).me()
+    path = credentials.save(base, token)
+    click.echo(f"logged in to {base} as {me['id']} ({me['name']}, {me['role']}); "
+               f"the token is kept in {path}")  # fmt: skip
+    if _settings().url != base:
+        click.echo(f"set KFLOW_URL={base} to work with the service", err=True)
+    if os.environ.get("KFLOW_TOKEN"):
+        click.echo("KFLOW_TOKEN is set, and is used rather than this file: unset it", err=True)
+
+
+@main.command()
+def logout() -> None:
+    """Forget the token `kflow login` kept (it still works until the secretariat revokes it)."""
+    from konkurrence_flow import credentials
+
+    removed = credentials.remove()
+    if removed is None:
+        click.echo(f"not logged in: there is no {credentials.token_file()}")
+        return
+    click.echo(f"logged out: removed {removed} (the token itself works until the secretariat "
+               "revokes it: `kflow token revoke ID`)")  # fmt: skip
 
 
 def _exit_cleanly(_signum: int, _frame: Any) -> None:
@@ -1119,11 +1231,12 @@ def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
 @click.argument("note_id", type=click.IntRange(1, 2**62))
 def notify_retry(note_id: int) -> None:
     """Queue a failed message again (secretariat; sent by the next dispatch)."""
+    from datetime import datetime
+
     from konkurrence_flow.calendar import wall_time
 
-    settings = _settings()
-    note = settings.app(acting=True).retry_notification(note_id)
-    when = wall_time(settings.now)
+    note = _settings().app(acting=True).retry_notification(note_id)
+    when = wall_time(datetime.fromisoformat(note["next_attempt_at"]))
     click.echo(f"notification {note['id']} to {note['recipient']} queued again for {when}")
 
 

@@ -37,7 +37,7 @@ _HOME = {
     "Event": "model",
     "Person": "model",
     "Tender": "model",
-    "NewTender": "store",
+    "NewTender": "model",
     "Store": "store",
 }
 

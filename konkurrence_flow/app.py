@@ -16,8 +16,8 @@ from typing import Any
 
 from .access import require_person, require_secretariat
 from .errors import NotAllowed
-from .model import Person
-from .store import NewTender, Store
+from .model import NewTender, Person
+from .store import Store
 
 
 @dataclass

@@ -9,7 +9,9 @@
         │   └── Forbidden                not for this person: role, municipality, secretariat only
         ├── ConcurrentChange             the tender changed meanwhile: try again
         ├── InvalidInput (ValueError)    a bad value given by the user (a fact, a time)
-        └── StoreVersionError            the store's schema is older or newer than this code
+        ├── StoreVersionError            the store's schema is older or newer than this code
+        ├── Unauthenticated              no token, or an unknown, revoked or expired one
+        └── ServiceUnavailable           the shared service cannot be reached, or is not one
 
 Every message is one sentence that names the thing and says what is allowed.
 """
@@ -81,3 +83,11 @@ class InvalidInput(RunError, ValueError):
 class StoreVersionError(RunError):
     """The store's schema is not the one this code writes: `kflow init` upgrades an older one;
     a newer one is never written to."""
+
+
+class Unauthenticated(RunError):
+    """No token, or one that is unknown, revoked or expired. The message never repeats it."""
+
+
+class ServiceUnavailable(RunError):
+    """The shared service (`KFLOW_URL`) cannot be reached, or what answers is not konkurrence-flow."""

@@ -43,8 +43,8 @@ from .errors import (
 )
 from .facts import parse_assignments
 from .log import logger
-from .model import Person
-from .store import NewTender, Store
+from .model import NewTender, Person
+from .store import Store
 
 API = "/api/v1"
 MAX_BODY = 64 * 1024

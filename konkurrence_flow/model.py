@@ -63,6 +63,22 @@ class Tender:
 
 
 @dataclass(frozen=True)
+class NewTender:
+    """What `tender create` asks for (a light value: the CLI builds it without the store)."""
+
+    definition: str
+    title: str
+    municipalities: tuple[str, ...] = ()
+    id: str | None = None
+    programme: str | None = None
+    leader: str | None = None
+    area: str | None = None
+    procedure: str | None = None
+    regime: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Event:
     """One line of a tender's append-only history."""
 

@@ -45,7 +45,7 @@ from .errors import (
     StoreVersionError,
 )
 from .identifiers import email_problem, person_id_problem, title_problem
-from .model import CLAIM, SYSTEM, Event, Notification, Person, Step, Tender
+from .model import CLAIM, SYSTEM, Event, NewTender, Notification, Person, Step, Tender
 from .municipalities import municipality
 from .programme import Iku, Member, Programme, parse_programme
 from .rows import T_EVENT, T_NOTE, T_PERSON, T_STEP, T_TENDER, T_TM
@@ -78,22 +78,6 @@ class StoredDefinition:
     path: str
     loaded_at: datetime
     title: str
-
-
-@dataclass(frozen=True)
-class NewTender:
-    """What `tender create` asks for."""
-
-    definition: str
-    title: str
-    municipalities: tuple[str, ...] = ()
-    id: str | None = None
-    programme: str | None = None
-    leader: str | None = None
-    area: str | None = None
-    procedure: str | None = None
-    regime: str | None = None
-    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Store:

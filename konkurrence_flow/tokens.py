@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -20,20 +19,16 @@ from sqlalchemy import insert, select, update
 
 from .access import require_person
 from .calendar import end_of_day, local_date
-from .errors import InvalidInput, NotFound, RunError
+from .credentials import TOKEN_FORM
+from .errors import InvalidInput, NotFound, Unauthenticated
 from .model import Person
 from .store import Store
 from .tables import TokenRow, table
 
 T_TOKEN = table(TokenRow)
 
-_FORM = re.compile(r"kf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 TOUCH_EVERY = timedelta(minutes=1)
 """`last_used_at` is written at most this often per token (a request must not cost a write)."""
-
-
-class Unauthenticated(RunError):
-    """No token, or one that is unknown, revoked or expired. The message never repeats it."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ def revoke(store: Store, token_id: str) -> Token:
 
 def authenticate(store: Store, text: str | None) -> Person:
     """The person a bearer token belongs to; `Unauthenticated` for anything else."""
-    match = _FORM.fullmatch(text or "")
+    match = TOKEN_FORM.fullmatch(text or "")
     if match is None:
         raise Unauthenticated("no valid token (Authorization: Bearer kf_…)")
     token_id, secret = match.groups()

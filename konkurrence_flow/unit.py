@@ -32,7 +32,8 @@ from .owed import catch_up
 from .rows import T_EVENT, T_NOTE, T_STEP, T_TENDER, T_TM, tender_values
 
 if TYPE_CHECKING:
-    from .store import NewTender, Store
+    from .model import NewTender
+    from .store import Store
 
 
 @dataclass

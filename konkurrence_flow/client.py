@@ -1,0 +1,252 @@
+"""The application API over HTTP: `RemoteApp` offers `App`'s methods and answers, asked of a
+shared service (`kflow serve`) with a bearer token.
+
+`kflow` uses it when `KFLOW_URL` is set, so that a laptop runs the day-to-day commands against
+the network's service with the same output as on the machine that holds the store. It speaks
+through the standard library alone and never imports the store (nor SQLAlchemy or SQLModel):
+a remote `kflow tender show` starts as fast as Python and click do.
+
+The service's refusals come back as the exceptions the local path raises, with its sentence:
+
+    400, 413  InvalidInput        403  Forbidden        404  NotFound
+    409       NotAllowed          401  Unauthenticated  503  StoreVersionError
+    connection refused, an answer that is not konkurrence-flow's: ServiceUnavailable
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from .errors import (
+    Forbidden,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RunError,
+    ServiceUnavailable,
+    StoreVersionError,
+    Unauthenticated,
+)
+from .model import NewTender
+
+API = "/api/v1"
+TIMEOUT = 30.0
+"""Seconds to wait for the service to connect or answer."""
+
+_REFUSALS: dict[int, type[RunError]] = {
+    400: InvalidInput,
+    403: Forbidden,
+    404: NotFound,
+    409: NotAllowed,
+    413: InvalidInput,
+    503: StoreVersionError,
+}
+
+
+class RemoteApp:
+    """The application API of the service at `url`, as the person whose token this is.
+
+    `hint` finishes the sentence when the service refuses the token (what to do about it)."""
+
+    def __init__(self, url: str, token: str, hint: str = "", timeout: float = TIMEOUT) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.hint = hint or f"run `kflow login {self.url}` with a valid token"
+        self.timeout = timeout
+
+    # -- who ---------------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """The person the token belongs to: `{"id", "name", "email", "role", "municipality"}`."""
+        return self._call("GET", "/me")
+
+    # -- tenders -------------------------------------------------------------------------------
+
+    def create_tender(self, spec: NewTender) -> dict[str, Any]:
+        """Start a tender in its definition's initial state; the `tender show` object."""
+        body: dict[str, Any] = {
+            "definition": spec.definition, "title": spec.title, "id": spec.id,
+            "programme": spec.programme, "municipalities": list(spec.municipalities),
+            "leader": spec.leader, "area": spec.area, "procedure": spec.procedure,
+            "regime": spec.regime,
+        }  # fmt: skip
+        if spec.facts:  # the service takes none here: let it say so rather than drop them
+            body["facts"] = dict(spec.facts)
+        return self._call("POST", "/tenders", body)
+
+    def tenders(
+        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+    ) -> list[dict[str, Any]]:
+        """Tenders by id, of one municipality (code or name) and/or in one state."""
+        query = {"municipality": municipality, "state": state, "overdue": overdue or None}
+        return self._call("GET", "/tenders", query=query)
+
+    def tender(self, tender_id: str) -> dict[str, Any]:
+        """One tender: the `tender show` object."""
+        return self._call("GET", f"/tenders/{_segment(tender_id)}")
+
+    def history(self, tender_id: str) -> list[dict[str, Any]]:
+        """A tender's events, in order."""
+        path = f"/tenders/{_segment(tender_id)}/history"
+        return self._call("GET", path)
+
+    def advance(
+        self,
+        tender_id: str,
+        trigger: str,
+        *,
+        note: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Fire a trigger as the token's person; the `advance --json` object.
+
+        Facts go as the CLI typed them (text, numbers, yes/no); the service reads each as
+        `--set KEY=VALUE` reads it, which gives the same value back."""
+        body = {"trigger": trigger, "note": note, "facts": dict(facts or {}),
+                "at": at.isoformat() if at else None}  # fmt: skip
+        path = f"/tenders/{_segment(tender_id)}/advance"
+        return self._call("POST", path, body)
+
+    def set_facts(self, tender_id: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """Record facts on a tender; the `tender show` object after."""
+        path = f"/tenders/{_segment(tender_id)}/facts"
+        return self._call("POST", path, {"facts": dict(facts)})
+
+    # -- the network ----------------------------------------------------------------------------
+
+    def overdue(self, municipality: str | None = None) -> list[dict[str, Any]]:
+        """Every overdue step as of the service's clock, most overdue first."""
+        query = {"municipality": municipality}
+        return self._call("GET", "/overdue", query=query)
+
+    def forecast(self, until: datetime, wrap: Any = list) -> list[dict[str, Any]]:
+        """What happens by `until` if nobody acts (`wrap`, a local progress bar, is not used)."""
+        query = {"until": until.isoformat()}
+        return self._call("GET", "/forecast", query=query)
+
+    def plan(
+        self,
+        tender: str | None = None,
+        municipality: str | None = None,
+        programme: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Each open tender's steps ahead: earliest day against due date."""
+        query = {"tender": tender, "municipality": municipality, "programme": programme}
+        return self._call("GET", "/plan", query=query)
+
+    def effects(self) -> dict[str, Any]:
+        """Savings per tender, area and municipality; estimated IKU against the 25 % target."""
+        return self._call("GET", "/effects")
+
+    def programme(self, name: str | None = None) -> dict[str, Any]:
+        """A programme's timeline (without a name: the one `kflow programme show` shows)."""
+        path = "/programmes" if name is None else f"/programmes/{_segment(name)}"
+        return self._call("GET", path)
+
+    # -- the outbox (secretariat) ----------------------------------------------------------------
+
+    def notifications(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The outbox, oldest first (the secretariat only)."""
+        return self._call("GET", "/notifications", query={"status": status})
+
+    def retry_notification(self, note_id: int) -> dict[str, Any]:
+        """Queue a failed message again (the secretariat only)."""
+        return self._call("POST", f"/notifications/{int(note_id)}/retry")
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """One request; the decoded answer, or the refusal raised as the local path raises it."""
+        target = self._target(path, query or {})
+        payload = None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
+        try:
+            status, raw = self._exchange(method, target, payload)
+        except (OSError, http.client.HTTPException) as exc:
+            raise ServiceUnavailable(
+                f"cannot reach the service at {self.url} ({_reason(exc)}); is `kflow serve` "
+                "running there, and is KFLOW_URL right?"
+            ) from exc
+        return self._answer(status, raw, f"{method} {target}")
+
+    def _target(self, path: str, query: Mapping[str, Any]) -> str:
+        prefix = urlsplit(self.url).path  # a service behind a proxy, under /kflow say
+        given = {k: _query_value(v) for k, v in query.items() if v is not None}
+        return f"{prefix}{API}{path}" + (f"?{urlencode(given)}" if given else "")
+
+    def _exchange(self, method: str, target: str, payload: bytes | None) -> tuple[int, bytes]:
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
+                   "User-Agent": "kflow"}  # fmt: skip
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        conn = self._connection()
+        try:
+            conn.request(method, target, payload, headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        parts = urlsplit(self.url)
+        host, port = parts.hostname or "", parts.port
+        if parts.scheme == "https":
+            context = ssl.create_default_context()  # trusts SSL_CERT_FILE too, if set
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+        return http.client.HTTPConnection(host, port, timeout=self.timeout)
+
+    def _answer(self, status: int, raw: bytes, request: str) -> Any:
+        """The JSON of a 2xx answer; else the service's sentence, as the local exception."""
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            data = _NOT_JSON
+        if 200 <= status < 300 and data is not _NOT_JSON:
+            return data
+        error = data.get("error") if isinstance(data, dict) else None
+        if not isinstance(error, str):
+            raise ServiceUnavailable(
+                f"the service at {self.url} answered {status} to {request} without a "
+                "konkurrence-flow answer; is KFLOW_URL the service's address?"
+            )
+        if status == 401:
+            raise Unauthenticated(f"{error}; {self.hint}")
+        raise _REFUSALS.get(status, RunError)(error)
+
+
+_NOT_JSON = object()
+
+
+def _segment(text: str) -> str:
+    """A path segment: every reserved character escaped."""
+    return quote(text, safe="")
+
+
+def _query_value(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its certificate is not trusted: {exc.verify_message}"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
