@@ -404,12 +404,18 @@ def days_overdue(due: date | None, today: date) -> int:
     return (today - due).days
 
 
-def check_effective_time(tender: Tender, at: datetime, now: datetime) -> None:
-    """An act's effective time is never in the future and never before the tender's last event."""
+def check_effective_time(
+    tender: Tender, at: datetime, now: datetime, *, given: bool = True
+) -> None:
+    """An act's effective time is never in the future and never before the tender's last event.
+
+    A time the user `given` (`--at`) is their input; the clock's own time behind the last event
+    is the tender's state (it starts later, a `--now` in the past) or another act got in first
+    since the clock was read (the service): refused by the domain, not malformed."""
     check_not_future(at, now)
     if at < tender.last_event_at:
         planned = f" (tender {tender.id} starts then)" if tender.seq == 1 else ""
-        raise InvalidInput(
+        raise (InvalidInput if given else NotAllowed)(
             f"{wall_time(at)} is before tender {tender.id}'s last event ({wall_time(tender.last_event_at)})"
             f"{planned}; an act cannot go back before it"
         )

@@ -201,8 +201,8 @@ class Unit:
                 f"{' and '.join(own)} of tender {tender_id} are corrected with `kflow tender set` "
                 "(until it is published), not with --set on an act"
             )
-        at = at or self.now
-        core.check_effective_time(self._load(tender_id).tender, at, self.now)
+        given, at = at is not None, at or self.now
+        core.check_effective_time(self._load(tender_id).tender, at, self.now, given=given)
         if actor.role != "system":
             self.catch_up(tender_id, at)
         work = self._load(tender_id)
@@ -270,7 +270,7 @@ class Unit:
         _check_not_recorded(facts)
         tender = self._load(tender_id).tender
         core.check_may_touch(tender, actor)
-        core.check_effective_time(tender, self.now, self.now)
+        core.check_effective_time(tender, self.now, self.now, given=False)
         attributes = _corrections(self.definition_of(tender), tender, facts)
         self.catch_up(tender_id, self.now)
         work = self._load(tender_id)

@@ -188,3 +188,13 @@ def test_effective_time_is_neither_future_nor_before_the_last_event() -> None:
     with pytest.raises(InvalidInput, match=r"is before tender AAR-01's last event"):
         engine.check_effective_time(t, at("2008-01-10T11:00"), at("2008-01-20"))
     engine.check_effective_time(t, at("2008-01-15"), at("2008-01-20"))
+
+
+def test_the_clock_behind_the_last_event_is_a_refusal_not_bad_input() -> None:
+    """No --at: the clock's time before the last event (another act got in after the service read
+    its clock) is refused by the domain (409 in the service), not malformed input (400)."""
+    t = tender(last_event_at=at("2008-01-10T12:00:00.000002"))
+    now = at("2008-01-10T12:00:00.000001")
+    with pytest.raises(NotAllowed, match=r"is before tender AAR-01's last event") as refused:
+        engine.check_effective_time(t, now, now, given=False)
+    assert not isinstance(refused.value, InvalidInput)
