@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from . import tokens
 from .app import App
@@ -142,6 +143,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
     )
     failures = _Failures()
     _install_errors(api)
+    api.openapi = _document(api)  # type: ignore[method-assign]
     api.add_middleware(_BodyLimit)
 
     def who(request: Request) -> Person:
@@ -285,9 +287,10 @@ def _install_errors(api: FastAPI) -> None:
         return _error(429, "too many failed authentications from this address; wait a minute",
                       **{"Retry-After": str(int(FAILURE_WINDOW))})  # fmt: skip
 
-    @api.exception_handler(_TooLarge)
-    def too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:
-        return _error(413, f"the request body is over {MAX_BODY} bytes")
+    @api.exception_handler(HTTPException)
+    def framework(_request: Request, exc: HTTPException) -> JSONResponse:
+        """The framework's own refusals (no such path or method, a body it cannot read)."""
+        return _error(exc.status_code, str(exc.detail), **(exc.headers or {}))
 
     @api.exception_handler(RequestValidationError)
     def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -296,13 +299,11 @@ def _install_errors(api: FastAPI) -> None:
         return _error(400, f"malformed request: {where or 'body'}: {first.get('msg', 'invalid')}")
 
 
-class _TooLarge(Exception):
-    """A request body over MAX_BODY bytes."""
-
-
 class _BodyLimit:
     """ASGI middleware: refuse a body over MAX_BODY bytes, by its Content-Length or as it streams
-    in (the body is never read whole before the limit is checked)."""
+    in. The body is read up to the limit before the application sees it (never further), so a
+    chunked body is refused with the same 413: the framework would turn an error raised while it
+    reads into a 400."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -312,20 +313,86 @@ class _BodyLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        over = length is not None and (not length.isdigit() or int(length) > MAX_BODY)
+        messages = None if over else await _body_within_limit(receive)
+        if messages is None:
             await _error(413, f"the request body is over {MAX_BODY} bytes")(scope, receive, send)
             return
-        seen = 0
+        await self.app(scope, _replay(messages, receive), send)
 
-        async def limited() -> Any:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > MAX_BODY:
-                raise _TooLarge()
-            return message
 
-        await self.app(scope, limited, send)
+async def _body_within_limit(receive: Any) -> list[Any] | None:
+    """The request's body messages, read until its end; None once past MAX_BODY bytes."""
+    messages, seen = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        seen += len(message.get("body", b""))
+        if seen > MAX_BODY:
+            return None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Any], receive: Any) -> Any:
+    """An ASGI `receive` giving the messages already read, then what the client sends next."""
+
+    async def replayed() -> Any:
+        return messages.pop(0) if messages else await receive()
+
+    return replayed
+
+
+# The OpenAPI document
+
+_ERRORS = {
+    400: "Malformed: not JSON, a wrong type, a missing or unknown field, a bad parameter.",
+    401: "No token, or one that is unknown, revoked or expired.",
+    403: "Not allowed for this person: their role or municipality.",
+    404: "Unknown: a tender, programme, municipality or notification.",
+    409: "Refused by the domain, or the tender changed meanwhile.",
+    413: f"The request body is over {MAX_BODY} bytes.",
+    429: "Too many failed authentications from this address; see Retry-After.",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "One sentence."}},
+    "additionalProperties": False,
+}
+
+
+def _document(api: FastAPI) -> Any:
+    """`api.openapi` telling what the service does: FastAPI's document, with the bearer token and
+    the errors as they are sent (`{"error"}`; 400 where FastAPI would write its 422)."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            _as_served(generate())
+        return api.openapi_schema  # type: ignore[return-value]
+
+    return openapi
+
+
+def _as_served(document: dict[str, Any]) -> None:
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    schemas = components.setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)  # never sent: a malformed request is a 400
+            if path != f"{API}/healthz":
+                operation["security"] = [{"bearer": []}]
+                operation["responses"].update(_error_responses())
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+
+
+def _error_responses() -> dict[str, Any]:
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {str(code): {"description": text, "content": content} for code, text in _ERRORS.items()}
 
 
 def _facts(given: Mapping[str, Scalar]) -> dict[str, Any]:
