@@ -3,8 +3,8 @@
 Every test starts its own service on a copy of one prepared store (the pilot programme, loaded
 with `kflow` itself, and tokens for anna, ole and kl-sek) and stops it with SIGTERM: the service
 must leave with exit code 0 within a few seconds, and no token's secret may appear in what it
-wrote. The service runs with KFLOW_USER=kl-sek in its environment, so that any act recorded as
-anyone but the token's person would show.
+wrote. The service runs with KFLOW_USER=kl-sek in its environment (serving the store is the
+secretariat's), so an act recorded as anyone but the token's person would show.
 """
 
 from __future__ import annotations
