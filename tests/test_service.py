@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from servers import free_port, self_signed
 from sqlalchemy import update
 from support import ROOT, wait_for
 
@@ -107,14 +109,6 @@ def network(prepared: Network, tmp_path: Path) -> Network:
 # -- the service ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Service:
     """A running `kflow serve`, its output going to `log`."""
@@ -123,16 +117,24 @@ class Service:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    certificate: Path | None = None
     exit_code: int | None = field(default=None)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.certificate else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What a client trusts: the service's own certificate, when it serves HTTPS."""
+        if self.certificate is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.certificate))
 
     def client(self, person: str | None = None, source: str | None = None) -> httpx.Client:
         """A client under /api/v1 with `person`'s token, from `source` (a loopback address)."""
         headers = {"Authorization": f"Bearer {self.network.tokens[person].text}"} if person else {}
-        transport = httpx.HTTPTransport(local_address=source) if source else None
+        transport = httpx.HTTPTransport(local_address=source, verify=self.verify)
         return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=60,
                             transport=transport)  # fmt: skip
 
@@ -155,17 +157,21 @@ class Service:
 
 
 @contextmanager
-def running(network: Network, folder: Path, *options: str, now: str = NOW) -> Iterator[Service]:
-    """`kflow --now NOW serve --host 127.0.0.1 --port <free> OPTIONS`, up once /healthz answers;
-    stopped after (cleanly, and no token's secret in what it wrote)."""
+def running(
+    network: Network, folder: Path, *options: str, now: str = NOW, tls: bool = False
+) -> Iterator[Service]:
+    """`kflow --now NOW serve --host 127.0.0.1 --port <free> OPTIONS` (`tls`: with a certificate
+    of its own), up once /healthz answers; stopped after (cleanly, and no token's secret in what
+    it wrote)."""
+    certificate, tls_options = _certificate(folder) if tls else (None, [])
     port, log = free_port(), folder / f"serve-{time.monotonic_ns()}.log"
     env = {**os.environ, "KFLOW_DB": network.url, "KFLOW_USER": "kl-sek", "PYTHONPATH": str(ROOT)}
     env.pop("KFLOW_NOW", None)
     cmd = [sys.executable, str(ROOT / "cli.py"), "--now", now, "serve", "--host", "127.0.0.1",
-           "--port", str(port), *options]  # fmt: skip
+           "--port", str(port), *tls_options, *options]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, env=env, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
-    service = Service(network, process, port, log)
+    service = Service(network, process, port, log, certificate)
     try:
         wait_for(lambda: _healthy(service), seconds=60)
     except BaseException:
@@ -178,11 +184,19 @@ def running(network: Network, folder: Path, *options: str, now: str = NOW) -> It
         assert token.secret not in written
 
 
+def _certificate(folder: Path) -> tuple[Path, list[str]]:
+    """A self-signed certificate for 127.0.0.1, and the `serve` options that use it."""
+    certificate = self_signed(folder)[1]
+    return certificate, ["--ssl-certfile", str(certificate), "--ssl-keyfile",
+                         str(folder / "key.pem")]  # fmt: skip
+
+
 def _healthy(service: Service) -> bool:
     if service.process.poll() is not None:
         raise AssertionError(f"kflow serve left early:\n{service.log.read_text('utf-8')}")
     try:
-        return httpx.get(f"{service.base}/api/v1/healthz", timeout=5).status_code == 200
+        answer = httpx.get(f"{service.base}/api/v1/healthz", timeout=5, verify=service.verify)
+        return answer.status_code == 200
     except httpx.TransportError:
         return False
 
@@ -192,8 +206,8 @@ def start_service(network: Network, tmp_path: Path) -> Iterator[Callable[..., Se
     """Start services on the test's store; each is stopped after the test."""
     with ExitStack() as stack:
 
-        def start(*options: str, now: str = NOW) -> Service:
-            return stack.enter_context(running(network, tmp_path, *options, now=now))
+        def start(*options: str, now: str = NOW, tls: bool = False) -> Service:
+            return stack.enter_context(running(network, tmp_path, *options, now=now, tls=tls))
 
         yield start
 
@@ -258,6 +272,19 @@ def test_sigterm_stops_the_service_cleanly(service: Service) -> None:
     assert "Shutting down" in log and "Finished server process" in log
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{service.base}/api/v1/healthz", timeout=2)
+
+
+def test_the_service_serves_https_with_its_own_certificate(
+    start_service: Callable[..., Service],
+) -> None:
+    """--ssl-certfile/--ssl-keyfile: the API over HTTPS, a token accepted; plain HTTP is not
+    answered on that port."""
+    service = start_service("--no-scheduler", tls=True)
+    assert service.base.startswith("https://")
+    with service.client("anna") as anna:
+        assert anna.get("/me").json()["id"] == "anna"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{service.port}/api/v1/healthz", timeout=5)
 
 
 # -- authentication ----------------------------------------------------------------------------------
