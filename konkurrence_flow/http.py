@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -108,26 +108,26 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
 
 
 class _Failures:
-    """Failed authentications per client address, in a sliding window."""
+    """Failed authentications per client address, in a sliding window. Only the last
+    FAILURES_ALLOWED of an address are kept, and an address is forgotten once its last failure
+    has left the window: what is kept is bounded by the failures of the last minute."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
+        self.seen: OrderedDict[str, deque[float]] = OrderedDict()  # by last failure, oldest first
 
     def blocked(self, address: str) -> bool:
         with self.lock:
-            recent = self._recent(address)
-            return len(recent) >= FAILURES_ALLOWED
+            since = time.monotonic() - FAILURE_WINDOW
+            return sum(t >= since for t in self.seen.get(address, ())) >= FAILURES_ALLOWED
 
     def add(self, address: str) -> None:
         with self.lock:
-            self._recent(address).append(time.monotonic())
-
-    def _recent(self, address: str) -> deque[float]:
-        recent = self.seen[address]
-        while recent and recent[0] < time.monotonic() - FAILURE_WINDOW:
-            recent.popleft()
-        return recent
+            now = time.monotonic()
+            self.seen.setdefault(address, deque(maxlen=FAILURES_ALLOWED)).append(now)
+            self.seen.move_to_end(address)
+            while self.seen and next(iter(self.seen.values()))[-1] < now - FAILURE_WINDOW:
+                self.seen.popitem(last=False)
 
 
 # The application
