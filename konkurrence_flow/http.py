@@ -138,6 +138,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
     api = FastAPI(
         title="konkurrence-flow",
         version="1",
+        default_response_class=FiniteJSON,
         description="Tender processes of a network of Danish municipalities. Authenticate with "
         "`Authorization: Bearer <token>` (`kflow token create`).",
     )
@@ -274,7 +275,30 @@ class _TooMany(Exception):
     """Too many failed authentications from one address."""
 
 
+class FiniteJSON(JSONResponse):
+    """JSON without NaN or Infinity: a fact a v0.1.0 store may hold as NaN is sent as null, as
+    `--json` prints it."""
+
+    def render(self, content: Any) -> bytes:
+        return super().render(_finite(content))
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
 def _install_errors(api: FastAPI) -> None:
+    @api.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger().exception("request failed", path=request.url.path, error=type(exc).__name__)
+        return _error(500, "the service failed on this request; its log says more")
+
     @api.exception_handler(KonkurrenceFlowError)
     def domain(_request: Request, exc: KonkurrenceFlowError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
