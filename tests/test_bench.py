@@ -15,6 +15,7 @@ from support import ROOT
         ("engine.py", "batched persisted / bare transitions"),
         ("scheduler.py", "forecast and tick: the same happenings, one for one"),
         ("audit.py", "verify per event, big store / small store"),
+        ("service.py", "HTTP / in-process throughput, 50 clients"),
     ],
 )
 def test_benchmark_smoke_run(script: str, expected: str) -> None:
