@@ -385,7 +385,7 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = folder / "serve.log"
         self._log = self.log_path.open("wb")
-        command = [*KFLOW, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        command = [*KFLOW, "--user", "kl-sek", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--no-scheduler", "--workers", str(workers)]  # fmt: skip
         self.process = subprocess.Popen(command, env=dict(env), cwd=folder, stdout=self._log,
                                         stderr=subprocess.STDOUT)  # fmt: skip

@@ -44,7 +44,7 @@ from .errors import (
 )
 from .facts import parse_assignments
 from .log import logger
-from .model import NewTender, Person
+from .model import NewTender
 from .store import Store
 
 API = "/api/v1"
@@ -147,7 +147,8 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
     api.openapi = _document(api)  # type: ignore[method-assign]
     api.add_middleware(_BodyLimit)
 
-    def who(request: Request) -> Person:
+    def app_for(request: Request) -> App:
+        """The request's App, as the token's person (one dependency: one hand-off to a thread)."""
         address = request.client.host if request.client else "?"
         if failures.blocked(address):
             raise _TooMany()
@@ -156,14 +157,12 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         try:
             if scheme.lower() != "bearer":
                 raise tokens.Unauthenticated("no valid token (Authorization: Bearer kf_…)")
-            return tokens.authenticate(store, text.strip())
+            person = tokens.authenticate(store, text.strip())
         except tokens.Unauthenticated as exc:
             failures.add(address)
             logger().warning("authentication failed", client=address, reason=str(exc),
                              path=request.url.path)  # fmt: skip
             raise
-
-    def app_for(person: Person = Depends(who)) -> App:  # noqa: B008 (FastAPI's idiom)
         return App(store, clock.now(), person)
 
     For = Depends(app_for)

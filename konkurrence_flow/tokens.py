@@ -22,6 +22,7 @@ from .calendar import end_of_day, local_date
 from .credentials import TOKEN_FORM
 from .errors import InvalidInput, NotFound, Unauthenticated
 from .model import Person
+from .rows import T_PERSON
 from .store import Store
 from .tables import TokenRow, table
 
@@ -111,8 +112,14 @@ def authenticate(store: Store, text: str | None) -> Person:
     if match is None:
         raise Unauthenticated("no valid token (Authorization: Bearer kf_…)")
     token_id, secret = match.groups()
+    query = (
+        select(T_TOKEN, T_PERSON.c.name, T_PERSON.c.email, T_PERSON.c.role,
+               T_PERSON.c.municipality)
+        .join(T_PERSON, T_PERSON.c.id == T_TOKEN.c.person_id)
+        .where(T_TOKEN.c.id == token_id)
+    )  # fmt: skip
     with store.engine.connect() as conn:
-        row = conn.execute(select(T_TOKEN).where(T_TOKEN.c.id == token_id)).first()
+        row = conn.execute(query).first()  # the token and its person in one read
     stored = row.secret_sha256 if row is not None else _digest("x" * 43)
     if not hmac.compare_digest(_digest(secret), stored) or row is None:
         raise Unauthenticated("no valid token (Authorization: Bearer kf_…)")
@@ -125,7 +132,7 @@ def authenticate(store: Store, text: str | None) -> Person:
         with store.engine.begin() as conn:
             conn.execute(update(T_TOKEN).where(T_TOKEN.c.id == token_id)
                          .values(last_used_at=now))  # fmt: skip
-    person = store.person(row.person_id)
+    person = Person(row.person_id, row.name, row.email, row.role, row.municipality)
     require_person(person)
     return person
 
