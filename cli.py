@@ -238,19 +238,9 @@ def _settings() -> Settings:
 def _emit(data: Any) -> None:
     """One JSON document on stdout: never NaN or Infinity (a store written by v0.1.0 may hold
     such a fact; it is printed as null)."""
-    click.echo(
-        json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str, allow_nan=False)
-    )
+    from konkurrence_flow.jsonsafe import finite
 
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(v) for v in data]
-    return data
+    click.echo(json.dumps(finite(data), indent=2, ensure_ascii=False, default=str, allow_nan=False))
 
 
 def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> None:

@@ -43,6 +43,7 @@ from .errors import (
     StoreVersionError,
 )
 from .facts import parse_assignments
+from .jsonsafe import finite
 from .log import logger
 from .model import NewTender
 from .store import Store
@@ -279,17 +280,7 @@ class FiniteJSON(JSONResponse):
     `--json` prints it."""
 
     def render(self, content: Any) -> bytes:
-        return super().render(_finite(content))
-
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(v) for v in data]
-    return data
+        return super().render(finite(content))
 
 
 def _install_errors(api: FastAPI) -> None:
