@@ -1,4 +1,5 @@
-"""The HTTP front door: `/api/v1/…` over the application API (`app.App`), for `kflow serve`.
+"""The HTTP front door: `/api/v1/…` over the application API (`app.App`), for `kflow serve`,
+and the dashboard's pages (`web.pages`) under `/`.
 
 FastAPI (on Starlette) because the API is a handful of JSON endpoints whose OpenAPI document the
 network's scripts can rely on, and FastAPI writes that document from the same declarations that
@@ -268,6 +269,9 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         """Queue a failed message again (the secretariat only)."""
         return app.retry_notification(note_id)
 
+    from .web.pages import create_pages
+
+    api.mount("/", create_pages(store, clock))  # the dashboard: every path the API does not take
     return api
 
 

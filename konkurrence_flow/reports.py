@@ -107,6 +107,7 @@ def overdue(
                 "tender": tender.id,
                 "title": tender.title,
                 "state": tender.state,
+                "state_label": definition.state(tender.state).label,
                 "due": tender.due.isoformat() if tender.due else None,
                 "days_overdue": days_overdue(tender.due, today),
                 "municipalities": list(tender.municipalities),

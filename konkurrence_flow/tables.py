@@ -172,6 +172,8 @@ class TokenRow(SQLModel, table=True):
     expires: date | None = None
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    kind: str = Field(default="api", sa_type=String(8), sa_column_kwargs={"server_default": "api"})
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ProgrammeRow(SQLModel, table=True):

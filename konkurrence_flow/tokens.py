@@ -4,6 +4,12 @@ A token reads `kf_<id>_<secret>`: the id names the row, the secret (256 random b
 Only the SHA-256 of the secret is stored, and it is compared in constant time. Tokens live on the
 real clock whatever `--now` says: a demo's virtual 2008 must not make a token expire or revive.
 A token decides who acts; nothing in a request can name another person.
+
+Three kinds: `api` (a person's bearer token, until revoked or its `expires` day ends), `link` (a
+one-time sign-in link for the dashboard, `kflow token create --link`, valid LINK_LIFETIME) and
+`session` (a browser's sign-in: the dashboard's cookie holds it; SESSION_LIFETIME, revoked at
+sign-out). Each works only where its kind is asked for: a link is no bearer token, a session
+cookie no API token.
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ from .tables import TokenRow, table
 
 T_TOKEN = table(TokenRow)
 
+KINDS = ("api", "link", "session")
+LINK_LIFETIME = timedelta(days=3)
+"""How long a sign-in link works (once)."""
+SESSION_LIFETIME = timedelta(hours=12)
+"""How long a dashboard sign-in lasts: a working day."""
+
 TOUCH_EVERY = timedelta(minutes=1)
 """`last_used_at` is written at most this often per token (a request must not cost a write)."""
 
@@ -43,6 +55,8 @@ class Token:
     expires: date | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    kind: str = "api"
+    expires_at: datetime | None = None
 
     def json(self) -> dict[str, Any]:
         """The `kflow token list --json` entry."""
@@ -53,6 +67,7 @@ class Token:
             "created_at": instant(self.created_at),
             "expires": self.expires.isoformat() if self.expires else None,
             "last_used_at": instant(self.last_used_at), "revoked": self.revoked_at is not None,
+            "kind": self.kind, "expires_at": instant(self.expires_at),
         }  # fmt: skip
 
 
@@ -68,21 +83,78 @@ def _digest(secret: str) -> str:
 def create(
     store: Store, person_id: str, label: str | None = None, expires: date | None = None
 ) -> tuple[Token, str]:
-    """A new token for a person: the listed token, and its text (shown once, never stored)."""
+    """A new API token for a person: the listed token, and its text (shown once, never stored)."""
     person = store.person(person_id)
     require_person(person)
-    now = real_now()
-    if expires is not None and expires < local_date(now):
-        raise InvalidInput(f"--expires {expires} is in the past (today is {local_date(now)})")
+    if expires is not None and expires < local_date(real_now()):
+        raise InvalidInput(f"--expires {expires} is in the past (today is {local_date(real_now())})")
     if label is not None and (len(label) > 200 or not label.isprintable()):
         raise InvalidInput("--label is one line of at most 200 printable characters")
-    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     with store.engine.begin() as conn:
-        conn.execute(insert(T_TOKEN).values(
-            id=token_id, person_id=person.id, label=label, secret_sha256=_digest(secret),
-            created_at=now, expires=expires, last_used_at=None, revoked_at=None,
-        ))  # fmt: skip
-    token = Token(token_id, person.id, label, now, expires, None, None)
+        return _insert(conn, person.id, "api", label=label, expires=expires)
+
+
+def create_link(store: Store, person_id: str) -> tuple[Token, str]:
+    """A one-time sign-in link's token for a person, valid LINK_LIFETIME."""
+    person = store.person(person_id)
+    require_person(person)
+    with store.engine.begin() as conn:
+        return _insert(conn, person.id, "link", label="sign-in link",
+                       expires_at=real_now() + LINK_LIFETIME)  # fmt: skip
+
+
+def sign_in(store: Store, text: str) -> tuple[Person, str]:
+    """A browser signs in with a person's API token or a sign-in link (used up by it): the person
+    and a new session token's text, for the cookie."""
+    match = TOKEN_FORM.fullmatch(text.strip())
+    token_id = match.group(1) if match else ""
+    kind = _kind_of(store, token_id) if match else None
+    person = authenticate(store, text.strip(), kind="link" if kind == "link" else "api")
+    with store.engine.begin() as conn:
+        if kind == "link":  # once only: of two tabs redeeming it at once, one wins
+            used = conn.execute(update(T_TOKEN).where(T_TOKEN.c.id == token_id)
+                                .where(T_TOKEN.c.revoked_at.is_(None))
+                                .values(revoked_at=real_now()))  # fmt: skip
+            if used.rowcount != 1:
+                raise Unauthenticated("this sign-in link has been used; ask for a new one")
+        _made, session = _insert(conn, person.id, "session", label="dashboard session",
+                                 expires_at=real_now() + SESSION_LIFETIME)  # fmt: skip
+    return person, session
+
+
+def sign_out(store: Store, text: str) -> None:
+    """End a dashboard session (its token is revoked; nothing if it was not one)."""
+    match = TOKEN_FORM.fullmatch(text or "")
+    if match is None:
+        return
+    with store.engine.begin() as conn:
+        conn.execute(update(T_TOKEN).where(T_TOKEN.c.id == match.group(1))
+                     .where(T_TOKEN.c.kind == "session").where(T_TOKEN.c.revoked_at.is_(None))
+                     .values(revoked_at=real_now()))  # fmt: skip
+
+
+def _kind_of(store: Store, token_id: str) -> str | None:
+    with store.engine.connect() as conn:
+        return conn.execute(select(T_TOKEN.c.kind).where(T_TOKEN.c.id == token_id)).scalar()
+
+
+def _insert(
+    conn: Any,
+    person_id: str,
+    kind: str,
+    *,
+    label: str | None = None,
+    expires: date | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[Token, str]:
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    now = real_now()
+    conn.execute(insert(T_TOKEN).values(
+        id=token_id, person_id=person_id, label=label, secret_sha256=_digest(secret),
+        created_at=now, expires=expires, last_used_at=None, revoked_at=None, kind=kind,
+        expires_at=expires_at,
+    ))  # fmt: skip
+    token = Token(token_id, person_id, label, now, expires, None, None, kind, expires_at)
     return token, f"kf_{token_id}_{secret}"
 
 
@@ -106,8 +178,8 @@ def revoke(store: Store, token_id: str) -> Token:
     return _token(row)
 
 
-def authenticate(store: Store, text: str | None) -> Person:
-    """The person a bearer token belongs to; `Unauthenticated` for anything else."""
+def authenticate(store: Store, text: str | None, kind: str = "api") -> Person:
+    """The person a token of `kind` belongs to; `Unauthenticated` for anything else."""
     match = TOKEN_FORM.fullmatch(text or "")
     if match is None:
         raise Unauthenticated("no valid token (Authorization: Bearer kf_…)")
@@ -121,13 +193,15 @@ def authenticate(store: Store, text: str | None) -> Person:
     with store.engine.connect() as conn:
         row = conn.execute(query).first()  # the token and its person in one read
     stored = row.secret_sha256 if row is not None else _digest("x" * 43)
-    if not hmac.compare_digest(_digest(secret), stored) or row is None:
-        raise Unauthenticated("no valid token (Authorization: Bearer kf_…)")
+    if not hmac.compare_digest(_digest(secret), stored) or row is None or row.kind != kind:
+        raise Unauthenticated(_UNKNOWN[kind])
     now = real_now()
     if row.revoked_at is not None:
-        raise Unauthenticated(f"token {token_id} is revoked")
+        raise Unauthenticated(_REVOKED[kind].format(token_id))
     if row.expires is not None and now >= end_of_day(row.expires):
         raise Unauthenticated(f"token {token_id} expired on {row.expires}")
+    if row.expires_at is not None and now >= row.expires_at:
+        raise Unauthenticated(_EXPIRED[kind])
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         with store.engine.begin() as conn:
             conn.execute(update(T_TOKEN).where(T_TOKEN.c.id == token_id)
@@ -137,6 +211,23 @@ def authenticate(store: Store, text: str | None) -> Person:
     return person
 
 
+_UNKNOWN = {
+    "api": "no valid token (Authorization: Bearer kf_…)",
+    "link": "no valid sign-in link or token",
+    "session": "not signed in",
+}
+_REVOKED = {
+    "api": "token {} is revoked",
+    "link": "this sign-in link has been used; ask for a new one",
+    "session": "the session has ended; sign in again",
+}
+_EXPIRED = {
+    "api": "the token has expired",
+    "link": "this sign-in link has expired; ask for a new one",
+    "session": "the session has ended; sign in again",
+}
+
+
 def _token(row: Any) -> Token:
     return Token(row.id, row.person_id, row.label, row.created_at, row.expires,
-                 row.last_used_at, row.revoked_at)  # fmt: skip
+                 row.last_used_at, row.revoked_at, row.kind, row.expires_at)  # fmt: skip

@@ -1,0 +1,28 @@
+"""Token kinds for the dashboard: `api` (a person's bearer token, as before), `session` (a browser's
+sign-in, ending after hours) and `link` (a one-time sign-in link); `expires_at` ends a token to the
+second (sessions and links), where `expires` ends one at a day's end.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "r5"
+down_revision = "r4"
+branch_labels = None
+depends_on = None
+
+INSTANT = sa.DateTime(timezone=True).with_variant(sa.String(26), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("token") as batch:
+        batch.add_column(sa.Column("kind", sa.String(8), nullable=False, server_default="api"))
+        batch.add_column(sa.Column("expires_at", INSTANT, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("token") as batch:
+        batch.drop_column("expires_at")
+        batch.drop_column("kind")

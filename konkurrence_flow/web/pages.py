@@ -1,0 +1,428 @@
+"""The dashboard: server-rendered pages over the application API, for the secretariat and the
+project leaders. Mounted by `http.create_app` under `/` beside `/api/v1`.
+
+Each page asks `App` (as the signed-in person) or the dashboard's read models, and renders a
+Jinja2 template; forms post back here and go through the same `App` calls as the CLI and the
+API, so the same rules refuse the same things with the same sentences. A refusal re-renders the
+page with that sentence; a success redirects to the tender (POST, redirect, GET).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+
+from .. import dashboard, tokens
+from ..app import App
+from ..calendar import local_date, parse_instant
+from ..clock import Clock
+from ..errors import Forbidden, KonkurrenceFlowError, NotFound
+from ..facts import parse_assignments
+from ..log import logger
+from ..store import Store
+from . import charts, session
+from .text import LANGUAGES, translator
+
+HERE = Path(__file__).parent
+FORM_FIELDS = 20
+"""The most fields a dashboard form may have (its own are five)."""
+
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+class _SignIn(Exception):
+    """The page needs a signed-in person."""
+
+
+def create_pages(store: Store, clock: Clock) -> FastAPI:
+    """The dashboard's pages as an ASGI application (no OpenAPI document of its own)."""
+    pages = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
+                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    pages.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    view = _Views(store, clock, env)
+    _routes(pages, view)
+    _errors(pages, view)
+    return pages
+
+
+class _Views:
+    """What every page needs: the store, the clock, the templates, and how to render."""
+
+    def __init__(self, store: Store, clock: Clock, env: Environment) -> None:
+        self.store, self.clock, self.env = store, clock, env
+
+    def app(self, request: Request) -> App:
+        """The request's App as the signed-in person; `_SignIn` if nobody is."""
+        person = session.person_of(self.store, request)
+        if person is None:
+            raise _SignIn()
+        return App(self.store, self.clock.now(), person)
+
+    def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
+        lang = _language(request)
+        person = context.pop("person", None)
+        if person is None:
+            person = session.person_of(self.store, request)
+        context.setdefault("csrf", session.csrf_token(request))
+        html = self.env.get_template(name).render(
+            t=translator(lang), lang=lang, other=_other_language(request, lang), person=person,
+            path=request.url.path, now=self.clock.now(), today=local_date(self.clock.now()),
+            **context,
+        )  # fmt: skip
+        response = HTMLResponse(html, status_code=code, headers=_HEADERS)
+        if request.query_params.get("lang") in LANGUAGES:
+            response.set_cookie(session.LANG_COOKIE, lang, max_age=365 * 86400,
+                                samesite="strict", path="/")  # fmt: skip
+        return response
+
+    def error(self, request: Request, status: int, message: str) -> Response:
+        return self.render(request, "error.html", status, status=status, message=message)
+
+
+def _language(request: Request) -> str:
+    chosen = request.query_params.get("lang") or request.cookies.get(session.LANG_COOKIE)
+    return chosen if chosen in LANGUAGES else "da"
+
+
+def _other_language(request: Request, lang: str) -> str:
+    """The link that shows this page in the other language."""
+    query = dict(request.query_params)
+    query["lang"] = "en" if lang == "da" else "da"
+    return f"{request.url.path}?{urlencode(query)}"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A URL-encoded form (the body is already within `http.MAX_BODY`), its CSRF token checked."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    fields = parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_FIELDS)
+    form = dict(fields)
+    session.check_form(request, form)
+    return form
+
+
+def _routes(pages: FastAPI, view: _Views) -> None:
+    _sign_in_routes(pages, view)
+    _network_routes(pages, view)
+    _tender_routes(pages, view)
+    _outbox_routes(pages, view)
+
+
+# Signing in and out
+
+
+def _sign_in_routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/signin")
+    def signin_form(request: Request) -> Response:
+        return _signin_page(view, request, None, 200)
+
+    @pages.post("/signin")
+    async def signin(request: Request) -> Response:
+        try:
+            form = await _form(request)
+        except session.BadForm as exc:
+            return _signin_page(view, request, str(exc), 403)
+        target = _local(form.get("next"))
+        try:
+            person, text = await run_in_threadpool(tokens.sign_in, view.store,
+                                                   form.get("token", "")[:200])  # fmt: skip
+        except tokens.Unauthenticated as exc:
+            logger().warning("dashboard sign-in failed", client=_client(request), reason=str(exc))
+            return _signin_page(view, request, str(exc), 401)
+        logger().info("dashboard sign-in", person=person.id, client=_client(request))
+        response = RedirectResponse(target, status_code=303)
+        session.start(response, request, text)
+        return response
+
+    @pages.post("/signout")
+    async def signout(request: Request) -> Response:
+        try:
+            await _form(request)
+        except session.BadForm as exc:
+            return view.error(request, 403, str(exc))
+        response = RedirectResponse("/signin", status_code=303)
+        await run_in_threadpool(session.end, view.store, request, response)
+        return response
+
+
+def _signin_page(view: _Views, request: Request, message: str | None, status: int) -> Response:
+    value = session.signin_value(request)
+    response = view.render(request, "signin.html", status, message=message, csrf=value,
+                           next=_local(request.query_params.get("next")), person=False)  # fmt: skip
+    session.set_signin_cookie(request, response, value)
+    return response
+
+
+def _local(target: str | None) -> str:
+    """A redirect target on this site only (never `//host` or `https://…`)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+# The network: overview, Gantt, overdue board, effects
+
+
+def _network_routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/")
+    def overview(request: Request) -> Response:
+        app = view.app(request)
+        store, now = view.store, app.now
+        programme = app.programme(None) if store.programme_names() else None
+        effects = app.effects()
+        return view.render(request, "overview.html", person=app.actor,
+                           board=dashboard.overview(store, now), programme=programme,
+                           timeline=_timeline(programme, now), effects=effects,
+                           iku=_iku(effects))  # fmt: skip
+
+    @pages.get("/gantt")
+    def gantt(request: Request) -> Response:
+        app = view.app(request)
+        query = request.query_params
+        chosen = dashboard.GanttFilter(query.get("municipality") or None, query.get("area") or None,
+                                       query.get("definition") or None)  # fmt: skip
+        offset = _offset(query.get("offset"))
+        page = dashboard.gantt(view.store, app.now, chosen, offset)
+        programme = app.programme(None) if view.store.programme_names() else None
+        start, end, milestones = _programme_span(programme)
+        rows = list(page.rows)
+        scale = charts.span_of(rows, local_date(app.now), start, end)
+        chart = charts.gantt(rows, local_date(app.now), scale, milestones)
+        return view.render(request, "gantt.html", person=app.actor, page=page, chart=chart,
+                           chosen=chosen, choices=dashboard.choices(view.store),
+                           pager=_pager(request, page))  # fmt: skip
+
+    @pages.get("/overdue")
+    def overdue(request: Request) -> Response:
+        app = view.app(request)
+        municipality = request.query_params.get("municipality") or None
+        rows = app.overdue(municipality)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            for code in row["municipalities"] or ["—"]:
+                groups.setdefault(code, []).append(row)
+        names = {line.code: line.name for line in dashboard.overview(view.store, app.now).lines}
+        ordered = sorted(groups.items(), key=lambda kv: -kv[1][0]["days_overdue"])
+        return view.render(request, "overdue.html", person=app.actor, groups=ordered,
+                           names=names, count=len(rows), municipality=municipality)  # fmt: skip
+
+    @pages.get("/effects")
+    def effects(request: Request) -> Response:
+        app = view.app(request)
+        found = app.effects()
+        chart = [(a["area"] or "—", a["saving_percent"]) for a in found["areas"]
+                 if a["saving_percent"] is not None]  # fmt: skip
+        return view.render(request, "effects.html", person=app.actor, effects=found,
+                           chart=_savings_chart(chart))  # fmt: skip
+
+    @pages.get("/effects.csv")
+    def effects_csv(request: Request) -> Response:
+        app = view.app(request)
+        return _csv(app.effects()["tenders"], "effects.csv")
+
+
+def _timeline(programme: dict[str, Any] | None, now: datetime) -> charts.Timeline | None:
+    if programme is None:
+        return None
+    start, end, milestones = _programme_span(programme)
+    assert start is not None and end is not None
+    return charts.timeline(start, end, milestones, local_date(now))
+
+
+def _programme_span(programme: dict[str, Any] | None) -> tuple[Any, Any, list[Any]]:
+    from datetime import date
+
+    if programme is None:
+        return None, None, []
+    milestones = [(date.fromisoformat(m["date"]), m["label"])
+                  for q in programme["quarters"] for m in q["milestones"]]  # fmt: skip
+    return date.fromisoformat(programme["start"]), date.fromisoformat(programme["end"]), milestones
+
+
+def _iku(effects: dict[str, Any]) -> charts.IkuChart | None:
+    rows = [(m["name"], m["iku_before"], m["iku_after"]) for m in effects["municipalities"]
+            if m["iku_before"] is not None]  # fmt: skip
+    network = effects["network"]
+    if network.get("iku_before") is not None:
+        rows.insert(0, ("Netværket", network["iku_before"], network["iku_after"]))
+    return charts.iku_chart(rows, effects["target_percent"]) if rows else None
+
+
+def _savings_chart(rows: list[tuple[str, float]]) -> charts.IkuChart | None:
+    return charts.iku_chart([(label, 0.0, value) for label, value in rows], 0.0) if rows else None
+
+
+def _offset(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and len(text) < 9 else 0
+
+
+def _pager(request: Request, page: dashboard.GanttPage) -> dict[str, str | None]:
+    def link(offset: int) -> str:
+        query = {k: v for k, v in request.query_params.items() if k != "offset"}
+        return f"{request.url.path}?{urlencode({**query, 'offset': offset})}"
+
+    previous = link(max(0, page.offset - page.limit)) if page.offset > 0 else None
+    following = page.offset + page.limit
+    return {"previous": previous, "next": link(following) if following < page.total else None}
+
+
+def _csv(rows: list[dict[str, Any]], name: str) -> Response:
+    out = io.StringIO()
+    columns = list(rows[0]) if rows else ["tender"]
+    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+# A tender: its page and its forms
+
+
+def _tender_routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/tenders/{tender_id}")
+    def tender(request: Request, tender_id: str) -> Response:
+        app = view.app(request)
+        done = request.query_params.get("done")
+        return _tender_page(view, request, app, tender_id, done=done)
+
+    @pages.post("/tenders/{tender_id}/advance")
+    async def advance(request: Request, tender_id: str) -> Response:
+        app = await run_in_threadpool(view.app, request)
+        try:
+            form = await _form(request)
+        except session.BadForm as exc:
+            return view.error(request, 403, str(exc))
+        trigger = form.get("trigger", "")
+        try:
+            await run_in_threadpool(_fire, app, tender_id, form)
+        except Forbidden as exc:
+            return view.error(request, 403, str(exc))
+        except NotFound as exc:
+            return view.error(request, 404, str(exc))
+        except KonkurrenceFlowError as exc:
+            return await run_in_threadpool(_tender_page, view, request, app, tender_id,
+                                           refused=_sentence(exc), form=form, status=409)  # fmt: skip
+        return RedirectResponse(f"/tenders/{tender_id}?{urlencode({'done': trigger})}", 303)
+
+
+def _fire(app: App, tender_id: str, form: dict[str, str]) -> dict[str, Any]:
+    """Fire the form's trigger, as `kflow advance ID TRIGGER --note … --set … --at …` would."""
+    lines = [line.strip() for line in form.get("facts", "").splitlines() if line.strip()]
+    at = form.get("at", "").strip()
+    return app.advance(tender_id, form.get("trigger", ""), note=form.get("note") or None,
+                       facts=parse_assignments(lines), at=parse_instant(at) if at else None)  # fmt: skip
+
+
+def _tender_page(
+    view: _Views,
+    request: Request,
+    app: App,
+    tender_id: str,
+    *,
+    done: str | None = None,
+    refused: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    shown = app.tender(tender_id)
+    definition = view.store.definition(shown["definition"], shown["definition_version"])
+    labels = {s.name: s.label or s.name for s in definition.states.values()}
+    forms = [_trigger_form(definition, shown["state"], trigger) for trigger in shown["triggers"]]
+    return view.render(request, "tender.html", status, person=app.actor, tender=shown,
+                       history=app.history(tender_id), labels=labels, forms=forms, done=done,
+                       refused=refused, form=form or {})  # fmt: skip
+
+
+def _trigger_form(definition: Any, state: str, trigger: str) -> dict[str, Any]:
+    """What a trigger's form says it needs: a note, facts."""
+    found = [t for t in definition.transitions_from(state) if t.trigger == trigger]
+    requires = sorted({name for t in found for name in t.requires})
+    dest = dict.fromkeys(definition.state(t.dest).label or t.dest for t in found)
+    return {"trigger": trigger, "note_required": any(t.note_required for t in found),
+            "requires": requires, "dest": list(dest)}  # fmt: skip
+
+
+def _sentence(exc: KonkurrenceFlowError) -> str:
+    """The sentence `kflow` prints for a refusal (after its `kflow: `)."""
+    return str(exc) or type(exc).__name__
+
+
+# The outbox (secretariat)
+
+
+def _outbox_routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/notifications")
+    def notifications(request: Request) -> Response:
+        app = view.app(request)
+        status = request.query_params.get("status") or None
+        if status not in (None, "queued", "sent", "failed"):
+            status = None
+        rows = app.notifications(status)
+        rows.reverse()  # newest first
+        failed = [r for r in app.notifications("failed")] if status is None else []
+        return view.render(request, "notifications.html", person=app.actor, rows=rows[:300],
+                           total=len(rows), failed=failed, status=status,
+                           retried=request.query_params.get("retried"))  # fmt: skip
+
+    @pages.post("/notifications/{note_id}/retry")
+    async def retry(request: Request, note_id: int) -> Response:
+        app = await run_in_threadpool(view.app, request)
+        try:
+            await _form(request)
+        except session.BadForm as exc:
+            return view.error(request, 403, str(exc))
+        await run_in_threadpool(app.retry_notification, note_id)
+        return RedirectResponse(f"/notifications?retried={note_id}", 303)
+
+
+# Errors, as pages
+
+
+def _errors(pages: FastAPI, view: _Views) -> None:
+    @pages.exception_handler(_SignIn)
+    def sign_in(request: Request, _exc: _SignIn) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            target = "/"
+        return RedirectResponse(f"/signin?{urlencode({'next': target})}", 303)
+
+    @pages.exception_handler(KonkurrenceFlowError)
+    def domain(request: Request, exc: KonkurrenceFlowError) -> Response:
+        status = 403 if isinstance(exc, Forbidden) else 404 if isinstance(exc, NotFound) else 400
+        return view.error(request, status, _sentence(exc))
+
+    @pages.exception_handler(HTTPException)
+    def framework(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return view.error(request, exc.status_code, str(exc.detail))
+
+    @pages.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> Response:
+        logger().exception("page failed", path=request.url.path, error=type(exc).__name__)
+        return view.error(request, 500, "the service failed on this page; its log says more")
+

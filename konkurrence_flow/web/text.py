@@ -1,0 +1,150 @@
+"""The dashboard's words, in Danish (the default) and English. States and steps keep the labels
+their definitions give them; these are the page's own words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("da", "en")
+
+_DA = {
+    "app": ("Konkurrence-flow", "Konkurrence-flow"),
+    "overview": ("Overblik", "Overview"),
+    "gantt": ("Gantt", "Gantt"),
+    "overdue": ("Forsinkelser", "Overdue"),
+    "notifications": ("Notifikationer", "Notifications"),
+    "effects": ("Effekter", "Effects"),
+    "signin": ("Log ind", "Sign in"),
+    "signout": ("Log ud", "Sign out"),
+    "signed_in_as": ("Logget ind som", "Signed in as"),
+    "token": ("Adgangsnøgle", "Access token"),
+    "token_help": (
+        "Indsæt din personlige nøgle (kf_…) fra sekretariatet, eller brug dit engangslink.",
+        "Paste your personal token (kf_…) from the secretariat, or use your one-time link.",
+    ),
+    "main_nav": ("Hovedmenu", "Main menu"),
+    "skip": ("Spring til indhold", "Skip to content"),
+    "language": ("Sprog", "Language"),
+    "other_language": ("English", "Dansk"),
+    "today": ("I dag", "Today"),
+    "timeline": ("Tidslinje", "Timeline"),
+    "milestones": ("Milepæle", "Milestones"),
+    "milestone": ("Milepæl", "Milestone"),
+    "date": ("Dato", "Date"),
+    "planned_date": ("planlagt dato", "planned date"),
+    "by_municipality": ("Udbud pr. kommune og fase", "Tenders by municipality and phase"),
+    "municipality": ("Kommune", "Municipality"),
+    "all": ("Alle", "All"),
+    "total": ("I alt", "Total"),
+    "overdue_steps": ("Forsinkede trin", "Overdue steps"),
+    "iku": ("Estimeret IKU mod målet på 25 %", "Estimated IKU against the 25 % target"),
+    "iku_before": ("IKU før", "IKU before"),
+    "iku_after": ("IKU efter", "IKU after"),
+    "target": ("Mål", "Target"),
+    "network": ("Netværket", "The network"),
+    "tender": ("Udbud", "Tender"),
+    "tenders": ("Udbud", "Tenders"),
+    "title": ("Titel", "Title"),
+    "state": ("Fase", "Phase"),
+    "due": ("Frist", "Due"),
+    "days_overdue": ("Dage forsinket", "Days overdue"),
+    "leader": ("Projektleder", "Project leader"),
+    "nothing_overdue": ("Intet er forsinket.", "Nothing is overdue."),
+    "area": ("Område", "Area"),
+    "definition": ("Proces", "Process"),
+    "filter": ("Filtrér", "Filter"),
+    "plan": ("Plan", "Plan"),
+    "actual": ("Faktisk", "Actual"),
+    "late": ("Forsinket", "Overdue"),
+    "ahead": ("Plan fremover", "Plan ahead"),
+    "earliest": ("Tidligst mulige afslutning", "Earliest possible completion"),
+    "gantt_desc": (
+        "Hver række er et udbud: tynd grå bjælke er den planlagte periode for hver fase, tyk blå "
+        "er den faktiske, rød er dage efter fristen; stiplet er planen fremover, og ruden er den "
+        "tidligst mulige afslutning.",
+        "Each row is a tender: the thin grey bar is each phase's planned span, the thick blue bar "
+        "its actual span, red the days past the due date; dashed is the plan ahead, and the "
+        "diamond the earliest possible completion.",
+    ),
+    "as_table": ("Vis som tabel", "Show as a table"),
+    "entered": ("Startet", "Entered"),
+    "left": ("Afsluttet", "Left"),
+    "showing": ("Viser", "Showing"),
+    "of": ("af", "of"),
+    "previous": ("Forrige", "Previous"),
+    "next": ("Næste", "Next"),
+    "timer": ("Tidsstyret skift", "Timer"),
+    "facts": ("Fakta", "Facts"),
+    "signoffs": ("Godkendelser", "Sign-offs"),
+    "pending": ("mangler", "pending"),
+    "history": ("Historik", "History"),
+    "when": ("Tidspunkt", "When"),
+    "event": ("Hændelse", "Event"),
+    "actor": ("Aktør", "Actor"),
+    "note": ("Note", "Note"),
+    "actions": ("Handlinger", "Actions"),
+    "no_actions": (
+        "Du kan ikke skifte fase på dette udbud nu.",
+        "You cannot move this tender on now.",
+    ),
+    "fire": ("Udfør", "Fire"),
+    "facts_help": (
+        "Én pr. linje: navn=værdi (fx contract_value=1200000)",
+        "One per line: name=value (e.g. contract_value=1200000)",
+    ),
+    "at": ("Gældende fra (valgfrit)", "Effective (optional)"),
+    "at_help": ("Et tidligere tidspunkt, fx 2008-03-20", "An earlier time, e.g. 2008-03-20"),
+    "needs_note": ("kræver en note", "needs a note"),
+    "needs_facts": ("kræver fakta", "needs facts"),
+    "refused": ("Afvist", "Refused"),
+    "done_now": ("Udført", "Done"),
+    "now_in": ("Udbuddet er nu i fasen", "The tender is now in"),
+    "warnings": ("Advarsler", "Warnings"),
+    "legal_notes": ("Lovgrundlag", "Legal basis"),
+    "status": ("Status", "Status"),
+    "recipient": ("Modtager", "Recipient"),
+    "subject": ("Emne", "Subject"),
+    "attempts": ("Forsøg", "Attempts"),
+    "last_error": ("Seneste fejl", "Last error"),
+    "retry": ("Send igen", "Retry"),
+    "queued_again": ("sat i kø igen", "queued again"),
+    "kind": ("Type", "Kind"),
+    "created": ("Oprettet", "Created"),
+    "failed": ("Fejlede", "Failed"),
+    "queued": ("I kø", "Queued"),
+    "sent": ("Sendt", "Sent"),
+    "no_notifications": ("Ingen meddelelser.", "No messages."),
+    "savings": ("Besparelser", "Savings"),
+    "by_area": ("Pr. område", "By area"),
+    "by_tender": ("Pr. udbud", "By tender"),
+    "contract_value": ("Kontraktsum (kr./år)", "Contract value (DKK/year)"),
+    "baseline_cost": ("Udgift før (kr./år)", "Cost before (DKK/year)"),
+    "saving": ("Besparelse (kr./år)", "Saving (DKK/year)"),
+    "saving_percent": ("Besparelse %", "Saving %"),
+    "bidders": ("Tilbudsgivere", "Bidders"),
+    "download_csv": ("Hent som CSV", "Download as CSV"),
+    "savings_chart": ("Besparelse i procent pr. område", "Saving in percent by area"),
+    "error": ("Fejl", "Error"),
+    "forbidden": ("Ingen adgang", "Forbidden"),
+    "not_found": ("Findes ikke", "Not found"),
+    "back": ("Tilbage", "Back"),
+    "print": ("Udskriv", "Print"),
+    "invented": (
+        "Personer, adresser og beløb i programfilerne er opdigtede.",
+        "People, addresses and figures in the programme files are invented.",
+    ),
+}
+Translate = Callable[[str], str]
+
+
+def translator(lang: str) -> Translate:
+    """The page's words in `lang` (da or en); a key without words shows itself."""
+    english = lang == "en"
+
+    def t(key: str) -> str:
+        words = _DA.get(key)
+        if words is None:
+            return key
+        return words[1] if english else words[0]
+
+    return t
