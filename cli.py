@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -873,13 +874,30 @@ def token() -> None:
 @click.argument("person_id")
 @click.option("--label", help="What the token is for (a laptop, a script).")
 @click.option("--expires", callback=_day, help="Last day it works (default: until revoked).")
+@click.option("--link", is_flag=True,
+              help="A one-time sign-in link to the dashboard instead (valid 3 days).")  # fmt: skip
+@click.option("--url", "base_url", default="http://127.0.0.1:8000", show_default=True,
+              help="The service's address, for --link.")  # fmt: skip
 @JSON_OPTION
-def token_create(person_id: str, label: str | None, expires: Any, as_json: bool) -> None:
-    """Issue a token for PERSON_ID; it is printed once and only its hash is kept."""
+def token_create(
+    person_id: str,
+    label: str | None,
+    expires: Any,
+    link: bool,
+    base_url: str,
+    as_json: bool,
+) -> None:
+    """Issue a token for PERSON_ID; it is printed once and only its hash is kept. With --link, a
+    one-time sign-in link for the dashboard (the token rides after '#', which no server logs)."""
     from konkurrence_flow import tokens
 
     settings = _settings()
     settings.admin("issue tokens")
+    if link:
+        if label is not None or expires is not None:
+            raise click.UsageError("--link makes a one-time link; it takes no --label or --expires")
+        _print_link(*tokens.create_link(settings.ready_store(), person_id), base_url, as_json)
+        return
     made, text = tokens.create(settings.ready_store(), person_id, label, expires)
     if as_json:
         _emit({"id": made.id, "person": made.person, "token": text,
@@ -888,6 +906,27 @@ def token_create(person_id: str, label: str | None, expires: Any, as_json: bool)
     click.echo(text)
     until = f"until the end of {made.expires}" if made.expires else "until revoked"
     click.echo(f"token {made.id} for {made.person}, {until}; it is shown only now", err=True)
+
+
+def _print_link(made: Any, text: str, base_url: str, as_json: bool) -> None:
+    from konkurrence_flow.reports import instant
+
+    parsed = urllib.parse.urlsplit(base_url)
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or parsed.query
+        or parsed.fragment
+    ):
+        raise click.UsageError(f"--url {base_url[:80]!r} is not the service's http(s) address")
+    url = f"{base_url.rstrip('/')}/signin#{text}"
+    if as_json:
+        _emit({"id": made.id, "person": made.person, "link": url,
+               "expires_at": instant(made.expires_at)})  # fmt: skip
+        return
+    click.echo(url)
+    click.echo(f"sign-in link {made.id} for {made.person}: it works once, until "
+               f"{instant(made.expires_at)}; it is shown only now", err=True)  # fmt: skip
 
 
 @token.command("list")
@@ -902,9 +941,10 @@ def token_list(as_json: bool) -> None:
     if as_json:
         _emit(rows)
         return
-    _table(((r["id"], r["person"], r["label"] or "", r["created_at"][:16], r["expires"] or "",
-             (r["last_used_at"] or "")[:16], "revoked" if r["revoked"] else "")
-            for r in rows), ("ID", "PERSON", "LABEL", "CREATED", "EXPIRES", "LAST USED", ""))  # fmt: skip
+    _table(((r["id"], r["person"], r["kind"], r["label"] or "", r["created_at"][:16],
+             r["expires"] or (r["expires_at"] or "")[:16], (r["last_used_at"] or "")[:16],
+             "revoked" if r["revoked"] else "") for r in rows),
+           ("ID", "PERSON", "KIND", "LABEL", "CREATED", "EXPIRES", "LAST USED", ""))  # fmt: skip
 
 
 @token.command("revoke")

@@ -181,7 +181,9 @@ def gantt(
         query = query.where(T_TENDER.c.definition == chosen.definition)
     with store.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        ids = list(conn.execute(query.order_by(T_TENDER.c.id).offset(offset).limit(limit)).scalars())
+        ids = list(
+            conn.execute(query.order_by(T_TENDER.c.id).offset(offset).limit(limit)).scalars()
+        )
         visits = _visits(conn, ids)
     tenders = store.tenders_by_id(ids)
     rows = tuple(_row(store, tenders[i], visits.get(i, []), now) for i in ids if i in tenders)
@@ -217,9 +219,7 @@ def _visits(conn: Any, ids: list[str]) -> dict[str, list[StepSpan]]:
     return found
 
 
-def _row(
-    store: Store, tender: Tender, visits: Iterable[StepSpan], now: datetime
-) -> GanttRow:
+def _row(store: Store, tender: Tender, visits: Iterable[StepSpan], now: datetime) -> GanttRow:
     definition = store.definition(tender.definition, tender.definition_version)
     labels = {s.name: s.label or s.name for s in definition.states.values()}
     final = definition.state(tender.state).final

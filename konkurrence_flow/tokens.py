@@ -87,7 +87,9 @@ def create(
     person = store.person(person_id)
     require_person(person)
     if expires is not None and expires < local_date(real_now()):
-        raise InvalidInput(f"--expires {expires} is in the past (today is {local_date(real_now())})")
+        raise InvalidInput(
+            f"--expires {expires} is in the past (today is {local_date(real_now())})"
+        )
     if label is not None and (len(label) > 200 or not label.isprintable()):
         raise InvalidInput("--label is one line of at most 200 printable characters")
     with store.engine.begin() as conn:

@@ -27,7 +27,7 @@ from .. import dashboard, tokens
 from ..app import App
 from ..calendar import local_date, parse_instant
 from ..clock import Clock
-from ..errors import Forbidden, KonkurrenceFlowError, NotFound
+from ..errors import Forbidden, InvalidInput, KonkurrenceFlowError, NotFound, PeriodError
 from ..facts import parse_assignments
 from ..log import logger
 from ..store import Store
@@ -288,10 +288,16 @@ def _pager(request: Request, page: dashboard.GanttPage) -> dict[str, str | None]
     return {"previous": previous, "next": link(following) if following < page.total else None}
 
 
+EFFECT_COLUMNS = ("tender", "title", "area", "state", "municipalities", "contract_value",
+                  "baseline_cost", "saving", "saving_percent", "bidders", "in_house_bid",
+                  "in_house_won", "quality_note")  # fmt: skip
+"""The columns of `effects.csv`: the effects report's tender rows (`kflow effects --json`)."""
+
+
 def _csv(rows: list[dict[str, Any]], name: str) -> Response:
+    """RFC 4180 CSV in UTF-8; a list (municipalities) joined with ';'."""
     out = io.StringIO()
-    columns = list(rows[0]) if rows else ["tender"]
-    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer = csv.DictWriter(out, EFFECT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
@@ -324,8 +330,9 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
         except NotFound as exc:
             return view.error(request, 404, str(exc))
         except KonkurrenceFlowError as exc:
+            code = 400 if isinstance(exc, InvalidInput | PeriodError) else 409
             return await run_in_threadpool(_tender_page, view, request, app, tender_id,
-                                           refused=_sentence(exc), form=form, status=409)  # fmt: skip
+                                           refused=_sentence(exc), form=form, status=code)  # fmt: skip
         return RedirectResponse(f"/tenders/{tender_id}?{urlencode({'done': trigger})}", 303)
 
 
@@ -425,4 +432,3 @@ def _errors(pages: FastAPI, view: _Views) -> None:
     def unexpected(request: Request, exc: Exception) -> Response:
         logger().exception("page failed", path=request.url.path, error=type(exc).__name__)
         return view.error(request, 500, "the service failed on this page; its log says more")
-

@@ -1,0 +1,55 @@
+"""The store the dashboard tests look at: the pilot programme on 2007-10-05, when the scoping
+steps (due at the end of Q3 2007) are five days overdue, and Odense's messages failed (ole has no
+email address), so the secretariat has something to re-send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from servers import SmtpServer
+from support import DEFINITIONS, PILOT_TEXT, at
+
+from konkurrence_flow import tokens
+from konkurrence_flow.definitions import load_definition
+from konkurrence_flow.notify import dispatch
+from konkurrence_flow.programme import parse_programme
+from konkurrence_flow.scheduler import tick
+from konkurrence_flow.store import Store
+
+NOW = "2007-10-05"
+PEOPLE = ("anna", "ole", "kl-sek")
+
+
+@dataclass(frozen=True)
+class Board:
+    """The store's URL and an API token per person."""
+
+    url: str
+    tokens: dict[str, str]
+
+    def store(self) -> Store:
+        return Store(self.url)
+
+
+def make_board(folder: Path) -> Board:
+    """The pilot at NOW, ticked (overdue flags, reminders) and dispatched once (ole's fail)."""
+    url = f"sqlite:///{folder / 'board.db'}"
+    store = Store(url)
+    store.init("kl-sek")
+    for name in ("individual-tender", "joint-tender"):
+        store.load_definition(load_definition(DEFINITIONS / f"{name}.yaml"), at("2007-04-01"))
+    text = PILOT_TEXT.replace("email: ole.hansen@odense.example.dk", 'email: ""')
+    store.load_programme(parse_programme(text, "pilot.yaml"), at("2007-06-01"))
+    tick(store, at(NOW))
+    server = SmtpServer().start()
+    try:
+        from konkurrence_flow.channels import SmtpChannel
+
+        dispatch(store, [SmtpChannel(server.url, "kflow@example.dk")], at(NOW))
+    finally:
+        server.stop()
+    assert store.notifications("failed"), "ole's messages should have failed"
+    made = {p: tokens.create(store, p)[1] for p in PEOPLE}
+    store.engine.dispose()
+    return Board(url, made)

@@ -1,0 +1,380 @@
+"""The dashboard's pages in process (Starlette's test client): signing in and out, the session
+cookie, CSRF, who sees and does what, refusals that write nothing. The same pages in a real
+browser against `kflow serve`: test_browser.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from dashboard_store import NOW, Board, make_board
+from fastapi.testclient import TestClient
+from support import at
+
+from konkurrence_flow import dashboard, http, tokens
+from konkurrence_flow.clock import FixedClock
+from konkurrence_flow.store import Store
+from konkurrence_flow.web import charts
+from konkurrence_flow.web.session import SESSION_COOKIE, SIGNIN_COOKIE
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory) -> Board:
+    return make_board(tmp_path_factory.mktemp("pages"))
+
+
+@pytest.fixture
+def store(board: Board, tmp_path: Path) -> Iterator[Store]:
+    """A copy of the board's store for one test."""
+    source = Path(board.url.removeprefix("sqlite:///"))
+    copy = tmp_path / "board.db"
+    copy.write_bytes(source.read_bytes())
+    found = Store(f"sqlite:///{copy}")
+    yield found
+    found.engine.dispose()
+
+
+def client_for(store: Store) -> TestClient:
+    return TestClient(http.create_app(store, FixedClock(at(NOW))), follow_redirects=False)
+
+
+def sign_in(client: TestClient, token: str, next_page: str = "/") -> None:
+    """Sign in through the form, as a browser would (its CSRF cookie and field)."""
+    form = client.get("/signin")
+    assert form.status_code == 200
+    response = client.post("/signin", data={"csrf": csrf_of(form.text), "token": token,
+                                            "next": next_page})  # fmt: skip
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == next_page
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]*)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def signed_in(store: Store, board: Board, person: str) -> TestClient:
+    client = client_for(store)
+    sign_in(client, board.tokens[person])
+    return client
+
+
+def dump(store: Store) -> list[tuple[str, int, int]]:
+    """Every tender's id, version and event count: what a refusal must leave as it was."""
+    return [(t.id, t.version, len(store.history(t.id))) for t in store.tenders()]
+
+
+# -- signing in and out -------------------------------------------------------------------------
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(store: Store) -> None:
+    """Every page but the sign-in form needs a session; the redirect remembers where to return."""
+    client = client_for(store)
+    for path in ("/", "/gantt?municipality=751", "/overdue", "/tenders/AAR-SUND-01",
+                 "/notifications", "/effects", "/effects.csv"):  # fmt: skip
+        answer = client.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/signin?next=%2F"), path
+
+
+def test_signing_in_sets_a_strict_httponly_session_cookie_holding_a_new_session_token(
+    store: Store, board: Board
+) -> None:
+    """The cookie is HttpOnly, SameSite=Strict, for the whole site, for 12 hours; it holds a new
+    `session` token, never the API token the person typed."""
+    client = client_for(store)
+    form = client.get("/signin")
+    answer = client.post("/signin", data={"csrf": csrf_of(form.text), "token": board.tokens["anna"],
+                                          "next": "/overdue"})  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["location"] == "/overdue"
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert "Max-Age=43200" in cookie and "Secure" not in cookie  # plain HTTP here: no Secure
+    value = client.cookies[SESSION_COOKIE]
+    assert value != board.tokens["anna"]
+    assert tokens.authenticate(store, value, kind="session").id == "anna"
+    assert client.get("/overdue").status_code == 200
+
+
+def test_a_wrong_token_is_refused_on_the_page_and_starts_no_session(store: Store) -> None:
+    client = client_for(store)
+    before = len(tokens.tokens(store))
+    form = client.get("/signin")
+    answer = client.post("/signin", data={"csrf": csrf_of(form.text), "token": "kf_nope"})
+    assert answer.status_code == 401
+    assert "no valid token" in answer.text and SESSION_COOKIE not in client.cookies
+    assert len(tokens.tokens(store)) == before
+
+
+def test_signing_in_needs_the_forms_own_csrf_value(store: Store, board: Board) -> None:
+    """A sign-in posted by another page (no CSRF cookie, or another value) is refused."""
+    client = client_for(store)
+    answer = client.post("/signin", data={"csrf": "forged", "token": board.tokens["anna"]})
+    assert answer.status_code == 403 and "did not come from this page" in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_a_sign_in_link_works_once_and_is_no_api_token(store: Store) -> None:
+    """`kflow token create --link`: the link signs in once; again it is refused with a sentence;
+    as a bearer token on the API it is refused too."""
+    _made, text = tokens.create_link(store, "kl-sek")
+    with client_for(store) as api:
+        assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {text}"}).status_code == 401
+    client = client_for(store)
+    sign_in(client, text)
+    assert client.get("/notifications").status_code == 200
+    again = client_for(store)
+    form = again.get("/signin")
+    answer = again.post("/signin", data={"csrf": csrf_of(form.text), "token": text})
+    assert answer.status_code == 401 and "this sign-in link has been used" in answer.text
+
+
+def test_a_session_cookie_is_not_an_api_token_nor_an_api_token_a_cookie(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "anna")
+    session_token = client.cookies[SESSION_COOKIE]
+    api = client_for(store)
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {session_token}"}).status_code == 401
+    api.cookies.set(SESSION_COOKIE, board.tokens["anna"])
+    assert api.get("/overdue").status_code == 303
+
+
+def test_signing_out_ends_the_session_for_good(store: Store, board: Board) -> None:
+    """After sign-out the old cookie, replayed, gets the sign-in page: its token is revoked."""
+    client = signed_in(store, board, "anna")
+    session_token = client.cookies[SESSION_COOKIE]
+    page = client.get("/")
+    answer = client.post("/signout", data={"csrf": csrf_of(page.text)})
+    assert answer.status_code == 303 and answer.headers["location"] == "/signin"
+    replay = client_for(store)
+    replay.cookies.set(SESSION_COOKIE, session_token)
+    assert replay.get("/").status_code == 303
+    assert [t.revoked_at is not None for t in tokens.tokens(store) if t.kind == "session"] == [True]
+
+
+def test_the_return_address_after_sign_in_stays_on_this_site(store: Store, board: Board) -> None:
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        client = client_for(store)
+        form = client.get("/signin")
+        answer = client.post("/signin", data={"csrf": csrf_of(form.text),
+                                              "token": board.tokens["anna"], "next": target})  # fmt: skip
+        assert answer.headers["location"] == "/", target
+
+
+# -- the pages -----------------------------------------------------------------------------------
+
+
+def test_the_overdue_board_lists_each_municipalitys_steps_most_overdue_first(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "anna")
+    page = client.get("/overdue").text
+    for tender in ("AAR-SUND-01", "AAR-BESK-01", "ODE-BESK-01"):
+        assert f'href="/tenders/{tender}"' in page
+    assert page.index("<h2 id=\"m-751\">Aarhus</h2>") < page.index("AAR-SUND-01")
+    assert '<td class="num late">5</td>' in page  # due 2007-09-30, today 2007-10-05
+    only = client.get("/overdue?municipality=461").text
+    assert "ODE-BESK-01" in only and "AAR-SUND-01" not in only
+
+
+def test_firing_a_trigger_through_the_form_moves_the_tender_as_the_person(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "anna")
+    page = client.get("/tenders/AAR-SUND-01")
+    assert 'value="approve_scope"' in page.text
+    answer = client.post("/tenders/AAR-SUND-01/advance", data={
+        "csrf": csrf_of(page.text), "trigger": "approve_scope", "note": "Besluttet i byrådet",
+        "facts": "", "at": "2007-10-04"})  # fmt: skip
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/tenders/AAR-SUND-01?done=approve_scope"
+    shown = client.get(answer.headers["location"]).text
+    assert "Udarbejdelse af udbudsmateriale" in shown and 'role="status"' in shown
+    last = store.history("AAR-SUND-01")[-1]
+    assert (last.trigger, last.actor, last.note, last.dest) == (
+        "approve_scope", "anna", "Besluttet i byrådet", "materials")
+    assert last.occurred_at == at("2007-10-04")
+
+
+def test_a_refused_trigger_shows_the_clis_sentence_and_writes_nothing(
+    store: Store, board: Board
+) -> None:
+    """cancel needs a note: the page says so as `kflow advance` does, keeps what was typed, and
+    the history is as it was."""
+    client = signed_in(store, board, "anna")
+    page = client.get("/tenders/AAR-SUND-01")
+    before = dump(store)
+    answer = client.post("/tenders/AAR-SUND-01/advance", data={
+        "csrf": csrf_of(page.text), "trigger": "cancel", "note": "", "facts": "bidders=4"})  # fmt: skip
+    assert answer.status_code == 409
+    assert ("'cancel' on tender AAR-SUND-01 needs a note saying why (give --note)"
+            in answer.text.replace("&#39;", "'"))  # fmt: skip
+    assert "bidders=4</textarea>" in answer.text
+    assert dump(store) == before
+    for facts, when, sentence in (
+        ("4=x", "", "is not KEY=VALUE with a snake_case key"),
+        ("bidders=NaN", "", "bidders=&#39;NaN&#39; is a whole number, 0 or more"),
+        ("", "2999-01-01", "time &#39;2999-01-01&#39; lies outside 1900-2200"),
+        ("", "2007-10-06", "in the future"),
+    ):
+        answer = client.post("/tenders/AAR-SUND-01/advance", data={
+            "csrf": csrf_of(page.text), "trigger": "approve_scope", "facts": facts, "at": when})  # fmt: skip
+        assert sentence in answer.text, answer.text
+        assert answer.status_code == 400
+    assert dump(store) == before
+
+
+def test_a_form_without_this_sessions_csrf_token_or_from_another_site_writes_nothing(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "anna")
+    page = client.get("/tenders/AAR-SUND-01")
+    before = dump(store)
+    fields = {"trigger": "approve_scope"}
+    assert client.post("/tenders/AAR-SUND-01/advance", data=fields).status_code == 403
+    other = signed_in(store, board, "ole")  # another session's token is not this one's
+    stolen = csrf_of(other.get("/").text)
+    answer = client.post("/tenders/AAR-SUND-01/advance", data={**fields, "csrf": stolen})
+    assert answer.status_code == 403
+    answer = client.post("/tenders/AAR-SUND-01/advance", data={**fields, "csrf": csrf_of(page.text)},
+                         headers={"Origin": "http://evil.example"})  # fmt: skip
+    assert answer.status_code == 403 and "another site" in answer.text
+    assert dump(store) == before
+
+
+def test_a_leader_gets_no_forms_on_another_municipalitys_tender_and_a_post_is_403(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "anna")
+    page = client.get("/tenders/ODE-BESK-01")
+    assert page.status_code == 200 and "/tenders/ODE-BESK-01/advance" not in page.text
+    before = dump(store)
+    answer = client.post("/tenders/ODE-BESK-01/advance", data={
+        "csrf": csrf_of(page.text), "trigger": "approve_scope"})  # fmt: skip
+    assert answer.status_code == 403
+    assert "anna is project leader for municipality 751; tender ODE-BESK-01 belongs to 461" in (
+        answer.text)
+    assert dump(store) == before
+
+
+def test_the_outbox_is_the_secretariats_and_a_failed_message_can_be_retried(
+    store: Store, board: Board
+) -> None:
+    leader = signed_in(store, board, "anna")
+    refused = leader.get("/notifications")
+    assert refused.status_code == 403 and "only the secretariat may" in refused.text
+    failed = store.notifications("failed")[0]
+    page = leader.get("/")
+    answer = leader.post(f"/notifications/{failed.id}/retry", data={"csrf": csrf_of(page.text)})
+    assert answer.status_code == 403 and store.notification(failed.id).status == "failed"
+
+    secretariat = signed_in(store, board, "kl-sek")
+    page = secretariat.get("/notifications")
+    assert "ole has no email address" in page.text
+    answer = secretariat.post(f"/notifications/{failed.id}/retry", data={"csrf": csrf_of(page.text)})
+    assert answer.status_code == 303
+    assert store.notification(failed.id).status == "queued"
+    assert f"#{failed.id} sat i kø igen" in secretariat.get(answer.headers["location"]).text
+
+
+def test_pages_are_danish_by_default_and_english_on_request(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    danish = client.get("/").text
+    assert '<html lang="da">' in danish and "Overblik" in danish
+    english = client.get("/?lang=en")
+    assert '<html lang="en">' in english.text and ">Overview<" in english.text
+    assert "Behovsafdækning" in english.text  # the definitions' labels stay as written
+    assert '<html lang="en">' in client.get("/gantt").text  # the choice is remembered
+
+
+def test_pages_send_a_content_security_policy_and_are_not_cached(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    headers = client.get("/").headers
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff" and headers["cache-control"] == "no-store"
+
+
+def test_the_api_keeps_its_json_errors_beside_the_pages(store: Store) -> None:
+    client = client_for(store)
+    answer = client.get("/api/v1/no-such-thing")
+    assert answer.status_code == 404 and answer.json() == {"error": "Not Found"}
+    assert client.get("/api/v1/me").json()["error"].startswith("no valid token")
+
+
+def test_an_unknown_tender_is_a_404_page_with_the_clis_hint(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    answer = client.get("/tenders/AAR-SUND-1")
+    assert answer.status_code == 404 and "did you mean AAR-SUND-01?" in answer.text
+
+
+def test_the_gantt_filters_and_shows_overdue_stretches_in_red(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    page = client.get("/gantt").text
+    assert page.count('<a href="/tenders/') >= 4
+    assert 'class="bar late"' in page and 'class="today"' in page
+    only = client.get("/gantt?municipality=461").text
+    assert "ODE-BESK-01" in only and "AAR-SUND-01" not in only
+    nothing = client.get("/gantt?area=ingen").text
+    assert "0 af 0" in nothing.replace("–0 ", "0 ")
+
+
+def test_the_overview_counts_tenders_by_phase_and_overdue_steps(store: Store, board: Board) -> None:
+    seen = dashboard.overview(store, at(NOW))
+    lines = {line.code: line for line in seen.lines}
+    assert lines["751"].counts == {"scoping": 2} and lines["751"].overdue == 2
+    assert lines["461"].counts == {"scoping": 1} and lines["461"].overdue == 1
+    assert seen.overdue == 4 and seen.totals == {"scoping": 4}
+    page = signed_in(store, board, "kl-sek").get("/").text
+    assert "Pilotforløb" in page and 'href="/overdue?municipality=751">2</a>' in page
+
+
+def test_the_effects_csv_has_the_rows_of_the_effects_report(store: Store, board: Board) -> None:
+    from konkurrence_flow.app import App
+
+    anna = store.person("anna")
+    store.set_facts("AAR-SUND-01", {"contract_value": 900000, "baseline_cost": 1000000}, anna,
+                    at(NOW))  # fmt: skip
+    expected = App(store, at(NOW), anna).effects()["tenders"]
+    answer = signed_in(store, board, "anna").get("/effects.csv")
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["tender"], r["contract_value"], r["saving"], r["saving_percent"]) for r in rows] == [
+        (e["tender"], str(e["contract_value"]), str(e["saving"]), str(e["saving_percent"]))
+        for e in expected
+    ] == [("AAR-SUND-01", "900000", "100000", "10.0")]
+
+
+# -- the charts' geometry ------------------------------------------------------------------------
+
+
+def test_a_late_visit_is_red_from_the_day_after_its_due_date_and_a_final_state_draws_nothing() -> None:
+    visits = (
+        dashboard.Visit("scoping", "Scoping", date(2007, 7, 2), date(2007, 10, 10), date(2007, 9, 30)),
+        dashboard.Visit("done", "Done", date(2007, 10, 10), None, None, final=True),
+    )  # fmt: skip
+    row = dashboard.GanttRow("T-1", "A tender", ("751",), None, "d", "done", "Done", True, 0,
+                             visits, (), {})  # fmt: skip
+    scale = charts.Scale(date(2007, 7, 1), date(2007, 12, 31))
+    chart = charts.gantt([row], date(2007, 12, 1), scale, [(date(2007, 9, 30), "M")])
+    kinds = [(b.kind, b.x, b.width) for b in chart.bars]
+    late = next(b for b in chart.bars if b.kind == "late")
+    assert late.x == scale.x(date(2007, 10, 1))
+    assert late.x + late.width == pytest.approx(scale.x(date(2007, 10, 11)))
+    assert [k for k, _x, _w in kinds] == ["planned", "actual", "late"]  # nothing after "done"
+    assert [m.kind for m in chart.markers] == ["milestone"]
+
+
+def test_the_scale_runs_by_whole_quarters_and_keeps_stray_dates_inside() -> None:
+    scale = charts.Scale(date(2007, 4, 1), date(2008, 9, 30))
+    assert [t.label for t in scale.quarters()][:2] == ["Q2 2007", "Q3 2007"]
+    assert len(scale.quarters()) == 6
+    assert scale.x(date(1900, 1, 1)) == scale.x0
+    assert scale.x(date(2200, 1, 1)) == scale.x0 + scale.width
