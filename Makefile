@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+BROWSER := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+
+.PHONY: demo test lint bench serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +15,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The browser tests drive Debian's Chromium and load axe-core (npm) into the pages.
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: the browser tests need Node.js and npm to install axe-core (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "make: the browser tests need Debian's chromium at $(BROWSER): run 'sudo apt-get install chromium'"; exit 1; \
+	fi
+
 demo: $(STAMP)
 	bash demo.sh
 
-test: $(STAMP)
+# The dashboard over the demo's replayed programme (run `make demo` first), as of its last day.
+serve: $(STAMP)
+	bash serve.sh
+
+test: $(STAMP) $(AXE) $(BROWSER)
 	$(BIN)/ruff check konkurrence_flow cli.py tests bench
 	$(BIN)/ruff format --check konkurrence_flow cli.py tests bench
 	$(BIN)/mypy
@@ -31,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/audit.py
 
 clean:
-	rm -rf $(VENV) demo.db *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules test-artifacts demo.db *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
