@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) node_modules test-artifacts demo.db *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

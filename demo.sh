@@ -172,3 +172,7 @@ run --now 2008-10-01 audit verify
 run --now 2008-10-01 --user kl-sek audit head
 
 rm -f .demo-ticks
+
+say "The dashboard over this replayed programme"
+printf 'Run `make serve`, then open the sign-in link it prints: http://127.0.0.1:8000/\n'
+printf '(overview, Gantt, overdue board, tender pages with forms, the outbox, effects)\n'

@@ -166,7 +166,7 @@ def effects(store: Store) -> dict[str, Any]:
     every awarded tender. A joint tender's values are shared equally among its municipalities. The IKU estimate adds each awarded tender's yearly contract value
     to the municipality's exposed total: the programme's new areas were not exposed before.
     """
-    rows = [_effect_row(t) for t in store.tenders() if _awarded(store, t)]
+    rows = [_effect_row(t) for t in store.tenders_with_fact("contract_value") if _awarded(store, t)]
     return {
         "tenders": rows,
         "areas": _by_area(rows),

@@ -324,6 +324,13 @@ class Store:
         with self.engine.connect() as conn:
             return rows.read_tenders(conn, query)
 
+    def tenders_with_fact(self, name: str) -> list[Tender]:
+        """Tenders that have recorded the fact `name` (not null), by id: filtered in SQL."""
+        query = (select(T_TENDER).where(T_TENDER.c.facts[name].as_string().is_not(None))
+                 .order_by(T_TENDER.c.id))  # fmt: skip
+        with self.engine.connect() as conn:
+            return rows.read_tenders(conn, query)
+
     def history(self, tender_id: str) -> list[Event]:
         """A tender's events, in order."""
         self.tender(tender_id)

@@ -16,6 +16,7 @@ from support import ROOT
         ("scheduler.py", "forecast and tick: the same happenings, one for one"),
         ("audit.py", "verify per event, big store / small store"),
         ("service.py", "HTTP / in-process throughput, 50 clients"),
+        ("dashboard.py", "overview and Gantt under 1 s"),
     ],
 )
 def test_benchmark_smoke_run(script: str, expected: str) -> None:

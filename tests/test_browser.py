@@ -161,7 +161,8 @@ def test_a_leader_sees_the_overdue_step_opens_it_is_refused_then_moves_it_on(
     page.click("button:has-text('Udfør: cancel')")  # cancel needs a note: none given
     alert = page.locator(".refusal[role=alert]")
     assert "'cancel' on tender AAR-SUND-01 needs a note saying why (give --note)" in (
-        alert.inner_text())
+        alert.inner_text()
+    )
     assert served.history("AAR-SUND-01") == before  # the refusal wrote nothing
     check(page, "tender-refused")
 
@@ -173,7 +174,10 @@ def test_a_leader_sees_the_overdue_step_opens_it_is_refused_then_moves_it_on(
     assert "Udarbejdelse af udbudsmateriale" in page.locator("[role=status]").inner_text()
     last = served.history("AAR-SUND-01")[-1]
     assert (last["trigger"], last["actor"], last["note"]) == (
-        "approve_scope", "anna", "Besluttet i byrådet")
+        "approve_scope",
+        "anna",
+        "Besluttet i byrådet",
+    )
     check(page, "tender-moved")
 
 

@@ -20,7 +20,7 @@ from konkurrence_flow import dashboard, http, tokens
 from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.store import Store
 from konkurrence_flow.web import charts
-from konkurrence_flow.web.session import SESSION_COOKIE, SIGNIN_COOKIE
+from konkurrence_flow.web.session import SESSION_COOKIE
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,10 @@ def test_a_session_cookie_is_not_an_api_token_nor_an_api_token_a_cookie(
     client = signed_in(store, board, "anna")
     session_token = client.cookies[SESSION_COOKIE]
     api = client_for(store)
-    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {session_token}"}).status_code == 401
+    assert (
+        api.get("/api/v1/me", headers={"Authorization": f"Bearer {session_token}"}).status_code
+        == 401
+    )
     api.cookies.set(SESSION_COOKIE, board.tokens["anna"])
     assert api.get("/overdue").status_code == 303
 
@@ -178,7 +181,7 @@ def test_the_overdue_board_lists_each_municipalitys_steps_most_overdue_first(
     page = client.get("/overdue").text
     for tender in ("AAR-SUND-01", "AAR-BESK-01", "ODE-BESK-01"):
         assert f'href="/tenders/{tender}"' in page
-    assert page.index("<h2 id=\"m-751\">Aarhus</h2>") < page.index("AAR-SUND-01")
+    assert page.index('<h2 id="m-751">Aarhus</h2>') < page.index("AAR-SUND-01")
     assert '<td class="num late">5</td>' in page  # due 2007-09-30, today 2007-10-05
     only = client.get("/overdue?municipality=461").text
     assert "ODE-BESK-01" in only and "AAR-SUND-01" not in only
@@ -199,7 +202,11 @@ def test_firing_a_trigger_through_the_form_moves_the_tender_as_the_person(
     assert "Udarbejdelse af udbudsmateriale" in shown and 'role="status"' in shown
     last = store.history("AAR-SUND-01")[-1]
     assert (last.trigger, last.actor, last.note, last.dest) == (
-        "approve_scope", "anna", "Besluttet i byrådet", "materials")
+        "approve_scope",
+        "anna",
+        "Besluttet i byrådet",
+        "materials",
+    )
     assert last.occurred_at == at("2007-10-04")
 
 
@@ -260,7 +267,8 @@ def test_a_leader_gets_no_forms_on_another_municipalitys_tender_and_a_post_is_40
         "csrf": csrf_of(page.text), "trigger": "approve_scope"})  # fmt: skip
     assert answer.status_code == 403
     assert "anna is project leader for municipality 751; tender ODE-BESK-01 belongs to 461" in (
-        answer.text)
+        answer.text
+    )
     assert dump(store) == before
 
 
@@ -278,7 +286,9 @@ def test_the_outbox_is_the_secretariats_and_a_failed_message_can_be_retried(
     secretariat = signed_in(store, board, "kl-sek")
     page = secretariat.get("/notifications")
     assert "ole has no email address" in page.text
-    answer = secretariat.post(f"/notifications/{failed.id}/retry", data={"csrf": csrf_of(page.text)})
+    answer = secretariat.post(
+        f"/notifications/{failed.id}/retry", data={"csrf": csrf_of(page.text)}
+    )
     assert answer.status_code == 303
     assert store.notification(failed.id).status == "queued"
     assert f"#{failed.id} sat i kø igen" in secretariat.get(answer.headers["location"]).text
@@ -294,7 +304,9 @@ def test_pages_are_danish_by_default_and_english_on_request(store: Store, board:
     assert '<html lang="en">' in client.get("/gantt").text  # the choice is remembered
 
 
-def test_pages_send_a_content_security_policy_and_are_not_cached(store: Store, board: Board) -> None:
+def test_pages_send_a_content_security_policy_and_are_not_cached(
+    store: Store, board: Board
+) -> None:
     client = signed_in(store, board, "anna")
     headers = client.get("/").headers
     assert "default-src 'self'" in headers["content-security-policy"]
@@ -346,16 +358,22 @@ def test_the_effects_csv_has_the_rows_of_the_effects_report(store: Store, board:
     answer = signed_in(store, board, "anna").get("/effects.csv")
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(answer.text)))
-    assert [(r["tender"], r["contract_value"], r["saving"], r["saving_percent"]) for r in rows] == [
-        (e["tender"], str(e["contract_value"]), str(e["saving"]), str(e["saving_percent"]))
-        for e in expected
-    ] == [("AAR-SUND-01", "900000", "100000", "10.0")]
+    assert (
+        [(r["tender"], r["contract_value"], r["saving"], r["saving_percent"]) for r in rows]
+        == [
+            (e["tender"], str(e["contract_value"]), str(e["saving"]), str(e["saving_percent"]))
+            for e in expected
+        ]
+        == [("AAR-SUND-01", "900000", "100000", "10.0")]
+    )
 
 
 # -- the charts' geometry ------------------------------------------------------------------------
 
 
-def test_a_late_visit_is_red_from_the_day_after_its_due_date_and_a_final_state_draws_nothing() -> None:
+def test_a_late_visit_is_red_from_the_day_after_its_due_date_and_a_final_state_draws_nothing() -> (
+    None
+):
     visits = (
         dashboard.Visit("scoping", "Scoping", date(2007, 7, 2), date(2007, 10, 10), date(2007, 9, 30)),
         dashboard.Visit("done", "Done", date(2007, 10, 10), None, None, final=True),

@@ -239,3 +239,21 @@ def test_the_shipped_programme_loads_on_both_stores(any_store: Store) -> None:
     assert report.status == "new" and len(report.tenders_created) == any_store.count_tenders() > 10
     aarhus = next(m for m in any_store.members() if m.code == "751")
     assert aarhus.iku is not None and aarhus.iku.exposable == 5_200_000_000
+
+
+def test_tenders_with_a_fact_are_found_in_sql_whatever_its_type(any_store: Store) -> None:
+    """`tenders_with_fact` (what the effects report reads) finds a fact recorded as a number or a
+    text, and not a tender without it."""
+    for n, value in enumerate((1200000, 99.5, "ukendt", None)):
+        spec = NewTender("individual-tender", f"T{n}", ("751",), id=f"AAR-0{n}",
+                         regime="eu-2004-18", procedure="open")  # fmt: skip
+        any_store.create_tender(spec, ANNA, at("2007-07-01"))
+        if value is not None:
+            any_store.set_facts(spec.id or "", {"contract_value": value}, ANNA, at("2007-07-02"))
+    found = any_store.tenders_with_fact("contract_value")
+    assert [(t.id, t.facts["contract_value"]) for t in found] == [
+        ("AAR-00", 1200000),
+        ("AAR-01", 99.5),
+        ("AAR-02", "ukendt"),
+    ]
+    assert any_store.tenders_with_fact("winner") == []

@@ -30,6 +30,7 @@ from ..clock import Clock
 from ..errors import Forbidden, InvalidInput, KonkurrenceFlowError, NotFound, PeriodError
 from ..facts import parse_assignments
 from ..log import logger
+from ..programme import Milestone, Programme
 from ..store import Store
 from . import charts, session
 from .text import LANGUAGES, translator
@@ -190,12 +191,12 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
     def overview(request: Request) -> Response:
         app = view.app(request)
         store, now = view.store, app.now
-        programme = app.programme(None) if store.programme_names() else None
+        names, programme = _programme_of(store, request.query_params.get("programme"))
         effects = app.effects()
-        return view.render(request, "overview.html", person=app.actor,
-                           board=dashboard.overview(store, now), programme=programme,
-                           timeline=_timeline(programme, now), effects=effects,
-                           iku=_iku(effects))  # fmt: skip
+        return view.render(request, "overview.html", person=app.actor, programme=programme,
+                           programmes=names, board=dashboard.overview(store, now),
+                           milestones=_milestones(programme), timeline=_timeline(programme, now),
+                           effects=effects, iku=_iku(effects))  # fmt: skip
 
     @pages.get("/gantt")
     def gantt(request: Request) -> Response:
@@ -205,9 +206,10 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
                                        query.get("definition") or None)  # fmt: skip
         offset = _offset(query.get("offset"))
         page = dashboard.gantt(view.store, app.now, chosen, offset)
-        programme = app.programme(None) if view.store.programme_names() else None
-        start, end, milestones = _programme_span(programme)
+        _names, programme = _programme_of(view.store, query.get("programme"))
+        milestones = [(m.date, m.label) for m in _milestones(programme)]
         rows = list(page.rows)
+        start, end = (programme.start, programme.end) if programme else (None, None)
         scale = charts.span_of(rows, local_date(app.now), start, end)
         chart = charts.gantt(rows, local_date(app.now), scale, milestones)
         return view.render(request, "gantt.html", person=app.actor, page=page, chart=chart,
@@ -243,22 +245,23 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         return _csv(app.effects()["tenders"], "effects.csv")
 
 
-def _timeline(programme: dict[str, Any] | None, now: datetime) -> charts.Timeline | None:
+def _programme_of(store: Store, name: str | None) -> tuple[list[str], Programme | None]:
+    """The programmes loaded, and the one to show: the one named, else the first by name."""
+    names = store.programme_names()
+    if not names:
+        return names, None
+    return names, store.programme(name if name in names else names[0])
+
+
+def _milestones(programme: Programme | None) -> list[Milestone]:
+    return sorted(programme.milestones.values(), key=lambda m: m.date) if programme else []
+
+
+def _timeline(programme: Programme | None, now: datetime) -> charts.Timeline | None:
     if programme is None:
         return None
-    start, end, milestones = _programme_span(programme)
-    assert start is not None and end is not None
-    return charts.timeline(start, end, milestones, local_date(now))
-
-
-def _programme_span(programme: dict[str, Any] | None) -> tuple[Any, Any, list[Any]]:
-    from datetime import date
-
-    if programme is None:
-        return None, None, []
-    milestones = [(date.fromisoformat(m["date"]), m["label"])
-                  for q in programme["quarters"] for m in q["milestones"]]  # fmt: skip
-    return date.fromisoformat(programme["start"]), date.fromisoformat(programme["end"]), milestones
+    milestones = [(m.date, m.label) for m in _milestones(programme)]
+    return charts.timeline(programme.start, programme.end, milestones, local_date(now))
 
 
 def _iku(effects: dict[str, Any]) -> charts.IkuChart | None:

@@ -29,6 +29,7 @@ _DA = {
     "today": ("I dag", "Today"),
     "timeline": ("Tidslinje", "Timeline"),
     "milestones": ("Milepæle", "Milestones"),
+    "programmes": ("Programmer", "Programmes"),
     "milestone": ("Milepæl", "Milestone"),
     "date": ("Dato", "Date"),
     "planned_date": ("planlagt dato", "planned date"),
