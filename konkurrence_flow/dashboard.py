@@ -72,8 +72,9 @@ class Overview:
         return found
 
 
-def overview(store: Store, now: datetime) -> Overview:
-    """Tenders per municipality and phase, and the overdue steps of each (as of `now`)."""
+def overview(store: Store, now: datetime, programme: str | None = None) -> Overview:
+    """Tenders per municipality and phase, and the overdue steps of each (as of `now`); of one
+    programme's tenders only, if named."""
     today = local_date(now)
     late = (T_TENDER.c.due < today).label("late")
     query = (
@@ -83,9 +84,11 @@ def overview(store: Store, now: datetime) -> Overview:
         .group_by(T_TM.c.municipality, T_TENDER.c.definition, T_TENDER.c.definition_version,
                   T_TENDER.c.state, late)
     )  # fmt: skip
+    if programme is not None:
+        query = query.where(T_TENDER.c.programme == programme)
     with store.engine.connect() as conn:
         grouped = conn.execute(query).all()
-    lines = {m.code: MunicipalityLine(m.code, m.name) for m in store.members()}
+    lines = {m.code: MunicipalityLine(m.code, m.name) for m in store.members(programme)}
     phases: dict[str, Phase] = {}
     for code, name, version, state, is_late, n in grouped:
         definition = store.definition(name, version)
@@ -165,6 +168,7 @@ class GanttFilter:
     municipality: str | None = None
     area: str | None = None
     definition: str | None = None
+    programme: str | None = None
 
 
 def gantt(
@@ -179,6 +183,8 @@ def gantt(
         query = query.where(T_TENDER.c.area == chosen.area)
     if chosen.definition:
         query = query.where(T_TENDER.c.definition == chosen.definition)
+    if chosen.programme:
+        query = query.where(T_TENDER.c.programme == chosen.programme)
     with store.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         ids = list(

@@ -91,3 +91,23 @@ class Unauthenticated(RunError):
 
 class ServiceUnavailable(RunError):
     """The shared service (`KFLOW_URL`) cannot be reached, or what answers is not konkurrence-flow."""
+
+
+_HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (ConcurrentChange, 409),
+    (NotAllowed, 409),
+    (InvalidInput, 400),
+    (PeriodError, 400),
+    (DefinitionError, 400),
+    (StoreVersionError, 503),
+)
+
+
+def http_status(exc: Exception) -> int:
+    """The HTTP status a refusal is answered with, by the API and the dashboard alike: 401 who,
+    403 not for this person, 404 unknown, 409 refused or changed meanwhile, 400 malformed, 503 a
+    store of another schema."""
+    return next((code for kind, code in _HTTP_STATUS if isinstance(exc, kind)), 400)

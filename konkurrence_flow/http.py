@@ -32,17 +32,7 @@ from . import tokens
 from .app import App
 from .calendar import end_of_day, parse_date_expr, parse_instant
 from .clock import Clock
-from .errors import (
-    ConcurrentChange,
-    DefinitionError,
-    Forbidden,
-    InvalidInput,
-    KonkurrenceFlowError,
-    NotAllowed,
-    NotFound,
-    PeriodError,
-    StoreVersionError,
-)
+from .errors import InvalidInput, KonkurrenceFlowError, PeriodError, http_status
 from .facts import parse_assignments
 from .jsonsafe import finite
 from .log import logger
@@ -91,18 +81,6 @@ class FactsBody(_Body):
 
 
 # Errors
-
-_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (tokens.Unauthenticated, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (ConcurrentChange, 409),
-    (NotAllowed, 409),
-    (InvalidInput, 400),
-    (PeriodError, 400),
-    (DefinitionError, 400),
-    (StoreVersionError, 503),
-)
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -269,9 +247,9 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         """Queue a failed message again (the secretariat only)."""
         return app.retry_notification(note_id)
 
-    from .web.pages import create_pages
+    from .web.pages import Pages, create_pages
 
-    api.mount("/", create_pages(store, clock))  # the dashboard: every path the API does not take
+    api.router.routes.append(Pages(create_pages(store, clock, failures)))  # `/`, not `/api/…`
     return api
 
 
@@ -290,12 +268,13 @@ class FiniteJSON(JSONResponse):
 def _install_errors(api: FastAPI) -> None:
     @api.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger().exception("request failed", path=request.url.path, error=type(exc).__name__)
+        if not getattr(exc, "kflow_logged", False):  # a page's failure is logged by the pages
+            logger().exception("request failed", path=request.url.path, error=type(exc).__name__)
         return _error(500, "the service failed on this request; its log says more")
 
     @api.exception_handler(KonkurrenceFlowError)
     def domain(_request: Request, exc: KonkurrenceFlowError) -> JSONResponse:
-        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        status = http_status(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
         return _error(status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                       **headers)  # fmt: skip

@@ -759,9 +759,15 @@ def _write_programme(
              "iku_exposable": m.iku.exposable if m.iku else None,
              "iku_exposed": m.iku.exposed if m.iku else None} for m in programme.members
         ])  # fmt: skip
-    for person in people.values():
-        conn.execute(delete(T_PERSON).where(T_PERSON.c.id == person.id))
-        conn.execute(insert(T_PERSON).values(**rows.person_values(person)))
+    for person in people.values():  # in place: tokens refer to people
+        values = rows.person_values(person)
+        if (
+            conn.execute(
+                update(T_PERSON).where(T_PERSON.c.id == person.id).values(**values)
+            ).rowcount
+            == 0
+        ):
+            conn.execute(insert(T_PERSON).values(**values))
 
 
 def _keep_a_secretariat(people: Mapping[str, Person], programme: Programme) -> None:

@@ -174,6 +174,7 @@ class TokenRow(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     kind: str = Field(default="api", sa_type=String(8), sa_column_kwargs={"server_default": "api"})
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    parent_id: str | None = Field(default=None, sa_type=String(32))  # a session's API token
 
 
 class ProgrammeRow(SQLModel, table=True):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from .access import require_person
 from .calendar import end_of_day, local_date
@@ -39,6 +39,8 @@ LINK_LIFETIME = timedelta(days=3)
 """How long a sign-in link works (once)."""
 SESSION_LIFETIME = timedelta(hours=12)
 """How long a dashboard sign-in lasts: a working day."""
+KEEP_ENDED = timedelta(days=30)
+"""Ended sessions and links stay listed this long, then go at the next sign-in."""
 
 TOUCH_EVERY = timedelta(minutes=1)
 """`last_used_at` is written at most this often per token (a request must not cost a write)."""
@@ -110,17 +112,24 @@ def sign_in(store: Store, text: str) -> tuple[Person, str]:
     and a new session token's text, for the cookie."""
     match = TOKEN_FORM.fullmatch(text.strip())
     token_id = match.group(1) if match else ""
-    kind = _kind_of(store, token_id) if match else None
-    person = authenticate(store, text.strip(), kind="link" if kind == "link" else "api")
+    given = _row(store, token_id) if match else None
+    kind = "link" if given is not None and given.kind == "link" else "api"
+    person = authenticate(store, text.strip(), kind=kind)
+    assert given is not None  # authenticate found it
+    now = real_now()
+    ends = now + SESSION_LIFETIME
+    if given.expires is not None:  # a session outlives no token it was started with
+        ends = min(ends, end_of_day(given.expires))
     with store.engine.begin() as conn:
         if kind == "link":  # once only: of two tabs redeeming it at once, one wins
             used = conn.execute(update(T_TOKEN).where(T_TOKEN.c.id == token_id)
-                                .where(T_TOKEN.c.revoked_at.is_(None))
-                                .values(revoked_at=real_now()))  # fmt: skip
+                                .where(T_TOKEN.c.revoked_at.is_(None)).values(revoked_at=now))  # fmt: skip
             if used.rowcount != 1:
                 raise Unauthenticated("this sign-in link has been used; ask for a new one")
+        conn.execute(delete(T_TOKEN).where(T_TOKEN.c.kind.in_(("session", "link")))
+                     .where(T_TOKEN.c.expires_at < now - KEEP_ENDED))  # fmt: skip
         _made, session = _insert(conn, person.id, "session", label="dashboard session",
-                                 expires_at=real_now() + SESSION_LIFETIME)  # fmt: skip
+                                 expires_at=ends, parent_id=token_id if kind == "api" else None)  # fmt: skip
     return person, session
 
 
@@ -135,9 +144,9 @@ def sign_out(store: Store, text: str) -> None:
                      .values(revoked_at=real_now()))  # fmt: skip
 
 
-def _kind_of(store: Store, token_id: str) -> str | None:
+def _row(store: Store, token_id: str) -> Any:
     with store.engine.connect() as conn:
-        return conn.execute(select(T_TOKEN.c.kind).where(T_TOKEN.c.id == token_id)).scalar()
+        return conn.execute(select(T_TOKEN).where(T_TOKEN.c.id == token_id)).first()
 
 
 def _insert(
@@ -148,13 +157,14 @@ def _insert(
     label: str | None = None,
     expires: date | None = None,
     expires_at: datetime | None = None,
+    parent_id: str | None = None,
 ) -> tuple[Token, str]:
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     now = real_now()
     conn.execute(insert(T_TOKEN).values(
         id=token_id, person_id=person_id, label=label, secret_sha256=_digest(secret),
         created_at=now, expires=expires, last_used_at=None, revoked_at=None, kind=kind,
-        expires_at=expires_at,
+        expires_at=expires_at, parent_id=parent_id,
     ))  # fmt: skip
     token = Token(token_id, person_id, label, now, expires, None, None, kind, expires_at)
     return token, f"kf_{token_id}_{secret}"
@@ -186,10 +196,13 @@ def authenticate(store: Store, text: str | None, kind: str = "api") -> Person:
     if match is None:
         raise Unauthenticated("no valid token (Authorization: Bearer kf_…)")
     token_id, secret = match.groups()
+    parent = T_TOKEN.alias("parent")
     query = (
         select(T_TOKEN, T_PERSON.c.name, T_PERSON.c.email, T_PERSON.c.role,
-               T_PERSON.c.municipality)
+               T_PERSON.c.municipality, parent.c.revoked_at.label("parent_revoked_at"),
+               parent.c.expires.label("parent_expires"))
         .join(T_PERSON, T_PERSON.c.id == T_TOKEN.c.person_id)
+        .outerjoin(parent, parent.c.id == T_TOKEN.c.parent_id)
         .where(T_TOKEN.c.id == token_id)
     )  # fmt: skip
     with store.engine.connect() as conn:
@@ -198,11 +211,13 @@ def authenticate(store: Store, text: str | None, kind: str = "api") -> Person:
     if not hmac.compare_digest(_digest(secret), stored) or row is None or row.kind != kind:
         raise Unauthenticated(_UNKNOWN[kind])
     now = real_now()
-    if row.revoked_at is not None:
+    if row.revoked_at is not None or row.parent_revoked_at is not None:
         raise Unauthenticated(_REVOKED[kind].format(token_id))
     if row.expires is not None and now >= end_of_day(row.expires):
         raise Unauthenticated(f"token {token_id} expired on {row.expires}")
     if row.expires_at is not None and now >= row.expires_at:
+        raise Unauthenticated(_EXPIRED[kind])
+    if row.parent_expires is not None and now >= end_of_day(row.parent_expires):
         raise Unauthenticated(_EXPIRED[kind])
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         with store.engine.begin() as conn:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class Served:
     base: str
     process: subprocess.Popen[bytes]
     log: Path
+    secrets: list[str] = field(default_factory=list)  # session cookies and links seen
 
     def api(self, person: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.board.tokens[person]}"}
@@ -77,7 +78,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text("utf-8")
     written = log.read_text("utf-8")
-    for text in board.tokens.values():
+    assert len(service.secrets) >= 5  # the sessions and the link below were seen
+    for text in [*board.tokens.values(), *service.secrets]:
         assert text.split("_", 2)[2] not in written
 
 
@@ -130,12 +132,20 @@ def check(page: Any, name: str) -> None:
     )
 
 
-def sign_in(page: Any, base: str, token: str, path: str = "/") -> None:
-    page.goto(f"{base}{path}")
+def sign_in(page: Any, served: Served, token: str, path: str = "/") -> None:
+    page.goto(f"{served.base}{path}")
     assert "/signin" in page.url
     page.fill("#token", token)
     page.click("#signin button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
+    page.wait_for_url(f"{served.base}{path}")
+    remember_session(page, served)
+
+
+def remember_session(page: Any, served: Served) -> None:
+    """Keep the session cookie's text, to look for it in the service's log at the end."""
+    cookie = next(c for c in page.context.cookies() if c["name"] == "kflow_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    served.secrets.append(cookie["value"])
 
 
 # -- a project leader's day ------------------------------------------------------------------------
@@ -147,7 +157,7 @@ def test_a_leader_sees_the_overdue_step_opens_it_is_refused_then_moves_it_on(
     base = served.base
     page.goto(f"{base}/overdue")
     check(page, "signin")
-    sign_in(page, base, served.board.tokens["anna"], "/overdue")
+    sign_in(page, served, served.board.tokens["anna"], "/overdue")
     aarhus = page.locator("section", has=page.locator("h2", has_text="Aarhus"))
     assert aarhus.locator("a", has_text="AAR-SUND-01").is_visible()
     assert aarhus.locator("tr", has_text="AAR-SUND-01").locator("td.late").inner_text() == "5"
@@ -185,7 +195,7 @@ def test_a_leader_cannot_use_another_municipalitys_forms(served: Served, page: A
     """No forms on Odense's tender for Aarhus's leader; a form posted anyway (with her own valid
     CSRF token) gets 403 and writes nothing; the outbox is the secretariat's."""
     base = served.base
-    sign_in(page, base, served.board.tokens["anna"], "/tenders/ODE-BESK-01")
+    sign_in(page, served, served.board.tokens["anna"], "/tenders/ODE-BESK-01")
     assert page.locator("form[action='/tenders/ODE-BESK-01/advance']").count() == 0
     before = served.history("ODE-BESK-01")
     status = page.evaluate("""async () => {
@@ -204,7 +214,7 @@ def test_a_leader_cannot_use_another_municipalitys_forms(served: Served, page: A
 def test_keyboard_users_can_skip_to_the_content_and_see_where_focus_is(
     served: Served, page: Any
 ) -> None:
-    sign_in(page, served.base, served.board.tokens["anna"], "/gantt")
+    sign_in(page, served, served.board.tokens["anna"], "/gantt")
     page.keyboard.press("Tab")
     focused = page.evaluate("""() => {
         const el = document.activeElement, style = getComputedStyle(el);
@@ -229,6 +239,8 @@ def test_the_secretariat_signs_in_with_a_one_time_link_and_retries_a_failed_mess
     assert "#" not in page.url  # and took it out of the address bar
     page.click("#signin button[type=submit]")
     page.wait_for_url(f"{base}/")
+    served.secrets.append(link.split("#", 1)[1])
+    remember_session(page, served)
     check(page, "overview")
 
     page.goto(f"{base}/notifications")
@@ -254,7 +266,7 @@ def test_the_secretariat_signs_in_with_a_one_time_link_and_retries_a_failed_mess
 
 def test_every_page_in_both_languages_passes_axe_and_is_captured(served: Served, page: Any) -> None:
     base = served.base
-    sign_in(page, base, served.board.tokens["kl-sek"])
+    sign_in(page, served, served.board.tokens["kl-sek"])
     for path, name in (("/", "overview"), ("/gantt", "gantt"), ("/effects", "effects"),
                        ("/overdue", "overdue-all"), ("/tenders/FRB-SUND-01", "tender-secretariat")):  # fmt: skip
         page.goto(f"{base}{path}")
@@ -266,7 +278,7 @@ def test_every_page_in_both_languages_passes_axe_and_is_captured(served: Served,
 
 
 def test_the_gantt_prints_on_a4_landscape_without_menus_or_forms(served: Served, page: Any) -> None:
-    sign_in(page, served.base, served.board.tokens["kl-sek"], "/gantt")
+    sign_in(page, served, served.board.tokens["kl-sek"], "/gantt")
     page.emulate_media(media="print")
     assert not page.locator("header nav").is_visible()
     assert not page.locator("form.filters").is_visible()
@@ -279,7 +291,7 @@ def test_the_gantt_prints_on_a4_landscape_without_menus_or_forms(served: Served,
 def test_signing_out_returns_to_the_sign_in_page_and_the_pages_stay_closed(
     served: Served, page: Any
 ) -> None:
-    sign_in(page, served.base, served.board.tokens["ole"])
+    sign_in(page, served, served.board.tokens["ole"])
     started = time.monotonic()
     page.click("header button:has-text('Log ud')")
     page.wait_for_url(f"{served.base}/signin")

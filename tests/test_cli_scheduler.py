@@ -55,6 +55,7 @@ def test_overdue_json_as_of_the_clock(pilot: Kflow) -> None:
         "tender",
         "title",
         "state",
+        "state_label",
         "due",
         "days_overdue",
         "municipalities",

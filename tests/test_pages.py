@@ -396,3 +396,111 @@ def test_the_scale_runs_by_whole_quarters_and_keeps_stray_dates_inside() -> None
     assert len(scale.quarters()) == 6
     assert scale.x(date(1900, 1, 1)) == scale.x0
     assert scale.x(date(2200, 1, 1)) == scale.x0 + scale.width
+
+
+def test_behind_tls_the_session_cookie_is_secure(store: Store, board: Board) -> None:
+    client = TestClient(http.create_app(store, FixedClock(at(NOW))), base_url="https://testserver",
+                        follow_redirects=False)  # fmt: skip
+    form = client.get("/signin")
+    answer = client.post("/signin", data={"csrf": csrf_of(form.text), "token": board.tokens["ole"]})
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    assert "; Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_ten_failed_sign_ins_from_one_address_then_429_even_with_a_good_token(
+    store: Store, board: Board
+) -> None:
+    """The sign-in form counts failures with the API's limit (per address, per minute)."""
+    client = client_for(store)
+    form = client.get("/signin")
+    for _ in range(http.FAILURES_ALLOWED):
+        bad = client.post("/signin", data={"csrf": csrf_of(form.text), "token": "kf_wrong"})
+        assert bad.status_code == 401
+    answer = client.post("/signin", data={"csrf": csrf_of(form.text), "token": board.tokens["ole"]})
+    assert answer.status_code == 429 and "too many failed sign-ins" in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_a_stale_session_cookie_does_not_stop_the_next_sign_in(store: Store, board: Board) -> None:
+    """A session revoked on the server (`kflow token revoke`): the sign-in page drops the dead
+    cookie, and signing in again works."""
+    client = signed_in(store, board, "anna")
+    dead = next(t for t in tokens.tokens(store) if t.kind == "session")
+    tokens.revoke(store, dead.id)
+    assert client.get("/").status_code == 303
+    sign_in(client, board.tokens["anna"])
+    assert client.get("/").status_code == 200
+
+
+def test_revoking_an_api_token_ends_the_sessions_started_with_it(
+    store: Store, board: Board
+) -> None:
+    made, text = tokens.create(store, "ole", expires=date.today())
+    client = client_for(store)
+    sign_in(client, text)
+    session_row = next(t for t in tokens.tokens(store) if t.kind == "session")
+    assert session_row.expires_at is not None
+    assert session_row.expires_at <= tokens.end_of_day(date.today())  # not past its token's day
+    assert client.get("/").status_code == 200
+    tokens.revoke(store, made.id)
+    assert client.get("/").status_code == 303
+
+
+def test_a_form_posted_without_a_session_or_with_too_many_fields_writes_nothing(
+    store: Store, board: Board
+) -> None:
+    before = dump(store)
+    anonymous = client_for(store)
+    answer = anonymous.post("/tenders/AAR-SUND-01/advance", data={"trigger": "approve_scope"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/signin?next=%2F"
+    client = signed_in(store, board, "anna")
+    page = client.get("/tenders/AAR-SUND-01")
+    fields = {"csrf": csrf_of(page.text), "trigger": "approve_scope",
+              **{f"x{n}": "1" for n in range(30)}}  # fmt: skip
+    answer = client.post("/tenders/AAR-SUND-01/advance", data=fields)
+    assert answer.status_code == 400 and "at most 20 fields" in answer.text
+    answer = client.post("/tenders/AAR-SUND-01/advance", data={
+        "csrf": csrf_of(page.text), "trigger": "approve_scope", "note": "x" * 10_001})  # fmt: skip
+    assert answer.status_code == 400 and "at most 10,000 characters" in answer.text
+    assert dump(store) == before
+
+
+def test_retrying_a_message_already_sent_is_refused_as_in_the_api(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "kl-sek")
+    queued = store.notifications("sent")[0]
+    page = client.get("/notifications")
+    answer = client.post(f"/notifications/{queued.id}/retry", data={"csrf": csrf_of(page.text)})
+    assert answer.status_code == 400 and "nothing to retry" in answer.text
+    assert store.notification(queued.id).status == "sent"
+    with client_for(store) as api:
+        headers = {"Authorization": f"Bearer {board.tokens['kl-sek']}"}
+        assert (
+            api.post(f"/api/v1/notifications/{queued.id}/retry", headers=headers).status_code == 400
+        )
+    assert client.post("/notifications/abc/retry", data={}).status_code == 400
+    assert client.get("/notifications?status=lost").status_code == 400
+
+
+def test_a_link_cannot_make_a_page_say_something_was_done(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    shown = client.get("/tenders/AAR-SUND-01?done=Sagen+er+afgjort").text
+    assert "Sagen er afgjort" not in shown and 'role="status"' not in shown
+    assert "#999 sat" not in client.get("/?retried=999").text
+    assert client.get("/?programme=nope").status_code == 404
+
+
+def test_the_effects_csv_keeps_a_formula_as_text(store: Store, board: Board) -> None:
+    anna = store.person("anna")
+    store.set_facts("AAR-SUND-01", {"contract_value": 5, "quality_note": "=HYPERLINK(1)"}, anna,
+                    at(NOW))  # fmt: skip
+    answer = signed_in(store, board, "anna").get("/effects.csv")
+    (row,) = list(csv.DictReader(io.StringIO(answer.text)))
+    assert row["quality_note"] == "'=HYPERLINK(1)"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_api_answers_its_own_405_beside_the_pages(store: Store) -> None:
+    answer = client_for(store).post("/api/v1/me")
+    assert answer.status_code == 405 and answer.json() == {"error": "Method Not Allowed"}

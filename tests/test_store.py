@@ -257,3 +257,25 @@ def test_tenders_with_a_fact_are_found_in_sql_whatever_its_type(any_store: Store
         ("AAR-02", "ukendt"),
     ]
     assert any_store.tenders_with_fact("winner") == []
+
+
+def test_the_dashboards_grouped_counts_and_gantt_rows_read_the_same_on_both_backends(
+    any_store: Store,
+) -> None:
+    """dashboard.overview groups in SQL (the overdue flag computed in the query) and
+    dashboard.gantt pages tenders with their visits: one query shape for SQLite and PostgreSQL."""
+    from konkurrence_flow import dashboard
+
+    created(any_store)
+    spec = NewTender("individual-tender", "Mentor", ("461",), id="ODE-01", regime="eu-2004-18",
+                     procedure="open")  # fmt: skip
+    any_store.create_tender(spec, OLE, at("2007-07-01"))
+    any_store.advance("AAR-01", "approve_scope", ANNA, at("2007-07-10"))
+    seen = dashboard.overview(any_store, at("2007-07-20"))
+    counts = {line.code: line.counts for line in seen.lines}
+    assert counts == {"751": {"materials": 1}, "461": {"scoping": 1}}
+    page = dashboard.gantt(any_store, at("2007-07-20"), dashboard.GanttFilter(), 0, 1)
+    assert page.total == 2 and [r.id for r in page.rows] == ["AAR-01"]
+    assert [v.state for v in page.rows[0].visits] == ["scoping", "materials"]
+    only = dashboard.gantt(any_store, at("2007-07-20"), dashboard.GanttFilter(municipality="461"))
+    assert [r.id for r in only.rows] == ["ODE-01"]

@@ -17,17 +17,20 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from .. import dashboard, tokens
 from ..app import App
 from ..calendar import local_date, parse_instant
 from ..clock import Clock
-from ..errors import Forbidden, InvalidInput, KonkurrenceFlowError, NotFound, PeriodError
+from ..errors import InvalidInput, KonkurrenceFlowError, NotFound, http_status
 from ..facts import parse_assignments
 from ..log import logger
 from ..programme import Milestone, Programme
@@ -38,6 +41,8 @@ from .text import LANGUAGES, translator
 HERE = Path(__file__).parent
 FORM_FIELDS = 20
 """The most fields a dashboard form may have (its own are five)."""
+MAX_FACTS, MAX_NOTE = 100, 10_000
+"""As the API takes them (`http.AdvanceBody`)."""
 
 _HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
@@ -53,13 +58,27 @@ class _SignIn(Exception):
     """The page needs a signed-in person."""
 
 
-def create_pages(store: Store, clock: Clock) -> FastAPI:
-    """The dashboard's pages as an ASGI application (no OpenAPI document of its own)."""
+class Pages(Mount):
+    """The dashboard mounted at `/`, for every path but the API's: `/api/…` stays the API's own
+    (an unknown method there is its 405, an unknown path its JSON 404)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__("", app=app)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def create_pages(store: Store, clock: Clock, failures: Any) -> FastAPI:
+    """The dashboard's pages as an ASGI application (no OpenAPI document of its own).
+    `failures` counts failed authentications per address, shared with the API (`http._Failures`)."""
     pages = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
                       trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     pages.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    view = _Views(store, clock, env)
+    view = _Views(store, clock, env, failures)
     _routes(pages, view)
     _errors(pages, view)
     return pages
@@ -68,8 +87,8 @@ def create_pages(store: Store, clock: Clock) -> FastAPI:
 class _Views:
     """What every page needs: the store, the clock, the templates, and how to render."""
 
-    def __init__(self, store: Store, clock: Clock, env: Environment) -> None:
-        self.store, self.clock, self.env = store, clock, env
+    def __init__(self, store: Store, clock: Clock, env: Environment, failures: Any) -> None:
+        self.store, self.clock, self.env, self.failures = store, clock, env, failures
 
     def app(self, request: Request) -> App:
         """The request's App as the signed-in person; `_SignIn` if nobody is."""
@@ -111,12 +130,14 @@ def _other_language(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode(query)}"
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, *, signin: bool = False) -> dict[str, str]:
     """A URL-encoded form (the body is already within `http.MAX_BODY`), its CSRF token checked."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    fields = parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_FIELDS)
-    form = dict(fields)
-    session.check_form(request, form)
+    try:
+        form = dict(parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_FIELDS))
+    except ValueError as exc:
+        raise session.BadForm(f"a form has at most {FORM_FIELDS} fields", 400) from exc
+    session.check_form(request, form, signin=signin)
     return form
 
 
@@ -133,19 +154,28 @@ def _routes(pages: FastAPI, view: _Views) -> None:
 def _sign_in_routes(pages: FastAPI, view: _Views) -> None:
     @pages.get("/signin")
     def signin_form(request: Request) -> Response:
-        return _signin_page(view, request, None, 200)
+        if session.person_of(view.store, request) is not None:
+            return RedirectResponse(_local(request.query_params.get("next")), 303)
+        response = _signin_page(view, request, None, 200)
+        if session.SESSION_COOKIE in request.cookies:
+            session.forget(response)
+        return response
 
     @pages.post("/signin")
     async def signin(request: Request) -> Response:
         try:
-            form = await _form(request)
+            form = await _form(request, signin=True)
         except session.BadForm as exc:
-            return _signin_page(view, request, str(exc), 403)
+            return _signin_page(view, request, str(exc), exc.status)
         target = _local(form.get("next"))
+        if view.failures.blocked(_client(request)):
+            message = "too many failed sign-ins from this address; wait a minute"
+            return _signin_page(view, request, message, 429)
         try:
             person, text = await run_in_threadpool(tokens.sign_in, view.store,
                                                    form.get("token", "")[:200])  # fmt: skip
         except tokens.Unauthenticated as exc:
+            view.failures.add(_client(request))
             logger().warning("dashboard sign-in failed", client=_client(request), reason=str(exc))
             return _signin_page(view, request, str(exc), 401)
         logger().info("dashboard sign-in", person=person.id, client=_client(request))
@@ -158,7 +188,7 @@ def _sign_in_routes(pages: FastAPI, view: _Views) -> None:
         try:
             await _form(request)
         except session.BadForm as exc:
-            return view.error(request, 403, str(exc))
+            return view.error(request, exc.status, str(exc))
         response = RedirectResponse("/signin", status_code=303)
         await run_in_threadpool(session.end, view.store, request, response)
         return response
@@ -192,21 +222,24 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         app = view.app(request)
         store, now = view.store, app.now
         names, programme = _programme_of(store, request.query_params.get("programme"))
+        only = programme.name if programme and len(names) > 1 else None
         effects = app.effects()
+        network = translator(_language(request))("network")
         return view.render(request, "overview.html", person=app.actor, programme=programme,
-                           programmes=names, board=dashboard.overview(store, now),
+                           programmes=names, board=dashboard.overview(store, now, only),
                            milestones=_milestones(programme), timeline=_timeline(programme, now),
-                           effects=effects, iku=_iku(effects))  # fmt: skip
+                           effects=effects, iku=_iku(effects, network))  # fmt: skip
 
     @pages.get("/gantt")
     def gantt(request: Request) -> Response:
         app = view.app(request)
         query = request.query_params
+        names, programme = _programme_of(view.store, query.get("programme") or None)
         chosen = dashboard.GanttFilter(query.get("municipality") or None, query.get("area") or None,
-                                       query.get("definition") or None)  # fmt: skip
+                                       query.get("definition") or None,
+                                       programme.name if programme and len(names) > 1 else None)  # fmt: skip
         offset = _offset(query.get("offset"))
         page = dashboard.gantt(view.store, app.now, chosen, offset)
-        _names, programme = _programme_of(view.store, query.get("programme"))
         milestones = [(m.date, m.label) for m in _milestones(programme)]
         rows = list(page.rows)
         start, end = (programme.start, programme.end) if programme else (None, None)
@@ -214,6 +247,7 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         chart = charts.gantt(rows, local_date(app.now), scale, milestones)
         return view.render(request, "gantt.html", person=app.actor, page=page, chart=chart,
                            chosen=chosen, choices=dashboard.choices(view.store),
+                           programmes=names, programme=programme,
                            pager=_pager(request, page))  # fmt: skip
 
     @pages.get("/overdue")
@@ -248,9 +282,13 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
 def _programme_of(store: Store, name: str | None) -> tuple[list[str], Programme | None]:
     """The programmes loaded, and the one to show: the one named, else the first by name."""
     names = store.programme_names()
+    if name and name not in names:
+        raise NotFound(
+            f"unknown programme {name[:40]!r} (programmes: {', '.join(names) or 'none'})"
+        )
     if not names:
         return names, None
-    return names, store.programme(name if name in names else names[0])
+    return names, store.programme(name or names[0])
 
 
 def _milestones(programme: Programme | None) -> list[Milestone]:
@@ -264,21 +302,24 @@ def _timeline(programme: Programme | None, now: datetime) -> charts.Timeline | N
     return charts.timeline(programme.start, programme.end, milestones, local_date(now))
 
 
-def _iku(effects: dict[str, Any]) -> charts.IkuChart | None:
+def _iku(effects: dict[str, Any], network_label: str) -> charts.IkuChart | None:
     rows = [(m["name"], m["iku_before"], m["iku_after"]) for m in effects["municipalities"]
             if m["iku_before"] is not None]  # fmt: skip
     network = effects["network"]
     if network.get("iku_before") is not None:
-        rows.insert(0, ("Netværket", network["iku_before"], network["iku_after"]))
+        rows.insert(0, (network_label, network["iku_before"], network["iku_after"]))
     return charts.iku_chart(rows, effects["target_percent"]) if rows else None
 
 
 def _savings_chart(rows: list[tuple[str, float]]) -> charts.IkuChart | None:
-    return charts.iku_chart([(label, 0.0, value) for label, value in rows], 0.0) if rows else None
+    """Savings in percent by area; a loss is drawn as no bar, its figure beside the label."""
+    bars = [(f"{label} ({value:+.1f} %)" if value < 0 else label, 0.0, max(value, 0.0))
+            for label, value in rows]  # fmt: skip
+    return charts.iku_chart(bars, 0.0) if rows else None
 
 
 def _offset(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and len(text) < 9 else 0
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 9 else 0
 
 
 def _pager(request: Request, page: dashboard.GanttPage) -> dict[str, str | None]:
@@ -303,9 +344,17 @@ def _csv(rows: list[dict[str, Any]], name: str) -> Response:
     writer = csv.DictWriter(out, EFFECT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+        writer.writerow({k: _cell(";".join(v) if isinstance(v, list) else v)
+                         for k, v in row.items()})  # fmt: skip
+    headers = {**_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _cell(value: Any) -> Any:
+    """A text a spreadsheet would run as a formula (=, +, -, @, tab, CR) is kept as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 # A tender: its page and its forms
@@ -315,8 +364,7 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
     @pages.get("/tenders/{tender_id}")
     def tender(request: Request, tender_id: str) -> Response:
         app = view.app(request)
-        done = request.query_params.get("done")
-        return _tender_page(view, request, app, tender_id, done=done)
+        return _tender_page(view, request, app, tender_id, done=request.query_params.get("done"))
 
     @pages.post("/tenders/{tender_id}/advance")
     async def advance(request: Request, tender_id: str) -> Response:
@@ -324,16 +372,14 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
         try:
             form = await _form(request)
         except session.BadForm as exc:
-            return view.error(request, 403, str(exc))
+            return view.error(request, exc.status, str(exc))
         trigger = form.get("trigger", "")
         try:
             await run_in_threadpool(_fire, app, tender_id, form)
-        except Forbidden as exc:
-            return view.error(request, 403, str(exc))
-        except NotFound as exc:
-            return view.error(request, 404, str(exc))
         except KonkurrenceFlowError as exc:
-            code = 400 if isinstance(exc, InvalidInput | PeriodError) else 409
+            code = http_status(exc)
+            if code in (401, 403, 404, 503):
+                return view.error(request, code, _sentence(exc))
             return await run_in_threadpool(_tender_page, view, request, app, tender_id,
                                            refused=_sentence(exc), form=form, status=code)  # fmt: skip
         return RedirectResponse(f"/tenders/{tender_id}?{urlencode({'done': trigger})}", 303)
@@ -342,6 +388,10 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
 def _fire(app: App, tender_id: str, form: dict[str, str]) -> dict[str, Any]:
     """Fire the form's trigger, as `kflow advance ID TRIGGER --note … --set … --at …` would."""
     lines = [line.strip() for line in form.get("facts", "").splitlines() if line.strip()]
+    if len(lines) > MAX_FACTS:
+        raise InvalidInput(f"at most {MAX_FACTS} facts at once")
+    if len(form.get("note", "")) > MAX_NOTE:
+        raise InvalidInput(f"a note is at most {MAX_NOTE:,} characters")
     at = form.get("at", "").strip()
     return app.advance(tender_id, form.get("trigger", ""), note=form.get("note") or None,
                        facts=parse_assignments(lines), at=parse_instant(at) if at else None)  # fmt: skip
@@ -359,11 +409,15 @@ def _tender_page(
     status: int = 200,
 ) -> Response:
     shown = app.tender(tender_id)
+    history = app.history(tender_id)
+    if done and not (history and history[-1]["trigger"] == done and app.actor
+                     and history[-1]["actor"] == app.actor.id):  # fmt: skip
+        done = None  # say "done" only of the person's own last act, never of a link's text
     definition = view.store.definition(shown["definition"], shown["definition_version"])
     labels = {s.name: s.label or s.name for s in definition.states.values()}
     forms = [_trigger_form(definition, shown["state"], trigger) for trigger in shown["triggers"]]
     return view.render(request, "tender.html", status, person=app.actor, tender=shown,
-                       history=app.history(tender_id), labels=labels, forms=forms, done=done,
+                       history=history, labels=labels, forms=forms, done=done,
                        refused=refused, form=form or {})  # fmt: skip
 
 
@@ -390,13 +444,15 @@ def _outbox_routes(pages: FastAPI, view: _Views) -> None:
         app = view.app(request)
         status = request.query_params.get("status") or None
         if status not in (None, "queued", "sent", "failed"):
-            status = None
+            raise InvalidInput(f"unknown status {status[:40]!r} (statuses: queued, sent, failed)")
+        retried = request.query_params.get("retried", "")
         rows = app.notifications(status)
         rows.reverse()  # newest first
         failed = [r for r in app.notifications("failed")] if status is None else []
         return view.render(request, "notifications.html", person=app.actor, rows=rows[:300],
                            total=len(rows), failed=failed, status=status,
-                           retried=request.query_params.get("retried"))  # fmt: skip
+                           retried=int(retried) if retried.isascii() and retried.isdigit()
+                           and len(retried) < 12 else None)  # fmt: skip
 
     @pages.post("/notifications/{note_id}/retry")
     async def retry(request: Request, note_id: int) -> Response:
@@ -404,7 +460,7 @@ def _outbox_routes(pages: FastAPI, view: _Views) -> None:
         try:
             await _form(request)
         except session.BadForm as exc:
-            return view.error(request, 403, str(exc))
+            return view.error(request, exc.status, str(exc))
         await run_in_threadpool(app.retry_notification, note_id)
         return RedirectResponse(f"/notifications?retried={note_id}", 303)
 
@@ -422,16 +478,22 @@ def _errors(pages: FastAPI, view: _Views) -> None:
 
     @pages.exception_handler(KonkurrenceFlowError)
     def domain(request: Request, exc: KonkurrenceFlowError) -> Response:
-        status = 403 if isinstance(exc, Forbidden) else 404 if isinstance(exc, NotFound) else 400
-        return view.error(request, status, _sentence(exc))
+        return view.error(request, http_status(exc), _sentence(exc))
 
     @pages.exception_handler(HTTPException)
     def framework(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
         return view.error(request, exc.status_code, str(exc.detail))
+
+    @pages.exception_handler(RequestValidationError)
+    def malformed(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return view.error(
+            request, 400, f"malformed request: {where}: {first.get('msg', 'invalid')}"
+        )
 
     @pages.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:
         logger().exception("page failed", path=request.url.path, error=type(exc).__name__)
+        exc.kflow_logged = True  # type: ignore[attr-defined]  # the API's handler sees it again
         return view.error(request, 500, "the service failed on this page; its log says more")

@@ -32,7 +32,11 @@ LANG_COOKIE = "kflow_lang"
 
 
 class BadForm(Exception):
-    """A form without a valid CSRF token, or from another origin."""
+    """A form without a valid CSRF token, from another origin (403), or malformed (400)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def person_of(store: Store, request: Request) -> Person | None:
@@ -79,15 +83,21 @@ def set_signin_cookie(request: Request, response: Response, value: str) -> None:
                         secure=_secure(request), path="/")  # fmt: skip
 
 
-def check_form(request: Request, form: dict[str, str]) -> None:
-    """Refuse a form without this session's CSRF token, or posted from another origin."""
+def check_form(request: Request, form: dict[str, str], *, signin: bool = False) -> None:
+    """Refuse a form without this session's CSRF token (the sign-in form: the sign-in cookie's
+    value, whatever session cookie the browser still holds), or posted from another origin."""
     origin = request.headers.get("origin")
     if origin and origin != "null" and origin != _origin(request):
         raise BadForm(f"this form was sent from another site ({origin[:60]})")
-    expected = csrf_token(request)
+    expected = request.cookies.get(SIGNIN_COOKIE, "") if signin else csrf_token(request)
     given = form.get("csrf", "")
     if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
         raise BadForm("this form has expired or did not come from this page; reload and try again")
+
+
+def forget(response: Response) -> None:
+    """Drop a session cookie that no longer works (revoked, ended, or of another store)."""
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 
 def _secure(request: Request) -> bool:
@@ -95,6 +105,8 @@ def _secure(request: Request) -> bool:
 
 
 def _origin(request: Request) -> str:
+    """This site's origin as the browser sees it: behind a TLS proxy that forwards Host and
+    X-Forwarded-Proto (see README), uvicorn has put both into the request."""
     url = request.url
     default = {"http": 80, "https": 443}.get(url.scheme)
     port = f":{url.port}" if url.port and url.port != default else ""

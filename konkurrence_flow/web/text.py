@@ -30,6 +30,7 @@ _DA = {
     "timeline": ("Tidslinje", "Timeline"),
     "milestones": ("Milepæle", "Milestones"),
     "programmes": ("Programmer", "Programmes"),
+    "programme": ("Program", "Programme"),
     "milestone": ("Milepæl", "Milestone"),
     "date": ("Dato", "Date"),
     "planned_date": ("planlagt dato", "planned date"),

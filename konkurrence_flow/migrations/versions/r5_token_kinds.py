@@ -1,6 +1,7 @@
 """Token kinds for the dashboard: `api` (a person's bearer token, as before), `session` (a browser's
 sign-in, ending after hours) and `link` (a one-time sign-in link); `expires_at` ends a token to the
-second (sessions and links), where `expires` ends one at a day's end.
+second (sessions and links), where `expires` ends one at a day's end; `parent_id` is the API token a
+session was started with (revoking that ends the session too).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ def upgrade() -> None:
     with op.batch_alter_table("token") as batch:
         batch.add_column(sa.Column("kind", sa.String(8), nullable=False, server_default="api"))
         batch.add_column(sa.Column("expires_at", INSTANT, nullable=True))
+        batch.add_column(sa.Column("parent_id", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("token") as batch:
+        batch.drop_column("parent_id")
         batch.drop_column("expires_at")
         batch.drop_column("kind")
