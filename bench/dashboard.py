@@ -20,12 +20,15 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from common import ROOT, source_version, verdict
-from fastapi.testclient import TestClient
+
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+from fastapi.testclient import TestClient  # noqa: E402
 
 from konkurrence_flow import http, tokens
 from konkurrence_flow.calendar import local_date, parse_instant
