@@ -1103,8 +1103,9 @@ def serve(
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
 ) -> None:
-    """The shared service: the HTTP API (/api/v1, /docs) and, unless --no-scheduler, the
-    scheduler and the notification dispatch, on one clock. SIGTERM stops it cleanly."""
+    """The shared service: the dashboard (/), the HTTP API (/api/v1, /docs) and, unless
+    --no-scheduler, the scheduler and the notification dispatch, on one clock. SIGTERM stops it
+    cleanly."""
     if _settings().url:
         _needs_the_store()
     import uvicorn

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from .calendar import local_date
 from .definitions import Definition
 from .engine import days_overdue
+from .errors import NotFound
 from .model import Tender
 from .municipalities import municipality as lookup
 from .plan import PlannedStep, plan_tender
@@ -93,7 +94,7 @@ def overview(store: Store, now: datetime, programme: str | None = None) -> Overv
     for code, name, version, state, is_late, n in grouped:
         definition = store.definition(name, version)
         _add_phases(phases, definition)
-        line = lines.setdefault(code, MunicipalityLine(code, _name_of(code)))
+        line = lines.setdefault(code, MunicipalityLine(code, municipality_name(code)))
         line.counts[state] = line.counts.get(state, 0) + n
         if is_late and not definition.state(state).final:
             line.overdue += n
@@ -106,10 +107,11 @@ def _add_phases(phases: dict[str, Phase], definition: Definition) -> None:
         phases.setdefault(state.name, Phase(state.name, state.label or state.name, state.final))
 
 
-def _name_of(code: str) -> str:
+def municipality_name(code: str) -> str:
+    """A municipality's name from the reference data (the code itself if it is not there)."""
     try:
         return lookup(code).name
-    except Exception:  # a code no longer in the reference data: show the code
+    except NotFound:
         return code
 
 

@@ -259,7 +259,7 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         for row in rows:
             for code in row["municipalities"] or ["—"]:
                 groups.setdefault(code, []).append(row)
-        names = {line.code: line.name for line in dashboard.overview(view.store, app.now).lines}
+        names = {code: dashboard.municipality_name(code) for code in groups}
         ordered = sorted(groups.items(), key=lambda kv: -kv[1][0]["days_overdue"])
         return view.render(request, "overdue.html", person=app.actor, groups=ordered,
                            names=names, count=len(rows), municipality=municipality)  # fmt: skip
