@@ -960,6 +960,17 @@ def token_revoke(token_id: str) -> None:
 
 
 @main.group()
+def export() -> None:
+    """Deadlines for calendars (iCalendar) and tables for spreadsheets (CSV, XLSX)."""
+
+
+# -- exports: tables (csv, xlsx) -----------------------------------------------------------------
+
+
+# -- exports: calendars (ical) -------------------------------------------------------------------
+
+
+@main.group()
 def legal() -> None:
     """The procurement law: minimum periods, worked out from a day."""
 
