@@ -876,14 +876,17 @@ def token() -> None:
 @click.option("--expires", callback=_day, help="Last day it works (default: until revoked).")
 @click.option("--link", is_flag=True,
               help="A one-time sign-in link to the dashboard instead (valid 3 days).")  # fmt: skip
+@click.option("--calendar", is_flag=True,
+              help="A calendar feed URL instead (read-only, until revoked).")  # fmt: skip
 @click.option("--url", "base_url", default="http://127.0.0.1:8000", show_default=True,
-              help="The service's address, for --link.")  # fmt: skip
+              help="The service's address, for --link and --calendar.")  # fmt: skip
 @JSON_OPTION
 def token_create(
     person_id: str,
     label: str | None,
     expires: Any,
     link: bool,
+    calendar: bool,
     base_url: str,
     as_json: bool,
 ) -> None:
@@ -893,10 +896,13 @@ def token_create(
 
     settings = _settings()
     settings.admin("issue tokens")
-    if link:
+    if link or calendar:
+        if link and calendar:
+            raise click.UsageError("give --link or --calendar, not both")
         if label is not None or expires is not None:
-            raise click.UsageError("--link makes a one-time link; it takes no --label or --expires")
-        _print_link(*tokens.create_link(settings.ready_store(), person_id), base_url, as_json)
+            raise click.UsageError("--link and --calendar take no --label or --expires")
+        create = tokens.create_link if link else tokens.create_calendar
+        _print_link(*create(settings.ready_store(), person_id), base_url, as_json)
         return
     made, text = tokens.create(settings.ready_store(), person_id, label, expires)
     if as_json:
@@ -919,12 +925,17 @@ def _print_link(made: Any, text: str, base_url: str, as_json: bool) -> None:
         or parsed.fragment
     ):
         raise click.UsageError(f"--url {base_url[:80]!r} is not the service's http(s) address")
-    url = f"{base_url.rstrip('/')}/signin#{text}"
+    base = base_url.rstrip("/")
+    url = f"{base}/calendar/{text}.ics" if made.kind == "calendar" else f"{base}/signin#{text}"
     if as_json:
         _emit({"id": made.id, "person": made.person, "link": url,
                "expires_at": instant(made.expires_at)})  # fmt: skip
         return
     click.echo(url)
+    if made.kind == "calendar":
+        click.echo(f"calendar feed {made.id} for {made.person}: read-only, until revoked "
+                   f"(kflow token revoke {made.id}); it is shown only now", err=True)  # fmt: skip
+        return
     click.echo(f"sign-in link {made.id} for {made.person}: it works once, until "
                f"{instant(made.expires_at)}; it is shown only now", err=True)  # fmt: skip
 
@@ -968,6 +979,42 @@ def export() -> None:
 
 
 # -- exports: calendars (ical) -------------------------------------------------------------------
+
+
+@export.command("ical")
+@click.option("--person", "person_id", help="Whose calendar (default: yours; another person's: "
+              "the secretariat).")  # fmt: skip
+@click.option("--municipality", help="Only this municipality's tenders (code or name).")
+@click.option("--programme", help="Only this programme's tenders and milestones.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (else stdout).")
+def export_ical(
+    person_id: str | None, municipality: str | None, programme: str | None, output: str | None
+) -> None:
+    """Due dates, running timers and milestones as an iCalendar file (Outlook, Google, Apple)."""
+    from konkurrence_flow import ical
+    from konkurrence_flow.access import require_secretariat
+    from konkurrence_flow.municipalities import municipality as lookup
+
+    settings = _settings()
+    if settings.url:
+        _needs_the_store()
+    store = settings.ready_store()
+    actor = settings.actor()
+    viewer = actor
+    if person_id is not None and person_id != actor.id:
+        require_secretariat(actor, "export another person's calendar")
+        viewer = store.person(person_id)
+    if programme is not None and programme not in store.programme_names():
+        names = ", ".join(store.programme_names()) or "none is loaded"
+        raise click.UsageError(f"unknown programme {programme[:40]!r} (programmes: {names})")
+    code = lookup(municipality).code if municipality else None
+    made = ical.feed(store, viewer, code, programme)
+    if output is None:
+        sys.stdout.buffer.write(made.body)
+        return
+    with open(output, "wb") as out:
+        out.write(made.body)
+    click.echo(f"{output}: the calendar of {viewer.id}", err=True)
 
 
 @main.group()

@@ -14,7 +14,9 @@ parameter names another person. Failed authentications are logged with the clien
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -123,6 +125,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         "`Authorization: Bearer <token>` (`kflow token create`).",
     )
     failures = _Failures()
+    _redact_access_log()
     _install_errors(api)
     api.openapi = _document(api)  # type: ignore[method-assign]
     api.add_middleware(_BodyLimit)
@@ -251,6 +254,25 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
 
     api.router.routes.append(Pages(create_pages(store, clock, failures)))  # `/`, not `/api/…`
     return api
+
+
+class _SecretPaths(logging.Filter):
+    """Keeps calendar feeds' secrets out of the access log: `/calendar/kf_<id>_<secret>.ics` is
+    logged as `/calendar/kf_<id>_….ics` (the id is enough to revoke it)."""
+
+    PATH = re.compile(r"(/calendar/kf_[0-9a-f]{12}_)[A-Za-z0-9_-]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PATH.sub(r"\1…", a) if isinstance(a, str) else a
+                                for a in record.args)  # fmt: skip
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _SecretPaths) for f in access.filters):
+        access.addFilter(_SecretPaths())
 
 
 class _TooMany(Exception):

@@ -739,6 +739,7 @@ def _write_programme(
 ) -> None:
     """The programme's own rows: itself, its milestones and members, new or changed people."""
     name = programme.name
+    before = {r.name: r for r in conn.execute(select(T_MILE).where(T_MILE.c.programme == name))}
     conn.execute(delete(T_MILE).where(T_MILE.c.programme == name))
     conn.execute(delete(T_MEMBER).where(T_MEMBER.c.programme == name))
     conn.execute(delete(T_PROG).where(T_PROG.c.name == name))
@@ -750,7 +751,8 @@ def _write_programme(
     if programme.milestones:
         conn.execute(insert(T_MILE), [
             {"programme": name, "name": m.name, "date": m.date, "label": m.label,
-             "planned": m.planned} for m in programme.milestones.values()
+             "planned": m.planned, "sequence": _sequence(before.get(m.name), m)}
+            for m in programme.milestones.values()
         ])  # fmt: skip
     if programme.members:
         conn.execute(insert(T_MEMBER), [
@@ -768,6 +770,14 @@ def _write_programme(
             == 0
         ):
             conn.execute(insert(T_PERSON).values(**values))
+
+
+def _sequence(before: Any, milestone: Any) -> int:
+    """A milestone's revision: one more each time its date or label changes (iCalendar SEQUENCE)."""
+    if before is None:
+        return 0
+    moved = (before.date, before.label) != (milestone.date, milestone.label)
+    return int(before.sequence) + (1 if moved else 0)
 
 
 def _keep_a_secretariat(people: Mapping[str, Person], programme: Programme) -> None:

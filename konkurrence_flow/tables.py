@@ -198,6 +198,7 @@ class MilestoneRow(SQLModel, table=True):
     date: date
     label: str
     planned: bool = False
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # times it moved
 
 
 class MemberRow(SQLModel, table=True):

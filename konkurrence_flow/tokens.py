@@ -8,7 +8,8 @@ A token decides who acts; nothing in a request can name another person.
 Three kinds: `api` (a person's bearer token, until revoked or its `expires` day ends), `link` (a
 one-time sign-in link for the dashboard, `kflow token create --link`, valid LINK_LIFETIME) and
 `session` (a browser's sign-in: the dashboard's cookie holds it; SESSION_LIFETIME, revoked at
-sign-out). Each works only where its kind is asked for: a link is no bearer token, a session
+sign-out) and `calendar` (a person's calendar feed, `/calendar/<token>.ics`: read-only, until
+revoked). Each works only where its kind is asked for: a link is no bearer token, a session
 cookie no API token.
 """
 
@@ -34,7 +35,7 @@ from .tables import TokenRow, table
 
 T_TOKEN = table(TokenRow)
 
-KINDS = ("api", "link", "session")
+KINDS = ("api", "link", "session", "calendar")
 LINK_LIFETIME = timedelta(days=3)
 """How long a sign-in link works (once)."""
 SESSION_LIFETIME = timedelta(hours=12)
@@ -105,6 +106,14 @@ def create_link(store: Store, person_id: str) -> tuple[Token, str]:
     with store.engine.begin() as conn:
         return _insert(conn, person.id, "link", label="sign-in link",
                        expires_at=real_now() + LINK_LIFETIME)  # fmt: skip
+
+
+def create_calendar(store: Store, person_id: str) -> tuple[Token, str]:
+    """A token for a person's calendar feed: it reads their calendar and nothing else."""
+    person = store.person(person_id)
+    require_person(person)
+    with store.engine.begin() as conn:
+        return _insert(conn, person.id, "calendar", label="calendar feed")
 
 
 def sign_in(store: Store, text: str) -> tuple[Person, str]:
@@ -232,16 +241,19 @@ _UNKNOWN = {
     "api": "no valid token (Authorization: Bearer kf_…)",
     "link": "no valid sign-in link or token",
     "session": "not signed in",
+    "calendar": "no such calendar",
 }
 _REVOKED = {
     "api": "token {} is revoked",
     "link": "this sign-in link has been used; ask for a new one",
     "session": "the session has ended; sign in again",
+    "calendar": "no such calendar",
 }
 _EXPIRED = {
     "api": "the token has expired",
     "link": "this sign-in link has expired; ask for a new one",
     "session": "the session has ended; sign in again",
+    "calendar": "no such calendar",
 }
 
 

@@ -298,3 +298,17 @@ def test_signing_out_returns_to_the_sign_in_page_and_the_pages_stay_closed(
     assert time.monotonic() - started < 20
     page.goto(f"{served.base}/gantt")
     assert "/signin?next=%2Fgantt" in page.url
+
+
+def test_a_calendar_feed_over_http_answers_304_and_keeps_its_secret_out_of_the_log(
+    served: Served,
+) -> None:
+    """`kflow token create anna --calendar` gives the feed URL a calendar client subscribes to;
+    uvicorn's access log shows the path without the secret (checked when the service stops)."""
+    link = served.kflow("token", "create", "anna", "--calendar", "--url", served.base).strip()
+    assert link.startswith(f"{served.base}/calendar/kf_") and link.endswith(".ics")
+    served.secrets.append(link.rsplit("/", 1)[1].removesuffix(".ics"))
+    first = httpx.get(link, timeout=30)
+    assert first.status_code == 200 and "BEGIN:VCALENDAR" in first.text
+    again = httpx.get(link, headers={"If-None-Match": first.headers["etag"]}, timeout=30)
+    assert again.status_code == 304

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -26,7 +27,7 @@ from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from .. import dashboard, tokens
+from .. import dashboard, ical, tokens
 from ..app import App
 from ..calendar import local_date, parse_instant
 from ..clock import Clock
@@ -142,10 +143,51 @@ async def _form(request: Request, *, signin: bool = False) -> dict[str, str]:
 
 
 def _routes(pages: FastAPI, view: _Views) -> None:
+    _calendar_routes(pages, view)
     _sign_in_routes(pages, view)
     _network_routes(pages, view)
     _tender_routes(pages, view)
     _outbox_routes(pages, view)
+
+
+# The calendar feed (no session: a calendar client has only the feed's secret URL)
+
+
+def _calendar_routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/calendar/{name}")
+    def calendar(request: Request, name: str) -> Response:
+        """A person's calendar (`kflow token create PERSON --calendar`); 304 while unchanged."""
+        address = _client(request)
+        if view.failures.blocked(address):
+            return Response("too many failed requests from this address; wait a minute\n", 429,
+                            media_type="text/plain")  # fmt: skip
+        try:
+            person = tokens.authenticate(view.store, name.removesuffix(".ics"), kind="calendar")
+        except tokens.Unauthenticated:
+            view.failures.add(address)
+            return Response("no such calendar\n", 404, media_type="text/plain")
+        made = ical.feed(view.store, person)
+        headers = {"ETag": made.etag, "Cache-Control": "private, no-cache",
+                   "X-Content-Type-Options": "nosniff"}  # fmt: skip
+        if made.last_modified is not None:
+            headers["Last-Modified"] = format_datetime(made.last_modified, usegmt=True)
+        if _unchanged(request, made):
+            return Response(status_code=304, headers=headers)
+        return Response(made.body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+def _unchanged(request: Request, made: ical.Feed) -> bool:
+    """The client's copy is current: its ETag (If-None-Match), else its date (If-Modified-Since)."""
+    tags = request.headers.get("if-none-match")
+    if tags is not None:
+        return made.etag in [t.strip().removeprefix("W/") for t in tags.split(",")] or tags == "*"
+    since = request.headers.get("if-modified-since")
+    if since is None or made.last_modified is None:
+        return False
+    try:
+        return made.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
 
 
 # Signing in and out
