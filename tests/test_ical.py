@@ -153,8 +153,8 @@ def test_the_feed_url_answers_with_an_etag_then_304_until_something_changes(stor
     assert "AAR-SUND-01" in answer.text and "ODE-" not in answer.text
     again = client.get(f"/calendar/{text}.ics", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
-    assert client.get(f"/calendar/{text}.ics",
-                      headers={"If-Modified-Since": modified}).status_code == 304  # fmt: skip
+    only_date = client.get(f"/calendar/{text}.ics", headers={"If-Modified-Since": modified})
+    assert only_date.status_code == 200  # a moved milestone has no recorded time: ETag only
     store.advance("AAR-SUND-01", "approve_scope", store.person("anna"), at(NOW))
     changed = client.get(f"/calendar/{text}.ics", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
