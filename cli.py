@@ -977,6 +977,73 @@ def export() -> None:
 
 # -- exports: tables (csv, xlsx) -----------------------------------------------------------------
 
+_TABLES = ("tenders", "overdue", "effects", "history")
+"""`konkurrence_flow.exports.TABLES`, spelled out so that building the command line imports nothing
+(tests/test_exports.py holds the two equal)."""
+
+
+@export.command("csv")
+@click.argument("table", type=click.Choice(_TABLES))
+@click.option("--municipality", help="Code or name (tenders, overdue, history).")
+@click.option("--sheet", help="effects: tenders (the default), areas or municipalities.")
+@click.option("--excel", is_flag=True,
+              help="For Danish Excel: UTF-8 with a byte order mark, ';' between fields, decimal "
+                   "comma.")  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout)."
+)
+def export_csv(
+    table: str, municipality: str | None, sheet: str | None, excel: bool, output: str | None
+) -> None:
+    """TABLE as CSV (RFC 4180, UTF-8): the rows of its `--json`, a column per key."""
+    from konkurrence_flow import exports
+
+    found = exports.pick(exports.sheets(_settings().app(), table, municipality), sheet)
+    _write_export(exports.to_csv(found, excel=excel), output, _rows_said([found]))
+
+
+@export.command("xlsx")
+@click.argument("table", type=click.Choice(_TABLES))
+@click.option("--municipality", help="Code or name (tenders, overdue, history).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE (default: stdout, when it is not a terminal).")  # fmt: skip
+def export_xlsx(table: str, municipality: str | None, output: str | None) -> None:
+    """TABLE as an Excel workbook: typed cells, a frozen header with filters; a sheet per part
+    (effects: tenders, areas, municipalities)."""
+    from konkurrence_flow import exports
+
+    if output is None and _stdout_is_terminal():
+        raise click.UsageError(
+            "an .xlsx file is binary and would garble the terminal: give -o FILE, or redirect "
+            "stdout to a file or a pipe"
+        )
+    found = exports.sheets(_settings().app(), table, municipality)
+    _write_export(exports.to_xlsx(found), output, _rows_said(found))
+
+
+def _rows_said(found: list[Any]) -> str:
+    """`tenders: 1 row; areas: 3 rows`."""
+    return "; ".join(f"{s.name}: {len(s.rows)} row{'' if len(s.rows) == 1 else 's'}" for s in found)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _write_export(data: bytes, output: str | None, what: str) -> None:
+    """The file's bytes on stdout, or into `output` (then a line on stderr saying so)."""
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        with open(output, "wb") as out:
+            out.write(data)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    click.echo(f"wrote {output} ({what})", err=True)
+
 
 # -- exports: calendars (ical) -------------------------------------------------------------------
 
@@ -986,7 +1053,9 @@ def export() -> None:
               "the secretariat).")  # fmt: skip
 @click.option("--municipality", help="Only this municipality's tenders (code or name).")
 @click.option("--programme", help="Only this programme's tenders and milestones.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (else stdout).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (else stdout)."
+)
 def export_ical(
     person_id: str | None, municipality: str | None, programme: str | None, output: str | None
 ) -> None:

@@ -9,8 +9,6 @@ page with that sentence; a success redirects to the tender (POST, redirect, GET)
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from .. import dashboard, ical, tokens
+from .. import dashboard, exports, ical, tokens
 from ..app import App
 from ..calendar import local_date, parse_instant
 from ..clock import Clock
@@ -148,6 +146,7 @@ def _routes(pages: FastAPI, view: _Views) -> None:
     _network_routes(pages, view)
     _tender_routes(pages, view)
     _outbox_routes(pages, view)
+    _export_routes(pages, view)
 
 
 # The calendar feed (no session: a calendar client has only the feed's secret URL)
@@ -314,8 +313,8 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
 
     @pages.get("/effects.csv")
     def effects_csv(request: Request) -> Response:
-        app = view.app(request)
-        return _csv(app.effects()["tenders"], "effects.csv")
+        """The effects report's tenders as CSV (kept from before `/export/effects.csv`)."""
+        return _download(view.app(request), "effects", "csv", request.query_params)
 
 
 def _programme_of(store: Store, name: str | None) -> tuple[list[str], Programme | None]:
@@ -369,31 +368,6 @@ def _pager(request: Request, page: dashboard.GanttPage) -> dict[str, str | None]
     previous = link(max(0, page.offset - page.limit)) if page.offset > 0 else None
     following = page.offset + page.limit
     return {"previous": previous, "next": link(following) if following < page.total else None}
-
-
-EFFECT_COLUMNS = ("tender", "title", "area", "state", "municipalities", "contract_value",
-                  "baseline_cost", "saving", "saving_percent", "bidders", "in_house_bid",
-                  "in_house_won", "quality_note")  # fmt: skip
-"""The columns of `effects.csv`: the effects report's tender rows (`kflow effects --json`)."""
-
-
-def _csv(rows: list[dict[str, Any]], name: str) -> Response:
-    """RFC 4180 CSV in UTF-8; a list (municipalities) joined with ';'."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, EFFECT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(";".join(v) if isinstance(v, list) else v)
-                         for k, v in row.items()})  # fmt: skip
-    headers = {**_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _cell(value: Any) -> Any:
-    """A text a spreadsheet would run as a formula (=, +, -, @, tab, CR) is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # A tender: its page and its forms
@@ -502,6 +476,79 @@ def _outbox_routes(pages: FastAPI, view: _Views) -> None:
             return view.error(request, exc.status, str(exc))
         await run_in_threadpool(app.retry_notification, note_id)
         return RedirectResponse(f"/notifications?retried={note_id}", 303)
+
+
+# Exports: tables for spreadsheets
+
+
+def _export_routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/export/{name}")
+    def export(request: Request, name: str) -> Response:
+        """A table as `kflow export csv|xlsx` writes it; for the signed-in person, or for a
+        script with `Authorization: Bearer <api token>`. Query: municipality, sheet (csv),
+        excel=yes (csv)."""
+        try:
+            app = _reader(view, request)
+        except _Refused as exc:
+            response = view.error(request, exc.status, str(exc))
+            response.headers.update(exc.headers)
+            return response
+        table, fmt = _export_name(name)
+        return _download(app, table, fmt, request.query_params)
+
+
+class _Refused(Exception):
+    """A request to download refused before it reaches the App: who asks is not known."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+
+
+def _reader(view: _Views, request: Request) -> App:
+    """The signed-in person's App or, with an `Authorization` header, the API token's."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return view.app(request)
+    address = _client(request)
+    if view.failures.blocked(address):
+        raise _Refused(429, "too many failed authentications from this address; wait a minute")
+    scheme, _, text = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise tokens.Unauthenticated("no valid token (Authorization: Bearer kf_…)")
+        person = tokens.authenticate(view.store, text.strip())
+    except tokens.Unauthenticated as exc:
+        view.failures.add(address)
+        logger().warning("authentication failed", client=address, reason=str(exc),
+                         path=request.url.path)  # fmt: skip
+        raise _Refused(401, str(exc), {"WWW-Authenticate": "Bearer"}) from exc
+    return App(view.store, view.clock.now(), person)
+
+
+def _export_name(name: str) -> tuple[str, str]:
+    """`tenders.xlsx` as ("tenders", "xlsx"); NotFound, naming what exists, for anything else."""
+    table, _, fmt = name.rpartition(".")
+    if table not in exports.TABLES or fmt not in exports.FORMATS:
+        raise NotFound(
+            f"there is no export {name[:60]!r}; the exports are /export/TABLE.csv and "
+            f"/export/TABLE.xlsx, TABLE one of {', '.join(exports.TABLES)}"
+        )
+    return table, fmt
+
+
+def _download(app: App, table: str, fmt: str, query: Any) -> Response:
+    """The table as a file to save: CSV (one sheet) or XLSX (every sheet)."""
+    found = exports.sheets(app, table, query.get("municipality") or None)
+    if fmt == "xlsx":
+        body, media, name = exports.to_xlsx(found), exports.XLSX_TYPE, f"{table}.xlsx"
+    else:
+        sheet = exports.pick(found, query.get("sheet") or None)
+        excel = query.get("excel", "") in ("yes", "true", "1")
+        body, media = exports.to_csv(sheet, excel=excel), exports.CSV_TYPE
+        name = f"{table}.csv" if sheet is found[0] else f"{table}-{sheet.name}.csv"
+    headers = {**_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=media, headers=headers)
 
 
 # Errors, as pages

@@ -125,6 +125,7 @@ _DA = {
     "saving_percent": ("Besparelse %", "Saving %"),
     "bidders": ("Tilbudsgivere", "Bidders"),
     "download_csv": ("Hent som CSV", "Download as CSV"),
+    "download_xlsx": ("Hent som Excel-ark", "Download as an Excel workbook"),
     "savings_chart": ("Besparelse i procent pr. område", "Saving in percent by area"),
     "error": ("Fejl", "Error"),
     "forbidden": ("Ingen adgang", "Forbidden"),
