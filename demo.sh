@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 export KFLOW_DB="sqlite:///demo.db"
 export KFLOW_USER=kl-sek  # the secretariat administers (people, definitions, programmes)
 unset KFLOW_NOW
-rm -f demo.db demo.db-wal demo.db-shm .demo-ticks
+rm -f demo.db demo.db-wal demo.db-shm .demo-ticks demo-calendar.ics demo-effects.xlsx
 
 kflow() { .venv/bin/kflow "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -172,6 +172,13 @@ run --now 2008-10-01 audit verify
 run --now 2008-10-01 --user kl-sek audit head
 
 rm -f .demo-ticks
+
+say "Deadlines for calendars, tables for Excel"
+run --now 2008-10-01 --user kl-sek export ical -o demo-calendar.ics
+printf '# %s events (due days with alarms, timers, milestones); subscribe instead: README, "Deadlines in your calendar"\n' \
+  "$(grep -c 'BEGIN:VEVENT' demo-calendar.ics)"
+run --now 2008-10-01 export xlsx effects -o demo-effects.xlsx
+run --now 2008-10-01 export csv overdue --excel
 
 say "The dashboard over this replayed programme"
 printf 'Run `make serve`, then open the sign-in link it prints: http://127.0.0.1:8000/\n'
