@@ -1075,15 +1075,10 @@ def export_ical(
         viewer = store.person(person_id)
     if programme is not None and programme not in store.programme_names():
         names = ", ".join(store.programme_names()) or "none is loaded"
-        raise click.UsageError(f"unknown programme {programme[:40]!r} (programmes: {names})")
+        _fail(f"unknown programme {programme[:40]!r} (programmes: {names})")
     code = lookup(municipality).code if municipality else None
     made = ical.feed(store, viewer, code, programme)
-    if output is None:
-        sys.stdout.buffer.write(made.body)
-        return
-    with open(output, "wb") as out:
-        out.write(made.body)
-    click.echo(f"{output}: the calendar of {viewer.id}", err=True)
+    _write_export(made.body, output, f"the calendar of {viewer.id}")
 
 
 @main.group()

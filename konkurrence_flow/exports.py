@@ -9,7 +9,7 @@ dict (`facts`, `signoffs`, `data`) becomes its JSON text; a number stays a numbe
 empty cell. In an XLSX file a date is a date, an instant a date and time in Copenhagen wall time
 (naive: a spreadsheet has no time zones), an amount a number in DKK shown with thousands
 separators and "kr.". A text a spreadsheet would run as a formula (=, +, -, @, tab, CR) starts
-with "'" in both formats.
+with "'" in a CSV file; in an XLSX file it is written as it is, in a cell marked as text.
 
 Light on purpose: openpyxl is imported only to write an XLSX file.
 """
@@ -189,15 +189,16 @@ def guarded(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def flat(value: Any) -> Any:
-    """A JSON value in one cell: a list joined with "; ", a dict as its JSON text, text guarded;
-    numbers, booleans and null as they are."""
+def flat(value: Any, guard: bool = True) -> Any:
+    """A JSON value in one cell: a list joined with "; ", a dict as its JSON text, text guarded
+    (CSV; an XLSX cell is marked text instead); numbers, booleans and null as they are."""
+    keep = guarded if guard else str
     if isinstance(value, list):
-        return guarded(LIST_SEPARATOR.join("" if v is None else str(v) for v in value))
+        return keep(LIST_SEPARATOR.join("" if v is None else str(v) for v in value))
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
     if isinstance(value, str):
-        return guarded(value)
+        return keep(value)
     return value
 
 
@@ -262,6 +263,9 @@ def _write_sheet(ws: Worksheet, sheet: Sheet) -> None:
     ws.append([c.name for c in sheet.columns])
     for row in sheet.rows:
         ws.append([_xlsx_cell(row.get(c.name), c.kind) for c in sheet.columns])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # a text that reads like a formula: text, shown as written
+                cell.data_type, cell.quotePrefix = "s", True
     _header(ws, sheet.columns)
     for index, column in enumerate(sheet.columns, start=1):
         _format_column(ws, index, column)
@@ -276,7 +280,7 @@ def _xlsx_cell(value: Any, kind: str) -> Any:
         return _or_text(date.fromisoformat, value)
     if kind == "instant" and isinstance(value, str):
         return _or_text(wall_time, value)
-    shown = flat(value)
+    shown = flat(value, guard=False)  # the cell is made text instead (`_write_sheet`)
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", shown) if isinstance(shown, str) else shown
 
 

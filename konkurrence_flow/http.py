@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -260,11 +259,9 @@ class _SecretPaths(logging.Filter):
     """Keeps calendar feeds' secrets out of the access log: `/calendar/kf_<id>_<secret>.ics` is
     logged as `/calendar/kf_<id>_….ics` (the id is enough to revoke it)."""
 
-    PATH = re.compile(r"(/calendar/kf_[0-9a-f]{12}_)[A-Za-z0-9_-]+")
-
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(self.PATH.sub(r"\1…", a) if isinstance(a, str) else a
+            record.args = tuple(tokens.redact(a) if isinstance(a, str) else a
                                 for a in record.args)  # fmt: skip
         return True
 
@@ -291,7 +288,8 @@ def _install_errors(api: FastAPI) -> None:
     @api.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
         if not getattr(exc, "kflow_logged", False):  # a page's failure is logged by the pages
-            logger().exception("request failed", path=request.url.path, error=type(exc).__name__)
+            logger().exception("request failed", path=tokens.redact(request.url.path),
+                               error=type(exc).__name__)  # fmt: skip
         return _error(500, "the service failed on this request; its log says more")
 
     @api.exception_handler(KonkurrenceFlowError)

@@ -10,7 +10,7 @@ A feed holds, for the tenders a person may see:
 Times are Europe/Copenhagen, with its VTIMEZONE. UIDs are stable — a step's is its tender and
 visit, a milestone's its programme and name — so a re-import or a subscription updates an event
 instead of adding one; a due date that moved keeps its UID with a higher SEQUENCE (the step's
-due moves recorded in its history; a milestone's own count of changes). A step that is left, or a
+events since it entered the step; a milestone's own count of changes). A step that is left, or a
 tender cancelled, is simply no longer in the feed.
 
 The feed's text depends on the store only (DTSTAMP is each event's last recorded change), so the
@@ -27,12 +27,12 @@ from functools import cache
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event, Timezone
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .calendar import TZ, day_before
 from .errors import Forbidden
 from .model import Person, Tender
-from .rows import T_EVENT
+from .rows import T_EVENT, T_TENDER
 from .store import T_MEMBER, T_MILE, T_PROG, Store
 
 DOMAIN = "konkurrence-flow"
@@ -70,8 +70,8 @@ def feed(
     tenders = [t for t in store.tenders(code) if programme in (None, t.programme)]
     calendar = _calendar(viewer)
     stamps = _last_recorded(store, [t.id for t in tenders])
-    moved = _due_moves(store, tenders)
-    events = [e for t in tenders for e in _tender_events(store, t, stamps, moved)]
+    revisions = _revisions(store, tenders)
+    events = [e for t in tenders for e in _tender_events(store, t, stamps, revisions)]
     events += _milestone_events(store, code, programme)
     for event in sorted(events, key=lambda e: str(e["UID"])):
         calendar.add_component(event)
@@ -103,7 +103,7 @@ def _copenhagen() -> Timezone:
 
 
 def _tender_events(
-    store: Store, tender: Tender, stamps: dict[str, datetime], moved: dict[str, int]
+    store: Store, tender: Tender, stamps: dict[str, datetime], revisions: dict[str, int]
 ) -> list[Event]:
     definition = store.definition(tender.definition, tender.definition_version)
     state = definition.state(tender.state)
@@ -116,7 +116,7 @@ def _tender_events(
     if tender.due is not None:
         due = _all_day(f"{tender.id}.{tender.visit}.due@{DOMAIN}", tender.due,
                        f"{tender.id}: {state.label} — {words['due']}", stamp,
-                       moved.get(tender.id, 0), description)  # fmt: skip
+                       revisions.get(tender.id, 0), description)  # fmt: skip
         for period in state.remind:
             before = (tender.due - day_before(tender.due, period)).days
             due.add_component(_alarm(before, f"{words['reminder']}: {tender.id}: {state.label}"))
@@ -125,8 +125,8 @@ def _tender_events(
         timer = Event()
         timer.add("uid", f"{tender.id}.{tender.visit}.timer@{DOMAIN}")
         timer.add("dtstamp", stamp.astimezone(UTC))
-        timer.add("dtstart", tender.timer_at.astimezone(TZ))
-        timer.add("dtend", tender.timer_at.astimezone(TZ))
+        timer.add("dtstart", tender.timer_at.astimezone(TZ))  # no DTEND: an instant (§3.6.1)
+        timer.add("sequence", revisions.get(tender.id, 0))
         timer.add("summary", f"{tender.id}: {state.label} — {words['ends']}")
         timer.add("description", description)
         timer.add("transp", "TRANSPARENT")
@@ -157,12 +157,16 @@ def _all_day(
     return event
 
 
+ALARM_AT = timedelta(hours=8)
+"""An alarm goes off at 08:00 on its day, not at midnight."""
+
+
 def _alarm(days: int, text: str) -> Alarm:
-    """An alarm `days` before the due day begins: the day the reminder is sent."""
+    """An alarm at 08:00 `days` before the due day: the day the reminder mail is sent."""
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", text)
-    alarm.add("trigger", -timedelta(days=days))
+    alarm.add("trigger", -timedelta(days=days) + ALARM_AT)
     return alarm
 
 
@@ -177,20 +181,24 @@ def _last_recorded(store: Store, ids: Sequence[str]) -> dict[str, datetime]:
     return found
 
 
-def _due_moves(store: Store, tenders: Sequence[Tender]) -> dict[str, int]:
-    """How often each tender's current step had its due date moved (its events' `due_moved`)."""
-    entered = {t.id: (t.state, t.state_entered_at) for t in tenders}
-    counts: dict[str, int] = {}
+def _revisions(store: Store, tenders: Sequence[Tender]) -> dict[str, int]:
+    """Each tender's events since it entered its current step: the SEQUENCE of the step's events.
+    A moved due date or timer, a replanned step, each is an event, so SEQUENCE only grows while
+    the UID (tender and visit) stays; a new visit is a new UID, from 0."""
+    by_id = {t.id: t for t in tenders}
+    entered = (
+        select(T_EVENT.c.tender_id, func.max(T_EVENT.c.seq))
+        .join(T_TENDER, T_TENDER.c.id == T_EVENT.c.tender_id)
+        .where(T_EVENT.c.dest == T_TENDER.c.state)
+        .where(or_(T_EVENT.c.source.is_(None), T_EVENT.c.source != T_EVENT.c.dest))
+        .group_by(T_EVENT.c.tender_id)
+    )  # fmt: skip
+    found: dict[str, int] = {}
     with store.engine.connect() as conn:
-        for chunk in _chunks(list(entered)):
-            query = (select(T_EVENT.c.tender_id, T_EVENT.c.dest, T_EVENT.c.occurred_at)
-                     .where(T_EVENT.c.tender_id.in_(chunk))
-                     .where(T_EVENT.c.data["due_moved"].as_string().is_not(None)))  # fmt: skip
-            for tender_id, dest, at in conn.execute(query):
-                state, since = entered[tender_id]
-                if dest == state and _utc(at) >= since:
-                    counts[tender_id] = counts.get(tender_id, 0) + 1
-    return counts
+        for chunk in _chunks(list(by_id)):
+            for tender_id, seq in conn.execute(entered.where(T_EVENT.c.tender_id.in_(chunk))):
+                found[tender_id] = by_id[tender_id].seq - int(seq)
+    return found
 
 
 # Milestones

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -72,6 +73,20 @@ class Token:
             "last_used_at": instant(self.last_used_at), "revoked": self.revoked_at is not None,
             "kind": self.kind, "expires_at": instant(self.expires_at),
         }  # fmt: skip
+
+
+_SECRET_IN = re.compile(r"(kf_[0-9a-f]{12}_)[A-Za-z0-9_-]+")
+
+
+def redact(text: str) -> str:
+    """`text` with every token's secret replaced by "…" (its id stays: enough to revoke it)."""
+    return _SECRET_IN.sub(r"\1…", text)
+
+
+def exists(store: Store, text: str) -> bool:
+    """True if `text` names a stored token (revoked or not), whatever its secret."""
+    match = TOKEN_FORM.fullmatch(text)
+    return match is not None and _row(store, match.group(1)) is not None
 
 
 def real_now() -> datetime:

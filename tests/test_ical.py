@@ -47,7 +47,8 @@ def events(body: bytes) -> dict[str, dict[str, object]]:
         alarms = [a.decoded("trigger") for a in event.walk("VALARM")]
         found[str(event["UID"])] = {
             "summary": str(event["SUMMARY"]), "start": event.decoded("dtstart"),
-            "end": event.decoded("dtend"), "sequence": int(event.get("SEQUENCE", 0)),
+            "end": event.decoded("dtend") if "DTEND" in event else None,
+            "sequence": int(event.get("SEQUENCE", 0)),
             "alarms": alarms,
         }  # fmt: skip
     return found
@@ -62,7 +63,8 @@ def test_a_leaders_feed_holds_their_steps_with_alarms_and_the_milestones(store: 
     due = found["AAR-SUND-01.1.due@konkurrence-flow"]
     assert due["summary"] == "AAR-SUND-01: Behovsafdækning og beslutning om udbudsområde — frist"
     assert (due["start"], due["end"]) == (date(2007, 9, 30), date(2007, 10, 1))
-    assert sorted(due["alarms"]) == [timedelta(days=-14), timedelta(days=-3)]
+    at_eight = timedelta(hours=8)  # on the reminder's day, at 08:00
+    assert sorted(due["alarms"]) == [timedelta(days=-14) + at_eight, timedelta(days=-3) + at_eight]
     milestone = found["pilot-2007.tenders-launched@konkurrence-flow"]
     assert milestone["summary"] == "Udbudsmateriale færdigt og udbud igangsat"
     assert milestone["start"] == date(2008, 3, 31)
@@ -107,7 +109,7 @@ def test_uids_are_stable_and_a_moved_milestone_raises_the_sequence(store: Store)
     assert ical.feed(store, anna) == first
     before = events(first.body)
     uid = "AAR-SUND-01.1.due@konkurrence-flow"
-    assert before[uid]["sequence"] == 0
+    assert before["pilot-2007.areas-decided@konkurrence-flow"]["sequence"] == 0
     moved = PILOT_TEXT.replace("areas-decided: {date: end of Q3 2007",
                                "areas-decided: {date: 2007-10-31")  # fmt: skip
     assert moved != PILOT_TEXT
@@ -116,7 +118,8 @@ def test_uids_are_stable_and_a_moved_milestone_raises_the_sequence(store: Store)
     assert after.etag != first.etag
     found = events(after.body)
     assert found.keys() == before.keys()
-    assert (found[uid]["start"], found[uid]["sequence"]) == (date(2007, 10, 31), 1)
+    assert found[uid]["start"] == date(2007, 10, 31)
+    assert found[uid]["sequence"] > before[uid]["sequence"]
     milestone = found["pilot-2007.areas-decided@konkurrence-flow"]
     assert (milestone["start"], milestone["sequence"]) == (date(2007, 10, 31), 1)
     unmoved = found["pilot-2007.tenders-launched@konkurrence-flow"]
@@ -140,7 +143,10 @@ def test_kflow_export_ical_writes_the_actors_calendar_and_guards_others(
     done = runner.invoke(main, ["--user", "kl-sek", "export", "ical", "--person", "ole"], env=env)
     assert done.exit_code == 0 and "ODE-BESK-01" in done.output and "AAR-" not in done.output
     wrong = runner.invoke(main, ["--user", "kl-sek", "export", "ical", "--programme", "x"], env=env)
-    assert wrong.exit_code == 2 and "unknown programme 'x' (programmes: pilot-2007)" in wrong.output
+    assert wrong.exit_code == 1 and "unknown programme 'x' (programmes: pilot-2007)" in wrong.output
+    bad = runner.invoke(main, ["--user", "anna", "export", "ical", "-o", str(tmp_path / "no/x.ics")],
+                        env=env)  # fmt: skip
+    assert bad.exit_code == 1 and "cannot write" in bad.output
 
 
 def test_the_feed_url_answers_with_an_etag_then_304_until_something_changes(store: Store) -> None:
@@ -183,3 +189,66 @@ def test_the_access_log_never_shows_a_feeds_secret() -> None:
                                 "1.1", 200), None)  # fmt: skip
     http._SecretPaths().filter(record)
     assert record.getMessage() == '127.0.0.1:5 - "GET /calendar/kf_0123456789ab_….ics HTTP/1.1" 200'
+
+
+def test_a_timer_is_an_instant_and_its_sequence_grows_when_it_moves(store: Store) -> None:
+    """RFC 5545: no DTEND equal to DTSTART; a timer moved within the step keeps its UID with a
+    higher SEQUENCE (the bid period shortened by 7 days for an electronic notice)."""
+    anna = store.person("anna")
+    store.advance("AAR-SUND-01", "approve_scope", anna, at("2007-10-05T10:00"))
+    store.advance("AAR-SUND-01", "publish", anna, at("2007-10-05T11:00"),
+                  facts={"tender_deadline": "2007-12-14"})  # fmt: skip
+    visit = store.tender("AAR-SUND-01").visit
+    uid = f"AAR-SUND-01.{visit}.timer@konkurrence-flow"
+    body = ical.feed(store, anna).body
+    timer = next(e for e in Calendar.from_ical(body).walk("VEVENT") if str(e["UID"]) == uid)
+    assert "DTEND" not in timer and "DURATION" not in timer
+    before = events(body)[uid]
+    store.set_facts("AAR-SUND-01", {"electronic_notice": True}, anna, at("2007-10-05T12:00"))
+    after = events(ical.feed(store, anna).body)[uid]
+    assert after["start"] == before["start"] - timedelta(days=7)  # type: ignore[operator]
+    assert after["sequence"] > before["sequence"]
+
+
+def test_a_cancelled_tender_drops_out_of_the_feed(store: Store) -> None:
+    anna = store.person("anna")
+    assert "AAR-BESK-01.1.due@konkurrence-flow" in events(ical.feed(store, anna).body)
+    store.advance("AAR-BESK-01", "cancel", anna, at(NOW), note="Ingen egnede leverandører")
+    assert not [uid for uid in events(ical.feed(store, anna).body) if uid.startswith("AAR-BESK")]
+
+
+def test_a_revoked_feed_polled_again_and_again_locks_nobody_out(store: Store, board: Board) -> None:
+    """Calendar clients poll from shared addresses: a revoked feed's 404s are not counted as
+    guesses, and unknown feeds are counted apart from the API's failed sign-ins."""
+    made, text = tokens.create_calendar(store, "anna")
+    _other, good = tokens.create_calendar(store, "ole")
+    tokens.revoke(store, made.id)
+    client = TestClient(http.create_app(store, FixedClock(at(NOW))))
+    for _ in range(http.FAILURES_ALLOWED + 5):
+        assert client.get(f"/calendar/{text}.ics").status_code == 404
+    assert client.get(f"/calendar/{good}.ics").status_code == 200
+    assert client.head(f"/calendar/{good}.ics").status_code == 200
+    for n in range(http.FAILURES_ALLOWED):
+        client.get(f"/calendar/kf_{n:012x}_{'A' * 43}.ics")
+    assert client.get(f"/calendar/{good}.ics").status_code == 429
+    headers = {"Authorization": f"Bearer {board.tokens['ole']}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_a_failing_feed_is_logged_without_its_secret(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structlog.testing import capture_logs
+
+    _made, text = tokens.create_calendar(store, "anna")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ical, "feed", broken)
+    client = TestClient(http.create_app(store, FixedClock(at(NOW))), raise_server_exceptions=False)
+    with capture_logs() as logs:
+        assert client.get(f"/calendar/{text}.ics").status_code == 500
+    secret = text.split("_", 2)[2]
+    assert logs and all(secret not in str(entry) for entry in logs)
+    assert any(entry.get("path", "").endswith("_….ics") for entry in logs)

@@ -70,6 +70,13 @@ class Pages(Mount):
         return super().matches(scope)
 
 
+def http_failures() -> Any:
+    """A new counter of failed authentications per address (`http._Failures`)."""
+    from ..http import _Failures
+
+    return _Failures()
+
+
 def create_pages(store: Store, clock: Clock, failures: Any) -> FastAPI:
     """The dashboard's pages as an ASGI application (no OpenAPI document of its own).
     `failures` counts failed authentications per address, shared with the API (`http._Failures`)."""
@@ -153,17 +160,20 @@ def _routes(pages: FastAPI, view: _Views) -> None:
 
 
 def _calendar_routes(pages: FastAPI, view: _Views) -> None:
-    @pages.get("/calendar/{name}")
+    guessing = http_failures()  # its own: a stale subscription must not lock out the API
+
+    @pages.api_route("/calendar/{name}", methods=["GET", "HEAD"])
     def calendar(request: Request, name: str) -> Response:
         """A person's calendar (`kflow token create PERSON --calendar`); 304 while unchanged."""
-        address = _client(request)
-        if view.failures.blocked(address):
-            return Response("too many failed requests from this address; wait a minute\n", 429,
-                            media_type="text/plain")  # fmt: skip
+        address, text = _client(request), name.removesuffix(".ics")
+        if guessing.blocked(address):
+            return Response("too many unknown calendars asked from this address; wait a minute\n",
+                            429, media_type="text/plain")  # fmt: skip
         try:
-            person = tokens.authenticate(view.store, name.removesuffix(".ics"), kind="calendar")
+            person = tokens.authenticate(view.store, text, kind="calendar")
         except tokens.Unauthenticated:
-            view.failures.add(address)
+            if not tokens.exists(view.store, text):  # a revoked feed still polled is no guess
+                guessing.add(address)
             return Response("no such calendar\n", 404, media_type="text/plain")
         made = ical.feed(view.store, person)
         headers = {"ETag": made.etag, "Cache-Control": "private, no-cache",
@@ -580,6 +590,7 @@ def _errors(pages: FastAPI, view: _Views) -> None:
 
     @pages.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:
-        logger().exception("page failed", path=request.url.path, error=type(exc).__name__)
+        logger().exception("page failed", path=tokens.redact(request.url.path),
+                           error=type(exc).__name__)  # fmt: skip
         exc.kflow_logged = True  # type: ignore[attr-defined]  # the API's handler sees it again
         return view.error(request, 500, "the service failed on this page; its log says more")
