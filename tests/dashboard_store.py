@@ -31,6 +31,12 @@ class Board:
     def store(self) -> Store:
         return Store(self.url)
 
+    def copy(self, folder: Path) -> Store:
+        """A store of its own, copied from this one into `folder` (for a test that writes)."""
+        copy = folder / "board.db"
+        copy.write_bytes(Path(self.url.removeprefix("sqlite:///")).read_bytes())
+        return Store(f"sqlite:///{copy}")
+
 
 def make_board(folder: Path) -> Board:
     """The pilot at NOW, ticked (overdue flags, reminders) and dispatched once (ole's fail)."""

@@ -31,10 +31,8 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Board:
 
 @pytest.fixture
 def store(board: Board, tmp_path: Path) -> Iterator[Store]:
-    source = Path(board.url.removeprefix("sqlite:///"))
-    copy = tmp_path / "board.db"
-    copy.write_bytes(source.read_bytes())
-    found = Store(f"sqlite:///{copy}")
+    """A copy of the board's store for one test."""
+    found = board.copy(tmp_path)
     yield found
     found.engine.dispose()
 
