@@ -501,3 +501,8 @@ def test_the_effects_csv_keeps_a_formula_as_text(store: Store, board: Board) -> 
 def test_the_api_answers_its_own_405_beside_the_pages(store: Store) -> None:
     answer = client_for(store).post("/api/v1/me")
     assert answer.status_code == 405 and answer.json() == {"error": "Method Not Allowed"}
+
+
+def test_the_effects_page_says_so_when_nothing_is_awarded_yet(store: Store, board: Board) -> None:
+    page = signed_in(store, board, "anna").get("/effects").text
+    assert "Intet udbud har en kontraktsum endnu." in page and "/export/effects.xlsx" in page

@@ -117,6 +117,10 @@ _DA = {
     "sent": ("Sendt", "Sent"),
     "no_notifications": ("Ingen meddelelser.", "No messages."),
     "savings": ("Besparelser", "Savings"),
+    "nothing_awarded": (
+        "Intet udbud har en kontraktsum endnu.",
+        "No tender has a contract value yet.",
+    ),
     "by_area": ("Pr. område", "By area"),
     "by_tender": ("Pr. udbud", "By tender"),
     "contract_value": ("Kontraktsum (kr./år)", "Contract value (DKK/year)"),
