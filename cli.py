@@ -552,10 +552,19 @@ def tender_create(as_json: bool, **options: Any) -> None:
 @click.option("--municipality", help="Code or name.")
 @click.option("--state")
 @click.option("--overdue", is_flag=True, help="Only tenders whose current step is overdue.")
+@click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many first.")
 @JSON_OPTION
-def tender_list(municipality: str | None, state: str | None, overdue: bool, as_json: bool) -> None:
-    """Tenders, filtered."""
-    rows = _settings().app().tenders(municipality, state, overdue)
+def tender_list(
+    municipality: str | None,
+    state: str | None,
+    overdue: bool,
+    limit: int | None,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """Tenders by id, filtered (in the store's own query), a page with --limit/--offset."""
+    rows = _settings().app().tenders(municipality, state, overdue, limit=limit, offset=offset)
     if as_json:
         _emit(rows)
         return

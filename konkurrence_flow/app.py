@@ -51,12 +51,21 @@ class App:
         return self._tender_json(created)
 
     def tenders(
-        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+        self,
+        municipality: str | None = None,
+        state: str | None = None,
+        overdue: bool = False,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Tenders by id, of one municipality (code or name) and/or in one state."""
-        code = _code(municipality)
-        rows = [self._tender_json(t) for t in self.store.tenders(code, state)]
-        return [r for r in rows if r["overdue"]] if overdue else rows
+        """Tenders by id, of one municipality (code or name), in one state, overdue as of the
+        clock; `limit` of them from `offset` (filtered and paged in SQL)."""
+        from .calendar import local_date
+
+        found = self.store.tenders(_code(municipality), state, limit=limit, offset=offset,
+                                   overdue_on=local_date(self.now) if overdue else None)  # fmt: skip
+        return [self._tender_json(t) for t in found]
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""

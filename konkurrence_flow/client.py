@@ -82,10 +82,17 @@ class RemoteApp:
         return self._call("POST", "/tenders", body)
 
     def tenders(
-        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+        self,
+        municipality: str | None = None,
+        state: str | None = None,
+        overdue: bool = False,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Tenders by id, of one municipality (code or name) and/or in one state."""
-        query = {"municipality": municipality, "state": state, "overdue": overdue or None}
+        """Tenders by id, of one municipality (code or name) and/or in one state; a page."""
+        query = {"municipality": municipality, "state": state, "overdue": overdue or None,
+                 "limit": limit, "offset": offset or None}  # fmt: skip
         return self._call("GET", "/tenders", query=query)
 
     def tender(self, tender_id: str) -> dict[str, Any]:

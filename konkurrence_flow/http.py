@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,8 @@ from .store import Store
 API = "/api/v1"
 MAX_BODY = 64 * 1024
 """The largest request body accepted, in bytes (a tender's facts fit a hundred times over)."""
+MAX_PAGE = 10_000
+"""The most tenders one page of `/tenders` may ask for (`limit`)."""
 FAILURES_ALLOWED = 10
 FAILURE_WINDOW = 60.0
 """Failed authentications allowed per client address per window (seconds); then 429."""
@@ -165,10 +167,12 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         municipality: str | None = None,
         state: str | None = None,
         overdue: bool = False,
+        limit: int | None = Query(None, ge=1, le=MAX_PAGE),
+        offset: int = Query(0, ge=0),
         app: App = For,
     ) -> list[dict[str, Any]]:
-        """Tenders by id (filters as `kflow tender list`)."""
-        return app.tenders(municipality, state, overdue)
+        """Tenders by id (filters as `kflow tender list`); `limit` of them from `offset`."""
+        return app.tenders(municipality, state, overdue, limit=limit, offset=offset)
 
     @api.post(f"{API}/tenders", status_code=201)
     def create_tender(body: NewTenderBody, app: App = For) -> dict[str, Any]:

@@ -20,12 +20,16 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
+    and_,
     create_engine,
     delete,
     event,
     func,
     insert,
+    not_,
+    or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -309,9 +313,16 @@ class Store:
         return "; see `kflow tender list`" if ids else "; there are no tenders yet"
 
     def tenders(
-        self, municipality_code: str | None = None, state: str | None = None
+        self,
+        municipality_code: str | None = None,
+        state: str | None = None,
+        *,
+        overdue_on: date | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Tender]:
-        """Tenders, optionally of one municipality and/or in one state, by id."""
+        """Tenders by id, optionally of one municipality, in one state, overdue on a day (due
+        before it, in a state that is not final), a page of them: all filtered in SQL."""
         query = select(T_TENDER).order_by(T_TENDER.c.id)
         if municipality_code is not None:
             query = query.where(
@@ -321,8 +332,24 @@ class Store:
             )
         if state is not None:
             query = query.where(T_TENDER.c.state == state)
+        if overdue_on is not None:
+            query = query.where(T_TENDER.c.due < overdue_on).where(self._not_final())
+        if offset:
+            query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
             return rows.read_tenders(conn, query)
+
+    def _not_final(self) -> Any:
+        """SQL: the tender's state is not a final one of its definition's version."""
+        finals = [
+            and_(T_TENDER.c.definition == d.name, T_TENDER.c.definition_version == d.version,
+                 T_TENDER.c.state.in_([s.name for s in self.definition(d.name, d.version)
+                                       .states.values() if s.final]))
+            for d in self.definitions()
+        ]  # fmt: skip
+        return not_(or_(*finals)) if finals else true()
 
     def tenders_with_fact(self, name: str) -> list[Tender]:
         """Tenders that have recorded the fact `name` (not null), by id: filtered in SQL."""

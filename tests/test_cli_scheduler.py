@@ -286,3 +286,17 @@ def test_tick_json_lists_the_failed_tenders(pilot: Kflow, breaks_aar_sund: None)
         "ODE-BESK-01",
     }
     assert json.loads(pilot.ok("tick", "--json", now="2007-09-01"))["failed"] == []
+
+
+def test_tender_list_overdue_and_pages(pilot: Kflow) -> None:
+    """`--overdue` as of the clock (before any tick), a page with --limit/--offset; a bad page
+    is a usage error."""
+    rows = json.loads(pilot.ok("tender", "list", "--overdue", "--json", now="2007-10-01"))
+    assert [r["id"] for r in rows] == ["AAR-BESK-01", "AAR-SUND-01", "FRB-SUND-01", "ODE-BESK-01"]
+    assert all(r["overdue"] and r["days_overdue"] == 1 for r in rows)
+    page = json.loads(pilot.ok("tender", "list", "--overdue", "--limit", "2", "--offset", "1",
+                               "--json", now="2007-10-01"))  # fmt: skip
+    assert [r["id"] for r in page] == ["AAR-SUND-01", "FRB-SUND-01"]
+    assert json.loads(pilot.ok("tender", "list", "--overdue", "--json", now="2007-09-30")) == []
+    refused = pilot("tender", "list", "--limit", "0")
+    assert refused.exit_code == 2 and "Invalid value for '--limit'" in refused.stderr

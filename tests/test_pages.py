@@ -506,3 +506,16 @@ def test_the_api_answers_its_own_405_beside_the_pages(store: Store) -> None:
 def test_the_effects_page_says_so_when_nothing_is_awarded_yet(store: Store, board: Board) -> None:
     page = signed_in(store, board, "anna").get("/effects").text
     assert "Intet udbud har en kontraktsum endnu." in page and "/export/effects.xlsx" in page
+
+
+def test_the_api_pages_tender_lists_and_refuses_a_bad_page(store: Store, board: Board) -> None:
+    headers = {"Authorization": f"Bearer {board.tokens['kl-sek']}"}
+    with client_for(store) as api:
+        everything = [t["id"] for t in api.get("/api/v1/tenders", headers=headers).json()]
+        page = api.get("/api/v1/tenders", params={"limit": 2, "offset": 1}, headers=headers)
+        assert [t["id"] for t in page.json()] == everything[1:3]
+        late = api.get("/api/v1/tenders", params={"overdue": "true"}, headers=headers).json()
+        assert [t["id"] for t in late] == everything and all(t["overdue"] for t in late)
+        for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}):
+            answer = api.get("/api/v1/tenders", params=bad, headers=headers)
+            assert answer.status_code == 400 and "malformed request" in answer.json()["error"]

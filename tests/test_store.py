@@ -279,3 +279,25 @@ def test_the_dashboards_grouped_counts_and_gantt_rows_read_the_same_on_both_back
     assert [v.state for v in page.rows[0].visits] == ["scoping", "materials"]
     only = dashboard.gantt(any_store, at("2007-07-20"), dashboard.GanttFilter(municipality="461"))
     assert [r.id for r in only.rows] == ["ODE-01"]
+
+
+def test_tender_lists_filter_overdue_and_page_in_sql(any_store: Store) -> None:
+    """`overdue_on`: due before the day and not in a final state; `limit`/`offset` page by id.
+    The same answers on SQLite and PostgreSQL."""
+    from datetime import date
+
+    for n in range(5):
+        spec = NewTender("individual-tender", f"T{n}", ("751",), id=f"AAR-0{n}",
+                         regime="eu-2004-18", procedure="open")  # fmt: skip
+        any_store.create_tender(spec, ANNA, at("2007-07-01"))
+    with any_store.batch(at("2007-07-02")) as unit:  # due dates by hand: no programme here
+        for n, due in enumerate((date(2007, 9, 1), date(2007, 10, 1), None, date(2007, 8, 1))):
+            if due is not None:
+                unit.move_due(f"AAR-0{n}", due, "m")
+    any_store.advance("AAR-03", "cancel", ANNA, at("2007-07-03"), note="for good")
+    overdue = any_store.tenders(overdue_on=date(2007, 9, 15))
+    assert [t.id for t in overdue] == ["AAR-00"]  # AAR-03 was due earlier but is cancelled
+    assert [t.id for t in any_store.tenders(overdue_on=date(2007, 12, 1))] == ["AAR-00", "AAR-01"]
+    assert [t.id for t in any_store.tenders(limit=2, offset=1)] == ["AAR-01", "AAR-02"]
+    assert [t.id for t in any_store.tenders("751", limit=10, offset=4)] == ["AAR-04"]
+    assert any_store.tenders(offset=9) == []
