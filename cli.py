@@ -20,6 +20,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -244,10 +245,32 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(finite(data), indent=2, ensure_ascii=False, default=str, allow_nan=False))
 
 
+def _emit_each(items: Iterable[Any]) -> None:
+    """A JSON array on stdout, written an item at a time (the same text `_emit` would write)."""
+    from konkurrence_flow.jsonsafe import finite
+
+    first = True
+    for item in items:
+        text = json.dumps(finite(item), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+        click.echo(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "), nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
+
+
+TABLE_WIDTHS_FROM = 1_000
+"""A table's columns are as wide as its first this many rows need: the rest stream after them."""
+
+
 def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> None:
-    lines = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    """Columns aligned to the header and the first rows; later rows are printed as they come."""
+    rows = iter(rows)
+    head = [[str(h) for h in headers]]
+    lines = head + [
+        ["" if c is None else str(c) for c in r] for r in islice(rows, TABLE_WIDTHS_FROM)
+    ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    for line in lines:
+    rest = (["" if c is None else str(c) for c in r] for r in rows)
+    for line in chain(lines, rest):
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
 
 
@@ -564,9 +587,13 @@ def tender_list(
     as_json: bool,
 ) -> None:
     """Tenders by id, filtered (in the store's own query), a page with --limit/--offset."""
-    rows = _settings().app().tenders(municipality, state, overdue, limit=limit, offset=offset)
+    app = _settings().app()
+    if limit is None and not offset:  # all of them: read and printed a chunk at a time
+        rows: Iterable[dict[str, Any]] = app.each_tender(municipality, state, overdue)
+    else:
+        rows = app.tenders(municipality, state, overdue, limit=limit, offset=offset)
     if as_json:
-        _emit(rows)
+        _emit_each(rows)
         return
     _table(
         ((r["id"], r["state"], r["due"], r["days_overdue"] or "", ",".join(r["municipalities"]),
@@ -771,6 +798,29 @@ def _progress(label: str) -> Callable[[list[str]], Iterable[str]]:
     return wrap
 
 
+class _Bar:
+    """A progress bar on stderr for a long tick, when stderr is a terminal (`show(done, total)`)."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.done = label, 0
+        self.bar: Any = None
+
+    def show(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < 50 or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+
+
 def _through(bar: Any) -> Iterable[str]:
     with bar as items:
         yield from items
@@ -784,7 +834,8 @@ def tick(as_json: bool) -> None:
     from konkurrence_flow.scheduler import tick_json
 
     settings = _settings()
-    report = run_tick(settings.ready_store(), settings.now, _progress("catching up"))
+    with _Bar("catching up") as bar:
+        report = run_tick(settings.ready_store(), settings.now, bar.show)
     if as_json:
         _emit(tick_json(report))
     else:

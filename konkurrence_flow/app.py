@@ -9,7 +9,7 @@ through the same rules whichever door the request came in by.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,6 +66,16 @@ class App:
         found = self.store.tenders(_code(municipality), state, limit=limit, offset=offset,
                                    overdue_on=local_date(self.now) if overdue else None)  # fmt: skip
         return [self._tender_json(t) for t in found]
+
+    def each_tender(
+        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """What `tenders` selects, all of it, read a chunk at a time (memory stays flat)."""
+        from .calendar import local_date
+
+        found = self.store.each_tender(_code(municipality), state,
+                                       overdue_on=local_date(self.now) if overdue else None)  # fmt: skip
+        return (self._tender_json(t) for t in found)
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""

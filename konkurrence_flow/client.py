@@ -19,7 +19,7 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -38,6 +38,8 @@ from .model import NewTender
 
 API = "/api/v1"
 TIMEOUT = 30.0
+PAGE = 10_000
+"""Tenders asked for at a time when a command lists them all (the API's largest page)."""
 """Seconds to wait for the service to connect or answer."""
 
 _REFUSALS: dict[int, type[RunError]] = {
@@ -94,6 +96,18 @@ class RemoteApp:
         query = {"municipality": municipality, "state": state, "overdue": overdue or None,
                  "limit": limit, "offset": offset or None}  # fmt: skip
         return self._call("GET", "/tenders", query=query)
+
+    def each_tender(
+        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """What `tenders` selects, all of it, a page of PAGE at a time."""
+        offset = 0
+        while True:
+            page = self.tenders(municipality, state, overdue, limit=PAGE, offset=offset)
+            yield from page
+            if len(page) < PAGE:
+                return
+            offset += PAGE
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""

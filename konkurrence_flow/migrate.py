@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from .errors import StoreVersionError
 
 VERSION_TABLE = "kflow_version"
-REVISIONS = ("r1", "r2", "r3", "r4", "r5")
+REVISIONS = ("r1", "r2", "r3", "r4", "r5", "r6")
 """Every revision this code knows, oldest first (a test checks them against `migrations/`)."""
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")

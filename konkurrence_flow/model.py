@@ -129,13 +129,8 @@ class Notification:
     sent_at: datetime | None = None
     last_error: str | None = None
     data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-
-    @property
-    def claimed_until(self) -> datetime | None:
-        """When a dispatcher's claim on it lapses, on the real clock (None: nobody holds it)."""
-        value = self.data.get(CLAIM)
-        return datetime.fromisoformat(value) if value else None
+    claimed_until: datetime | None = None  # when a dispatch's claim lapses, on the real clock
 
 
 CLAIM = "claimed_until"
-"""The key in a notification's `data` of the real instant its current claim lapses."""
+"""Where stores before r6 kept a claim, in a notification's `data` (dropped when it is settled)."""

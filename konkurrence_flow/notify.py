@@ -3,7 +3,7 @@
 Notifications are queued in the store by the act that causes them (see `unit`), each with a dedupe
 key, so nothing is queued twice. `dispatch` sends what is due, one recipient at a time:
 
-1. claim each of their messages (attempts + 1, in the store; a second dispatcher skips it),
+1. claim a batch of due messages (attempts + 1, in the store; a second dispatcher takes others),
 2. send them through every configured channel each has not yet reached (email bundles them into
    one mail; a channel that cannot be reached rests, and its messages wait without losing an
    attempt),
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .channels import Channel, ChannelError, LogChannel, SmtpChannel, WebhookChannel
+from .claims import claimant
 from .clock import Clock, SystemClock
 from .errors import InvalidInput
 from .log import logger
@@ -56,6 +57,8 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 LEASE = timedelta(minutes=5)
 """A claimed message not settled within this, on the real clock (its dispatcher died), is free."""
+BATCH = 100
+"""Messages claimed at a time."""
 
 
 @dataclass(frozen=True)
@@ -122,20 +125,23 @@ def dispatch(
 ) -> DispatchReport:
     """Send every queued notification that is due by `now`, one recipient at a time.
 
-    `now` is the caller's clock, on which retries and a channel's rest wait; a claim is held for
-    `LEASE` on `real`, the machine's clock, so that no dispatcher, however fast its virtual clock
-    runs, takes a message another one is still sending.
+    Messages are claimed `BATCH` at a time (see `claims`): dispatchers running together on one
+    store each take messages the others do not hold. `now` is the caller's clock, on which
+    retries and a channel's rest wait; a claim is held for `LEASE` on `real`, the machine's clock,
+    so that no dispatcher, however fast its virtual clock runs, takes a message another one is
+    still sending.
     """
     real = real or SystemClock()
     report = DispatchReport()
+    owner, waiting = claimant(), set[int]()
     try:
-        for group in _by_recipient(store.due_notifications(now)):
-            if all(channel.rest.resting(now) for channel in channels):
+        while not all(channel.rest.resting(now) for channel in channels):
+            notes = store.claim_notifications(now, real.now(), owner, LEASE, limit=BATCH,
+                                              skip=waiting)  # fmt: skip
+            if not notes:
                 break
-            sendable = [note for note in group if _open(note, channels, now)]
-            notes = _claimed(store, sendable, real)
-            if notes:
-                _deliver(store, channels, notes, now, report)
+            for group in _by_recipient(notes):
+                _deliver(store, channels, group, now, report, waiting)
     finally:
         for channel in channels:
             channel.close()
@@ -143,30 +149,11 @@ def dispatch(
 
 
 def _by_recipient(notes: Sequence[Notification]) -> list[list[Notification]]:
-    """The due messages grouped by recipient and address, in the order they fell due."""
+    """The messages grouped by recipient and address, in the order they fell due."""
     groups: dict[tuple[str, str], list[Notification]] = {}
     for note in notes:
         groups.setdefault((note.recipient, note.address), []).append(note)
     return list(groups.values())
-
-
-def _open(note: Notification, channels: Sequence[Channel], now: datetime) -> list[Channel]:
-    """The channels the message has not reached yet that are not resting."""
-    delivered = note.data.get("delivered", [])
-    return [c for c in channels if c.name not in delivered and not c.rest.resting(now)]
-
-
-def _claimed(store: Any, notes: Sequence[Notification], real: Clock) -> list[Notification]:
-    """The messages this dispatcher could claim, each for one attempt, as they stand now."""
-    taken = (_claim(store, note, real.now()) for note in notes)
-    return [note for note in taken if note is not None]
-
-
-def _claim(store: Any, note: Notification, real_now: datetime) -> Notification | None:
-    """The message, claimed for one attempt; None while another dispatcher's claim holds it."""
-    if note.claimed_until is not None and note.claimed_until > real_now:
-        return None
-    return store.claim_notification(note, real_now + LEASE)
 
 
 @dataclass
@@ -180,7 +167,7 @@ class _Attempt:
 
 def _deliver(
     store: Any, channels: Sequence[Channel], notes: list[Notification], now: datetime,
-    report: DispatchReport,
+    report: DispatchReport, waiting: set[int],
 ) -> None:  # fmt: skip
     """Deliver one recipient's messages through every channel each has not reached yet (as one
     delivery where the channel bundles them), then settle each."""
@@ -191,6 +178,8 @@ def _deliver(
             _send(channel, batch, attempts, now, report)
     for note in notes:
         _settle(store, note, attempts[note.id], now, report)
+        if attempts[note.id].waiting and not attempts[note.id].refused:
+            waiting.add(note.id)  # queued as it was: not again in this dispatch
 
 
 def _checked(

@@ -40,15 +40,17 @@ class Happening:
         return (self.at, self.tender, self.what, self.detail)
 
 
-def catch_up(unit: Unit, tender_id: str, until: datetime, found: list[Happening]) -> None:
-    """Do, in order, everything the tender is owed up to `until`, cascading through timers."""
+def catch_up(unit: Unit, tender_id: str, until: datetime, found: list[Happening]) -> bool:
+    """Do, in order, everything the tender is owed up to `until`, cascading through timers.
+    False when it is owed more than the steps one pass may take (the next pass goes on)."""
     for _ in range(MAX_STEPS_PER_TENDER):
         tender = unit.tender(tender_id)
         items = unit.pending(tender)
         if not items or items[0].at > until:
-            return
+            return True
         found.append(_do(unit, tender.id, tender.state, items[0]))
     logger().warning("tender owed more than the steps allowed per tick", tender=tender_id)
+    return False
 
 
 def _do(unit: Unit, tender_id: str, state: str, item: core.Pending) -> Happening:

@@ -93,15 +93,12 @@ def overdue(
     municipality_code: str | None = None,
     programme: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every overdue step as of `now`: the `overdue` JSON rows, most overdue first."""
+    """Every overdue step as of `now`: the `overdue` JSON rows, most overdue first (the store
+    selects and orders them: due before today, in a state that is not final)."""
     today = local_date(now)
     found = []
-    for tender in store.with_due_before(today, municipality_code):
-        if programme is not None and tender.programme != programme:
-            continue
+    for tender in store.with_due_before(today, municipality_code, programme):
         definition = store.definition(tender.definition, tender.definition_version)
-        if definition.state(tender.state).final:
-            continue
         found.append(
             {
                 "tender": tender.id,
@@ -114,7 +111,7 @@ def overdue(
                 "leader": tender.leader,
             }
         )
-    return sorted(found, key=lambda r: (-r["days_overdue"], r["tender"]))
+    return found
 
 
 def timeline(store: Store, programme: Programme) -> list[dict[str, Any]]:

@@ -108,5 +108,5 @@ def notification(row: Any) -> Notification:
         address=row.address, subject=row.subject, body=row.body, created_at=row.created_at,
         tender=row.tender_id, status=row.status, attempts=row.attempts,
         next_attempt_at=row.next_attempt_at, sent_at=row.sent_at, last_error=row.last_error,
-        data=MappingProxyType(dict(row.data or {})),
+        data=MappingProxyType(dict(row.data or {})), claimed_until=row.claimed_until,
     )  # fmt: skip

@@ -18,12 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from . import messages
 from .calendar import TZ, Period, expiry_day, local_date, parse_period, start_of_day
-from .clock import Clock
+from .claims import GROUP, TICK_LEASE, claim_tenders, claimant, release_tenders
+from .clock import Clock, SystemClock
 from .errors import ConcurrentChange, KonkurrenceFlowError, PeriodError, StoreVersionError
 from .log import logger
 from .model import Tender
@@ -31,6 +32,7 @@ from .owed import Happening, catch_up
 from .store import Store
 
 Wrap = Callable[[list[str]], Iterable[str]]
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -50,43 +52,111 @@ class TickReport:
     notifications: int = 0
     retry: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    claimed: int = 0  # tenders this tick claimed (and caught up, or tried to)
+    rolled_back: int = 0  # catch-ups computed and thrown away (a group redone, a tender changed)
 
     def of(self, what: str) -> list[Happening]:
         return [h for h in self.happenings if h.what == what]
 
 
-def tick(store: Store, now: datetime, wrap: Wrap = list) -> TickReport:
-    """One pass: catch up every tender owed something by `now`; one transaction per tender.
+def tick(
+    store: Store,
+    now: datetime,
+    progress: Progress | None = None,
+    *,
+    real: Clock | None = None,
+    lease: timedelta = TICK_LEASE,
+    group: int = GROUP,
+) -> TickReport:
+    """One pass: catch up every tender owed something by `now`, `group` tenders a transaction.
 
-    Whatever one tender's catch-up raises stays that tender's: its unit is discarded, it is
-    reported as failed, and the pass goes on. Only a store this code must not write stops it.
+    The tick claims a group of due tenders nobody else holds (until `lease` has passed on `real`,
+    the machine's clock), catches them up in one unit and commits it, letting go of the claim in
+    the same transaction; then the next group, until no unclaimed tender is due. Several ticks
+    on one store so share the due set. When the group's commit finds a tender changed meanwhile,
+    or one tender's catch-up fails, the group is done again one tender at a time: whatever one
+    tender's catch-up raises stays that tender's (it is reported as failed, the tick goes on).
+    Only a store this code must not write stops it. `progress(done, total)` follows the tick.
     """
     store.refresh()  # another process may have loaded a programme or added people since
     store.require_initialised()  # ... or upgraded the store to a schema this code does not know
     report = TickReport(now)
-    for tender in _read_ahead(store, wrap(store.due_for_check(now))):
-        _tick_one(store, tender, now, report)
+    clock, owner = real or SystemClock(), claimant()
+    total = store.count_due(now) if progress else 0
+    stuck: set[str] = set()  # failed, changed meanwhile or still owed more: not again this tick
+    with store.engine.connect() as conn:  # one connection for the whole tick
+        while len(stuck) <= MAX_STUCK:
+            ids = claim_tenders(conn, now, clock.now(), owner, lease=lease, limit=group,
+                                skip=stuck)  # fmt: skip
+            if not ids:
+                break
+            report.claimed += len(ids)
+            _tick_group(store, conn, ids, now, report, owner, stuck)
+            if progress:
+                progress(report.claimed, max(total, report.claimed))
     report.happenings.sort(key=lambda h: (h.at, h.tender))
     report.notifications += queue_digests(store, now)
     return report
 
 
-def _tick_one(store: Store, tender: Tender, now: datetime, report: TickReport) -> None:
+MAX_STUCK = 1_000
+"""Tenders left out of a tick's claims at most (failed, changed meanwhile): past it, the tick
+stops, and the next one goes on."""
+
+
+def _tick_group(
+    store: Store, conn: Any, ids: list[str], now: datetime, report: TickReport, owner: str,
+    stuck: set[str],
+) -> None:  # fmt: skip
+    """Catch up a claimed group in one unit; if that fails, one tender at a time."""
+    with conn.begin():
+        tenders = store.read_tenders(conn, ids)
+    unit = store.act(now)
+    unit.preload(tenders)
+    found: list[Happening] = []
+    try:
+        owing = [t.id for t in tenders if not catch_up(unit, t.id, now, found)]
+        unit.also(lambda c: release_tenders(c, ids, owner))
+        unit.commit(conn)
+    except StoreVersionError:
+        raise
+    except Exception:  # a tender changed meanwhile, or one's catch-up failed: one at a time
+        unit.discard()
+        report.rolled_back += len(tenders)
+        with conn.begin():
+            tenders = store.read_tenders(conn, ids)  # as they stand now
+        for tender in tenders:
+            _tick_one(store, conn, tender, now, report, stuck)
+        with conn.begin():
+            release_tenders(conn, ids, owner)
+        return
+    stuck.update(owing)
+    report.happenings.extend(found)
+    report.notifications += unit.queued
+
+
+def _tick_one(
+    store: Store, conn: Any, tender: Tender, now: datetime, report: TickReport, stuck: set[str]
+) -> None:
     """Catch one tender up in a unit of its own and add what it did (or why not) to `report`."""
     unit = store.act(now)
     unit.preload([tender])
     found: list[Happening] = []
     try:
-        catch_up(unit, tender.id, now, found)
-        unit.commit()
+        if not catch_up(unit, tender.id, now, found):
+            stuck.add(tender.id)
+        unit.commit(conn)
     except ConcurrentChange:
         report.retry.append(tender.id)
+        report.rolled_back += 1
+        stuck.add(tender.id)
         return
     except StoreVersionError:
         raise
     except Exception as exc:  # anything else is this tender's alone: the sweep goes on
         unit.discard()
         report.failed.append(_failed(tender.id, exc))
+        stuck.add(tender.id)
         return
     report.happenings.extend(found)
     report.notifications += unit.queued

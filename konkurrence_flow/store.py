@@ -11,10 +11,10 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -35,8 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from . import claims, legal, migrate, rows
 from . import engine as core
-from . import legal, migrate, rows
 from .calendar import Period, parse_period, start_of_day, wall_time
 from .definitions import Definition, PeriodRef, parse_definition
 from .errors import (
@@ -296,13 +296,17 @@ class Store:
 
     def tenders_by_id(self, ids: list[str]) -> dict[str, Tender]:
         """Many tenders in few queries (chunks of 500 ids)."""
-        found: dict[str, Tender] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                query = select(T_TENDER).where(T_TENDER.c.id.in_(chunk))
-                found.update((t.id, t) for t in rows.read_tenders(conn, query))
-        return found
+            return {t.id: t for t in self.read_tenders(conn, ids)}
+
+    def read_tenders(self, conn: Any, ids: list[str]) -> list[Tender]:
+        """The tenders of `ids` that exist, in that order, on the caller's connection."""
+        found: dict[str, Tender] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            query = select(T_TENDER).where(T_TENDER.c.id.in_(chunk))
+            found.update((t.id, t) for t in rows.read_tenders(conn, query))
+        return [found[i] for i in ids if i in found]
 
     def _tender_hint(self, tender_id: str) -> str:
         with self.engine.connect() as conn:
@@ -323,6 +327,38 @@ class Store:
     ) -> list[Tender]:
         """Tenders by id, optionally of one municipality, in one state, overdue on a day (due
         before it, in a state that is not final), a page of them: all filtered in SQL."""
+        query = self._tenders_query(municipality_code, state, overdue_on)
+        if offset:
+            query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return rows.read_tenders(conn, query)
+
+    def each_tender(
+        self,
+        municipality_code: str | None = None,
+        state: str | None = None,
+        *,
+        overdue_on: date | None = None,
+        chunk: int = 1_000,
+    ) -> Iterator[Tender]:
+        """The tenders `tenders` selects, read `chunk` at a time after the last id seen, so that
+        memory stays flat however many there are."""
+        query = self._tenders_query(municipality_code, state, overdue_on).limit(chunk)
+        after: str | None = None
+        while True:
+            page = query if after is None else query.where(T_TENDER.c.id > after)
+            with self.engine.connect() as conn:
+                found = rows.read_tenders(conn, page)
+            yield from found
+            if len(found) < chunk:
+                return
+            after = found[-1].id
+
+    def _tenders_query(
+        self, municipality_code: str | None, state: str | None, overdue_on: date | None
+    ) -> Any:
         query = select(T_TENDER).order_by(T_TENDER.c.id)
         if municipality_code is not None:
             query = query.where(
@@ -334,12 +370,7 @@ class Store:
             query = query.where(T_TENDER.c.state == state)
         if overdue_on is not None:
             query = query.where(T_TENDER.c.due < overdue_on).where(self._not_final())
-        if offset:
-            query = query.offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return rows.read_tenders(conn, query)
+        return query
 
     def _not_final(self) -> Any:
         """SQL: the tender's state is not a final one of its definition's version."""
@@ -398,12 +429,27 @@ class Store:
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
-    def with_due_before(self, day: date, municipality_code: str | None = None) -> list[Tender]:
-        """Tenders whose current step was due before `day` (candidates for the overdue list)."""
-        query = select(T_TENDER).where(T_TENDER.c.due < day).order_by(T_TENDER.c.due, T_TENDER.c.id)
+    def count_due(self, now: datetime) -> int:
+        """How many tenders the scheduler owes something by `now`."""
+        query = select(func.count()).select_from(T_TENDER).where(T_TENDER.c.next_check_at <= now)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def with_due_before(
+        self, day: date, municipality_code: str | None = None, programme: str | None = None
+    ) -> list[Tender]:
+        """Tenders whose current step, in a state that is not final, was due before `day`
+        (overdue on `day`), earliest due first: filtered and ordered in SQL."""
+        query = (
+            select(T_TENDER)
+            .where(T_TENDER.c.due < day, self._not_final())
+            .order_by(T_TENDER.c.due, T_TENDER.c.id)
+        )
         if municipality_code is not None:
             members = select(T_TM.c.tender_id).where(T_TM.c.municipality == municipality_code)
             query = query.where(T_TENDER.c.id.in_(members))
+        if programme is not None:
+            query = query.where(T_TENDER.c.programme == programme)
         with self.engine.connect() as conn:
             return rows.read_tenders(conn, query)
 
@@ -447,25 +493,15 @@ class Store:
         with self.engine.connect() as conn:
             return [rows.notification(r) for r in conn.execute(query)]
 
-    def claim_notification(self, note: Notification, lease_until: datetime) -> Notification | None:
-        """Take a message for one attempt, held until `lease_until` (an instant on the real clock).
-
-        Returns the message as it stands once claimed (another dispatcher may have delivered it
-        through a channel since `note` was read), or None if another dispatcher took it first.
-        """
-        claim = (
-            update(T_NOTE)
-            .where(T_NOTE.c.id == note.id, T_NOTE.c.attempts == note.attempts,
-                   T_NOTE.c.status == "queued")
-            .values(attempts=note.attempts + 1)
-        )  # fmt: skip
-        with self.engine.begin() as conn:
-            if conn.execute(claim).rowcount != 1:
-                return None
-            row = conn.execute(select(T_NOTE).where(T_NOTE.c.id == note.id)).one()  # ours now
-            data = {**(row.data or {}), CLAIM: lease_until.astimezone(UTC).isoformat()}
-            conn.execute(update(T_NOTE).where(T_NOTE.c.id == note.id).values(data=data))
-        return replace(rows.notification(row), data=MappingProxyType(data))
+    def claim_notifications(
+        self, now: datetime, real_now: datetime, owner: str, lease: timedelta, *, limit: int,
+        skip: Collection[int] = (),
+    ) -> list[Notification]:  # fmt: skip
+        """Claim the oldest queued messages due by `now` that no other dispatch holds, each for
+        one attempt, until `real_now + lease` (see `claims`)."""
+        with self.engine.connect() as conn:
+            return claims.claim_notifications(conn, now, real_now, owner, lease, limit=limit,
+                                              skip=skip)  # fmt: skip
 
     def settle_notification(
         self,
@@ -485,7 +521,7 @@ class Store:
             kept = {k: v for k, v in (data or {}).items() if k != CLAIM}
             values: dict[str, Any] = {
                 "status": status, "data": {**kept, "delivered": delivered},
-                "last_error": error, "sent_at": sent_at,
+                "last_error": error, "sent_at": sent_at, "claimed_by": None, "claimed_until": None,
             }  # fmt: skip
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at

@@ -92,7 +92,7 @@ class TenderRow(SQLModel, table=True):
     programme: str | None = Field(default=None, index=True)
     state: str = Field(index=True)
     state_entered_at: datetime = Field(sa_type=UTCDateTime)
-    due: date | None = None
+    due: date | None = Field(default=None, index=True)
     timer_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     leader: str | None = None
@@ -109,6 +109,8 @@ class TenderRow(SQLModel, table=True):
     overdue_flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded: list[str] = Field(default_factory=list, sa_type=JSON)
     chain_head: str | None = Field(default=None, sa_type=String(64))  # its last event's hash
+    claimed_by: str | None = Field(default=None, sa_type=String(64))  # the tick catching it up
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # on the real clock
 
 
 class TenderMunicipalityRow(SQLModel, table=True):
@@ -228,6 +230,8 @@ class NotificationRow(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+    claimed_by: str | None = Field(default=None, sa_type=String(64))  # the dispatch sending it
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # on the real clock
 
 
 def table(model: type[SQLModel]) -> Any:

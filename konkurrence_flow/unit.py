@@ -495,8 +495,9 @@ class Unit:
         self._also.clear()
         self._extra.clear()
 
-    def commit(self) -> None:
-        """Write every change of this unit in one transaction, or nothing at all."""
+    def commit(self, conn: Any = None) -> None:
+        """Write every change of this unit in one transaction, or nothing at all (on `conn`, a
+        connection the caller holds with no transaction begun, else on one from the pool)."""
         if not self.dirty:
             self._work.clear()
             return
@@ -506,8 +507,12 @@ class Unit:
             items = self.pending(work.tender)
             work.tender = _evolve(work.tender, next_check_at=items[0].at if items else None)
         try:
-            with self.store.engine.begin() as conn:
-                self._write(conn)
+            if conn is None:
+                with self.store.engine.begin() as pooled:
+                    self._write(pooled)
+            else:
+                with conn.begin():
+                    self._write(conn)
         except IntegrityError as exc:
             raise ConcurrentChange(_first_id(self._work)) from exc
         except OperationalError as exc:
@@ -547,7 +552,7 @@ def _members(work: _Work) -> list[dict[str, Any]]:
     ]
 
 
-_TENDER_SET = [c for c in T_TENDER.columns if c.name != "id"]
+_TENDER_SET = [c for c in T_TENDER.columns if c.name not in ("id", "claimed_by", "claimed_until")]
 _UPDATE_TENDER = (
     update(T_TENDER)
     .where(T_TENDER.c.id == bindparam("b_id"), T_TENDER.c.version == bindparam("b_read"))

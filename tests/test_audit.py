@@ -170,11 +170,13 @@ def test_a_tender_row_set_to_another_state_is_reported(busy: Store) -> None:
 
 
 def test_a_deleted_tender_row_is_reported_as_removed(busy: Store) -> None:
-    with busy.engine.begin() as conn:
+    with busy.engine.connect() as conn:  # one connection: the pragma is the connection's own
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    sql(busy, "DELETE FROM tender_municipality WHERE tender_id = :t", t=TENDER)
-    sql(busy, "DELETE FROM step WHERE tender_id = :t", t=TENDER)
-    sql(busy, "DELETE FROM tender WHERE id = :t", t=TENDER)
+        for table, column in (("tender_municipality", "tender_id"), ("step", "tender_id"),
+                              ("tender", "id")):  # fmt: skip
+            conn.execute(text(f"DELETE FROM {table} WHERE {column} = :t"), {"t": TENDER})
+        conn.commit()
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     found = first_break(busy)
     assert (found.tender, found.what, found.detail) == (TENDER, "removed", "the tender row is gone")
 

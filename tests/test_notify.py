@@ -454,8 +454,8 @@ def test_a_claim_never_settled_is_taken_again_once_its_lease_has_passed_in_real_
     store = pilot_store()
     tick(store, at("2007-09-16"))
     claimed_at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    (note, *_) = store.due_notifications(at("2007-09-16"))
-    assert store.claim_notification(note, claimed_at + LEASE) is not None  # ... and then it died
+    (note,) = store.claim_notifications(at("2007-09-16"), claimed_at, "dead", LEASE, limit=1)
+    assert note.claimed_until == claimed_at + LEASE and note.attempts == 1  # ... and then it died
     channel = [WebhookChannel(webhook.url)]
     soon = dispatch(store, channel, at("2007-12-24"), real=FixedClock(claimed_at + LEASE / 2))
     assert note.id not in soon.sent and len(soon.sent) == 3

@@ -301,3 +301,12 @@ def test_tender_lists_filter_overdue_and_page_in_sql(any_store: Store) -> None:
     assert [t.id for t in any_store.tenders(limit=2, offset=1)] == ["AAR-01", "AAR-02"]
     assert [t.id for t in any_store.tenders("751", limit=10, offset=4)] == ["AAR-04"]
     assert any_store.tenders(offset=9) == []
+    # every tender, read two at a time: the same tenders in the same order, filters and all
+    assert [t.id for t in any_store.each_tender(chunk=2)] == [f"AAR-0{n}" for n in range(5)]
+    assert list(any_store.each_tender("751", chunk=2)) == any_store.tenders("751")
+    late = any_store.each_tender(overdue_on=date(2007, 12, 1), chunk=1)
+    assert [t.id for t in late] == ["AAR-00", "AAR-01"]
+    assert list(any_store.each_tender("461", chunk=2)) == []
+    # the overdue report's candidates: final states left out by the query, earliest due first
+    assert [t.id for t in any_store.with_due_before(date(2007, 12, 1))] == ["AAR-00", "AAR-01"]
+    assert any_store.with_due_before(date(2007, 12, 1), programme="pilot-2007") == []

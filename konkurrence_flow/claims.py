@@ -1,0 +1,132 @@
+"""Claims: how several schedulers and dispatchers on one store share the work.
+
+A tick does not walk the list of due tenders: it claims a group of them (`claim_tenders`), catches
+that group up, and lets go of the claim in the same transaction that writes the catch-up; then it
+claims the next group, until nothing due is left unclaimed. A dispatch claims messages the same
+way (`claim_notifications`). A claim names its claimant and lapses at `claimed_until` on the real
+clock, however fast a virtual clock runs: a claimant that dies holding one only delays that work
+by the lease.
+
+One statement claims a group: it picks the oldest due rows nobody holds and marks them, so two
+claimants never take the same row. On PostgreSQL the pick is `FOR UPDATE SKIP LOCKED`, so a second
+claimant passes over rows the first is marking instead of queueing behind it; SQLite has one
+writer at a time, which makes the statement atomic there as it is.
+
+Claims only divide the work. What keeps it from being done twice is still each tender's version
+check at commit; a claim cannot be trusted alone, since a lease can lapse while its claimant is
+merely slow.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from .model import Notification
+from .rows import T_NOTE, T_TENDER, notification
+
+TICK_LEASE = timedelta(minutes=2)
+"""How long a tick holds a group of tenders (it needs well under a second for one)."""
+GROUP = 100
+"""Tenders claimed, caught up and committed together."""
+
+
+def claimant() -> str:
+    """A name for one tick or dispatch: host, process, and a random part (threads share a pid)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def claim_tenders(
+    conn: Any,
+    now: datetime,
+    real_now: datetime,
+    owner: str,
+    *,
+    lease: timedelta = TICK_LEASE,
+    limit: int = GROUP,
+    skip: Collection[str] = (),
+) -> list[str]:
+    """Claim up to `limit` of the tenders due for a check by `now` that nobody holds (or whose
+    claim lapsed by `real_now`), oldest first, leaving out `skip`; returns their ids, in order."""
+    c = T_TENDER.c
+    pick = (
+        select(c.id)
+        .where(c.next_check_at <= now, _free(c, real_now))
+        .order_by(c.next_check_at, c.id)
+        .limit(limit)
+    )
+    if skip:
+        pick = pick.where(c.id.not_in(list(skip)))
+    claim = (
+        update(T_TENDER)
+        .where(c.id.in_(_skip_locked(conn, pick).scalar_subquery()))
+        .values(claimed_by=owner, claimed_until=real_now + lease)
+        .returning(c.id, c.next_check_at)
+    )
+    with conn.begin():
+        taken = conn.execute(claim).all()
+    return [row.id for row in sorted(taken, key=lambda row: (row.next_check_at, row.id))]
+
+
+def release_tenders(conn: Any, ids: Collection[str], owner: str) -> None:
+    """Let go of this claimant's claims on `ids` (inside the caller's transaction)."""
+    c = T_TENDER.c
+    for chunk in _chunks(list(ids)):
+        conn.execute(
+            update(T_TENDER)
+            .where(c.id.in_(chunk), c.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+def claim_notifications(
+    conn: Any,
+    now: datetime,
+    real_now: datetime,
+    owner: str,
+    lease: timedelta,
+    *,
+    limit: int,
+    skip: Collection[int] = (),
+) -> list[Notification]:
+    """Claim up to `limit` queued messages due by `now` that nobody holds, oldest first, leaving
+    out `skip`, each for one attempt (counted now: a claimant that dies has used it)."""
+    n = T_NOTE.c
+    pick = (
+        select(n.id)
+        .where(n.status == "queued", n.next_attempt_at <= now, _free(n, real_now))
+        .order_by(n.next_attempt_at, n.id)
+        .limit(limit)
+    )
+    if skip:
+        pick = pick.where(n.id.not_in(list(skip)))
+    claim = (
+        update(T_NOTE)
+        .where(n.id.in_(_skip_locked(conn, pick).scalar_subquery()))
+        .values(attempts=n.attempts + 1, claimed_by=owner, claimed_until=real_now + lease)
+        .returning(*T_NOTE.c)
+    )
+    with conn.begin():
+        taken = conn.execute(claim).all()
+    return [notification(row) for row in sorted(taken, key=lambda r: (r.next_attempt_at, r.id))]
+
+
+def _free(columns: Any, real_now: datetime) -> Any:
+    return or_(columns.claimed_until.is_(None), columns.claimed_until <= real_now)
+
+
+def _skip_locked(conn: Any, pick: Any) -> Any:
+    """PostgreSQL: pass over rows another claimant is marking right now (SQLite: one writer)."""
+    if conn.dialect.name == "postgresql":
+        return pick.with_for_update(skip_locked=True)
+    return pick
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
