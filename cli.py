@@ -1428,10 +1428,15 @@ def _print_dispatch(report: Any, quiet: bool = False) -> None:
 @notify.command("list")
 @click.option("--failed", is_flag=True, help="Only messages that failed for good.")
 @click.option("--status", type=click.Choice(["queued", "sent", "failed"]))
+@click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many first.")
 @JSON_OPTION
-def notify_list(failed: bool, status: str | None, as_json: bool) -> None:
-    """The outbox, oldest first."""
-    rows = _settings().app(acting=True).notifications("failed" if failed else status)
+def notify_list(
+    failed: bool, status: str | None, limit: int | None, offset: int, as_json: bool
+) -> None:
+    """The outbox, oldest first; a page with --limit/--offset."""
+    rows = _settings().app(acting=True).notifications("failed" if failed else status,
+                                                       limit=limit, offset=offset)  # fmt: skip
     if as_json:
         _emit(rows)
         return

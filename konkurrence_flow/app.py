@@ -175,12 +175,16 @@ class App:
 
     # -- the outbox (secretariat) ----------------------------------------------------------------
 
-    def notifications(self, status: str | None = None) -> list[dict[str, Any]]:
-        """The outbox, oldest first (the secretariat only: it holds everyone's addresses)."""
+    def notifications(
+        self, status: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The outbox, oldest first (the secretariat only: it holds everyone's addresses); a page
+        of `limit` from `offset`, selected in SQL."""
         from .reports import notification_json
 
         require_secretariat(self._acting(), "read the notification outbox")
-        return [notification_json(n) for n in self.store.notifications(status)]
+        found = self.store.notifications(status, limit=limit, offset=offset)
+        return [notification_json(n) for n in found]
 
     def retry_notification(self, note_id: int) -> dict[str, Any]:
         """Queue a failed message again (the secretariat only)."""

@@ -174,9 +174,12 @@ class RemoteApp:
 
     # -- the outbox (secretariat) ----------------------------------------------------------------
 
-    def notifications(self, status: str | None = None) -> list[dict[str, Any]]:
-        """The outbox, oldest first (the secretariat only)."""
-        return self._call("GET", "/notifications", query={"status": status})
+    def notifications(
+        self, status: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The outbox, oldest first (the secretariat only); a page."""
+        query = {"status": status, "limit": limit, "offset": offset or None}
+        return self._call("GET", "/notifications", query=query)
 
     def retry_notification(self, note_id: int) -> dict[str, Any]:
         """Queue a failed message again (the secretariat only)."""

@@ -242,11 +242,16 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         return app.programme(name)
 
     @api.get(f"{API}/notifications")
-    def notifications(status: str | None = None, app: App = For) -> list[dict[str, Any]]:
-        """The outbox (the secretariat only)."""
+    def notifications(
+        status: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_PAGE),
+        offset: int = Query(0, ge=0),
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """The outbox (the secretariat only), oldest first; a page with `limit` from `offset`."""
         if status not in (None, "queued", "sent", "failed"):
             raise InvalidInput(f"unknown status {status[:40]!r} (statuses: queued, sent, failed)")
-        return app.notifications(status)
+        return app.notifications(status, limit=limit, offset=offset)
 
     @api.post(f"{API}/notifications/{{note_id}}/retry")
     def retry(note_id: int, app: App = For) -> dict[str, Any]:

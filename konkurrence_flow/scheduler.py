@@ -443,6 +443,8 @@ def tick_json(report: TickReport) -> dict[str, Any]:
         "notifications": report.notifications,
         "retry": report.retry,
         "failed": [{"tender": f.tender, "reason": f.reason} for f in report.failed],
+        "claimed": report.claimed,
+        "rolled_back": report.rolled_back,
     }  # fmt: skip
 
 

@@ -453,9 +453,11 @@ class Store:
         with self.engine.connect() as conn:
             return rows.read_tenders(conn, query)
 
-    def notifications(self, status: str | None = None) -> list[Notification]:
-        """The outbox, oldest first, optionally only one status (queued, sent, failed)."""
-        query = select(T_NOTE).order_by(T_NOTE.c.id)
+    def notifications(
+        self, status: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[Notification]:
+        """The outbox, oldest first, optionally only one status (queued, sent, failed); a page."""
+        query = select(T_NOTE).order_by(T_NOTE.c.id).offset(offset or None).limit(limit)
         if status is not None:
             query = query.where(T_NOTE.c.status == status)
         with self.engine.connect() as conn:

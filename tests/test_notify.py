@@ -404,6 +404,12 @@ def test_notify_retry_speaks_copenhagen_time(tmp_path: Path) -> None:
     assert f"notification {sent} was sent at 2007-09-16 00:05 CEST;" in refused.stderr
     queued = CliRunner().invoke(main, ["notify", "retry", str(failed)], env=env)
     assert queued.stdout == f"notification {failed} to ole queued again for 2007-09-17 08:30 CEST\n"
+    every = json.loads(CliRunner().invoke(main, ["notify", "list", "--json"], env=env).stdout)
+    page = CliRunner().invoke(main, ["notify", "list", "--json", "--limit", "2", "--offset", "1"],
+                              env=env)  # fmt: skip
+    assert len(every) == 4 and json.loads(page.stdout) == every[1:3]
+    too_many = CliRunner().invoke(main, ["notify", "list", "--limit", "10001"], env=env)
+    assert too_many.exit_code == 2 and "10001 is not in the range 1<=x<=10000" in too_many.stderr
 
 
 # -- hardening (issue 9) -----------------------------------------------------------------------
