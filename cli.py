@@ -17,7 +17,7 @@ import re
 import signal
 import sys
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, islice
@@ -771,18 +771,25 @@ def programme_show(name: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.option("--municipality", help="Code or name.")
+@click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many first.")
 @JSON_OPTION
-def overdue(municipality: str | None, as_json: bool) -> None:
-    """Every overdue step as of the clock."""
-    found = _settings().app().overdue(municipality)
+def overdue(municipality: str | None, limit: int | None, offset: int, as_json: bool) -> None:
+    """Every overdue step as of the clock, most overdue first (a page with --limit/--offset)."""
+    app = _settings().app()
+    if limit is None and not offset:  # all of them: read and printed a chunk at a time
+        found: Iterator[dict[str, Any]] = app.each_overdue(municipality)
+    else:
+        found = iter(app.overdue(municipality, limit=limit, offset=offset))
     if as_json:
-        _emit(found)
+        _emit_each(found)
         return
-    if not found:
+    first = next(found, None)
+    if first is None:
         click.echo("nothing is overdue")
         return
     _table(((r["tender"], r["state"], r["due"], r["days_overdue"], ",".join(r["municipalities"]),
-             r["leader"]) for r in found),
+             r["leader"]) for r in chain([first], found)),
            ("TENDER", "STATE", "DUE", "DAYS", "MUNICIPALITIES", "LEADER"))  # fmt: skip
 
 

@@ -122,11 +122,20 @@ class App:
 
     # -- the network ----------------------------------------------------------------------------
 
-    def overdue(self, municipality: str | None = None) -> list[dict[str, Any]]:
-        """Every overdue step as of the clock, most overdue first."""
-        from .reports import overdue
+    def overdue(
+        self, municipality: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The overdue steps as of the clock, most overdue first; a page with `limit`."""
+        from .reports import each_overdue
 
-        return overdue(self.store, self.now, _code(municipality))
+        found = each_overdue(self.store, self.now, _code(municipality), limit=limit, offset=offset)
+        return list(found)
+
+    def each_overdue(self, municipality: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every overdue step as of the clock, most overdue first, read a chunk at a time."""
+        from .reports import each_overdue
+
+        return each_overdue(self.store, self.now, _code(municipality))
 
     def forecast(self, until: datetime, wrap: Any = list) -> list[dict[str, Any]]:
         """What happens by `until` if nobody acts; each row marks a step the plan finds infeasible."""

@@ -19,7 +19,7 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -101,13 +101,8 @@ class RemoteApp:
         self, municipality: str | None = None, state: str | None = None, overdue: bool = False
     ) -> Iterator[dict[str, Any]]:
         """What `tenders` selects, all of it, a page of PAGE at a time."""
-        offset = 0
-        while True:
-            page = self.tenders(municipality, state, overdue, limit=PAGE, offset=offset)
-            yield from page
-            if len(page) < PAGE:
-                return
-            offset += PAGE
+        return _pages(lambda offset: self.tenders(municipality, state, overdue, limit=PAGE,
+                                                  offset=offset))  # fmt: skip
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""
@@ -143,10 +138,16 @@ class RemoteApp:
 
     # -- the network ----------------------------------------------------------------------------
 
-    def overdue(self, municipality: str | None = None) -> list[dict[str, Any]]:
-        """Every overdue step as of the service's clock, most overdue first."""
-        query = {"municipality": municipality}
+    def overdue(
+        self, municipality: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The overdue steps as of the service's clock, most overdue first; a page."""
+        query = {"municipality": municipality, "limit": limit, "offset": offset or None}
         return self._call("GET", "/overdue", query=query)
+
+    def each_overdue(self, municipality: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every overdue step, a page of PAGE at a time."""
+        return _pages(lambda offset: self.overdue(municipality, limit=PAGE, offset=offset))
 
     def forecast(self, until: datetime, wrap: Any = list) -> list[dict[str, Any]]:
         """What happens by `until` if nobody acts (`wrap`, a local progress bar, is not used)."""
@@ -249,6 +250,17 @@ class RemoteApp:
         if status == 401:
             raise Unauthenticated(f"{error}; {self.hint}")
         raise _REFUSALS.get(status, RunError)(error)
+
+
+def _pages(page: Callable[[int], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Every row of a paged list: `page(offset)` until a page comes back short."""
+    offset = 0
+    while True:
+        rows = page(offset)
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        offset += PAGE
 
 
 _NOT_JSON = object()

@@ -207,9 +207,14 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         return app.set_facts(tender_id, _facts(body.facts))
 
     @api.get(f"{API}/overdue")
-    def overdue(municipality: str | None = None, app: App = For) -> list[dict[str, Any]]:
-        """Every overdue step as of the clock."""
-        return app.overdue(municipality)
+    def overdue(
+        municipality: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_PAGE),
+        offset: int = Query(0, ge=0),
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """The overdue steps as of the clock, most overdue first; `limit` of them from `offset`."""
+        return app.overdue(municipality, limit=limit, offset=offset)
 
     @api.get(f"{API}/forecast")
     def forecast(until: str, app: App = For) -> list[dict[str, Any]]:

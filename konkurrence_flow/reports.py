@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -93,25 +94,35 @@ def overdue(
     municipality_code: str | None = None,
     programme: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every overdue step as of `now`: the `overdue` JSON rows, most overdue first (the store
-    selects and orders them: due before today, in a state that is not final)."""
+    """Every overdue step as of `now`: the `overdue` JSON rows, most overdue first."""
+    return list(each_overdue(store, now, municipality_code, programme))
+
+
+def each_overdue(
+    store: Store,
+    now: datetime,
+    municipality_code: str | None = None,
+    programme: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Iterator[dict[str, Any]]:
+    """The overdue steps as of `now`, most overdue first, as the store selects and orders them
+    (due before today, in a state that is not final): a page, or all of them as they are read."""
     today = local_date(now)
-    found = []
-    for tender in store.with_due_before(today, municipality_code, programme):
+    found = store.with_due_before(today, municipality_code, programme, limit=limit, offset=offset)
+    for tender in found:
         definition = store.definition(tender.definition, tender.definition_version)
-        found.append(
-            {
-                "tender": tender.id,
-                "title": tender.title,
-                "state": tender.state,
-                "state_label": definition.state(tender.state).label,
-                "due": tender.due.isoformat() if tender.due else None,
-                "days_overdue": days_overdue(tender.due, today),
-                "municipalities": list(tender.municipalities),
-                "leader": tender.leader,
-            }
-        )
-    return found
+        yield {
+            "tender": tender.id,
+            "title": tender.title,
+            "state": tender.state,
+            "state_label": definition.state(tender.state).label,
+            "due": tender.due.isoformat() if tender.due else None,
+            "days_overdue": days_overdue(tender.due, today),
+            "municipalities": list(tender.municipalities),
+            "leader": tender.leader,
+        }
 
 
 def timeline(store: Store, programme: Programme) -> list[dict[str, Any]]:

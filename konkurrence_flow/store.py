@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -345,16 +346,24 @@ class Store:
     ) -> Iterator[Tender]:
         """The tenders `tenders` selects, read `chunk` at a time after the last id seen, so that
         memory stays flat however many there are."""
-        query = self._tenders_query(municipality_code, state, overdue_on).limit(chunk)
-        after: str | None = None
+        query = self._tenders_query(municipality_code, state, overdue_on)
+        return self._each(query, ("id",), chunk)
+
+    def _each(self, query: Any, keys: tuple[str, ...], chunk: int) -> Iterator[Tender]:
+        """The tenders of `query` (ordered by `keys`, unique together), read `chunk` at a time,
+        each chunk from where the last one ended (keyset paging: no offset to skip over)."""
+        columns = [T_TENDER.c[key] for key in keys]
+        after: tuple[Any, ...] | None = None
         while True:
-            page = query if after is None else query.where(T_TENDER.c.id > after)
+            page = query.limit(chunk)
+            if after is not None:
+                page = page.where(tuple_(*columns) > tuple_(*after))
             with self.engine.connect() as conn:
                 found = rows.read_tenders(conn, page)
             yield from found
             if len(found) < chunk:
                 return
-            after = found[-1].id
+            after = tuple(getattr(found[-1], key) for key in keys)
 
     def _tenders_query(
         self, municipality_code: str | None, state: str | None, overdue_on: date | None
@@ -436,10 +445,18 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def with_due_before(
-        self, day: date, municipality_code: str | None = None, programme: str | None = None
-    ) -> list[Tender]:
+        self,
+        day: date,
+        municipality_code: str | None = None,
+        programme: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        chunk: int = 1_000,
+    ) -> Iterator[Tender]:
         """Tenders whose current step, in a state that is not final, was due before `day`
-        (overdue on `day`), earliest due first: filtered and ordered in SQL."""
+        (overdue on `day`), earliest due first: filtered and ordered in SQL; a page of `limit`
+        from `offset`, or all of them, read `chunk` at a time."""
         query = (
             select(T_TENDER)
             .where(T_TENDER.c.due < day, self._not_final())
@@ -450,8 +467,10 @@ class Store:
             query = query.where(T_TENDER.c.id.in_(members))
         if programme is not None:
             query = query.where(T_TENDER.c.programme == programme)
+        if limit is None and not offset:
+            return self._each(query, ("due", "id"), chunk)
         with self.engine.connect() as conn:
-            return rows.read_tenders(conn, query)
+            return iter(rows.read_tenders(conn, query.offset(offset or None).limit(limit)))
 
     def notifications(
         self, status: str | None = None, *, limit: int | None = None, offset: int = 0

@@ -220,3 +220,17 @@ def test_a_refused_act_after_an_expired_bid_period_names_the_state_the_store_sho
     assert refused.exit_code == 1 and "tender AAR-01 is in 'award'" in refused.stderr
     shown = json.loads(kflow.ok("tender", "show", "AAR-01", "--json", now="2008-03-05"))
     assert shown["state"] == "award"
+
+
+def test_a_long_table_is_aligned_to_its_first_rows_and_streams_the_rest(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Columns fit the header and the first rows; a later, wider cell pushes only its own line."""
+    import cli
+
+    monkeypatch.setattr(cli, "TABLE_WIDTHS_FROM", 2)
+    rows = iter([("a", "x"), ("bb", "y"), ("a-much-wider-id", "z"), ("c", None)])
+    cli._table(rows, ("ID", "V"))
+    assert capsys.readouterr().out.splitlines() == [
+        "ID  V", "a   x", "bb  y", "a-much-wider-id  z", "c",
+    ]  # fmt: skip

@@ -300,3 +300,13 @@ def test_tender_list_overdue_and_pages(pilot: Kflow) -> None:
     assert json.loads(pilot.ok("tender", "list", "--overdue", "--json", now="2007-09-30")) == []
     refused = pilot("tender", "list", "--limit", "0")
     assert refused.exit_code == 2 and "Invalid value for '--limit'" in refused.stderr
+    # `overdue` the same way: most overdue first, a page of it, streamed when whole
+    late = json.loads(pilot.ok("overdue", "--json", now="2007-10-01"))
+    assert [r["tender"] for r in late] == [r["id"] for r in rows]
+    page = json.loads(pilot.ok("overdue", "--json", "--limit", "1", "--offset", "3",
+                               now="2007-10-01"))  # fmt: skip
+    assert page == late[3:]
+    assert pilot.ok("overdue", now="2007-09-30") == "nothing is overdue\n"
+    table = pilot.ok("overdue", now="2007-10-01").splitlines()
+    assert table[0].split() == ["TENDER", "STATE", "DUE", "DAYS", "MUNICIPALITIES", "LEADER"]
+    assert [line.split()[0] for line in table[1:]] == [r["tender"] for r in late]

@@ -308,5 +308,8 @@ def test_tender_lists_filter_overdue_and_page_in_sql(any_store: Store) -> None:
     assert [t.id for t in late] == ["AAR-00", "AAR-01"]
     assert list(any_store.each_tender("461", chunk=2)) == []
     # the overdue report's candidates: final states left out by the query, earliest due first
-    assert [t.id for t in any_store.with_due_before(date(2007, 12, 1))] == ["AAR-00", "AAR-01"]
-    assert any_store.with_due_before(date(2007, 12, 1), programme="pilot-2007") == []
+    late_on = date(2007, 12, 1)
+    assert [t.id for t in any_store.with_due_before(late_on)] == ["AAR-00", "AAR-01"]
+    assert [t.id for t in any_store.with_due_before(late_on, chunk=1)] == ["AAR-00", "AAR-01"]
+    assert [t.id for t in any_store.with_due_before(late_on, limit=1, offset=1)] == ["AAR-01"]
+    assert list(any_store.with_due_before(late_on, programme="pilot-2007")) == []
