@@ -26,7 +26,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from .model import Notification
 from .rows import T_NOTE, T_TENDER, notification
@@ -55,23 +55,9 @@ def claim_tenders(
     """Claim up to `limit` of the tenders due for a check by `now` that nobody holds (or whose
     claim lapsed by `real_now`), oldest first, leaving out `skip`; returns their ids, in order."""
     c = T_TENDER.c
-    pick = (
-        select(c.id)
-        .where(c.next_check_at <= now, _free(c, real_now))
-        .order_by(c.next_check_at, c.id)
-        .limit(limit)
-    )
-    if skip:
-        pick = pick.where(c.id.not_in(list(skip)))
-    claim = (
-        update(T_TENDER)
-        .where(c.id.in_(_skip_locked(conn, pick).scalar_subquery()))
-        .values(claimed_by=owner, claimed_until=real_now + lease)
-        .returning(c.id, c.next_check_at)
-    )
-    with conn.begin():
-        taken = conn.execute(claim).all()
-    return [row.id for row in sorted(taken, key=lambda row: (row.next_check_at, row.id))]
+    taken = _claim(conn, T_TENDER, c.next_check_at <= now, c.next_check_at, real_now, limit, skip,
+                   {"claimed_by": owner, "claimed_until": real_now + lease})  # fmt: skip
+    return [row.id for row in taken]
 
 
 def release_tenders(conn: Any, ids: Collection[str], owner: str) -> None:
@@ -98,34 +84,31 @@ def claim_notifications(
     """Claim up to `limit` queued messages due by `now` that nobody holds, oldest first, leaving
     out `skip`, each for one attempt (counted now: a claimant that dies has used it)."""
     n = T_NOTE.c
-    pick = (
-        select(n.id)
-        .where(n.status == "queued", n.next_attempt_at <= now, _free(n, real_now))
-        .order_by(n.next_attempt_at, n.id)
-        .limit(limit)
-    )
+    due = and_(n.status == "queued", n.next_attempt_at <= now)
+    values = {"attempts": n.attempts + 1, "claimed_by": owner, "claimed_until": real_now + lease}
+    return [notification(row) for row in
+            _claim(conn, T_NOTE, due, n.next_attempt_at, real_now, limit, skip, values)]  # fmt: skip
+
+
+def _claim(
+    conn: Any, table: Any, due: Any, order: Any, real_now: datetime, limit: int,
+    skip: Collection[Any], values: dict[str, Any],
+) -> list[Any]:  # fmt: skip
+    """One statement, one transaction: mark the oldest `limit` rows that are `due` and free
+    (their claim lapsed by `real_now`), not in `skip`, with `values`; the rows as marked, oldest
+    first. On PostgreSQL the pick passes over rows another claimant is marking right now (SQLite
+    has one writer at a time)."""
+    c = table.c
+    free = or_(c.claimed_until.is_(None), c.claimed_until <= real_now)
+    pick = select(c.id).where(due, free).order_by(order, c.id).limit(limit)
     if skip:
-        pick = pick.where(n.id.not_in(list(skip)))
-    claim = (
-        update(T_NOTE)
-        .where(n.id.in_(_skip_locked(conn, pick).scalar_subquery()))
-        .values(attempts=n.attempts + 1, claimed_by=owner, claimed_until=real_now + lease)
-        .returning(*T_NOTE.c)
-    )
+        pick = pick.where(c.id.not_in(list(skip)))
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    claim = update(table).where(c.id.in_(pick.scalar_subquery())).values(values).returning(*c)
     with conn.begin():
         taken = conn.execute(claim).all()
-    return [notification(row) for row in sorted(taken, key=lambda r: (r.next_attempt_at, r.id))]
-
-
-def _free(columns: Any, real_now: datetime) -> Any:
-    return or_(columns.claimed_until.is_(None), columns.claimed_until <= real_now)
-
-
-def _skip_locked(conn: Any, pick: Any) -> Any:
-    """PostgreSQL: pass over rows another claimant is marking right now (SQLite: one writer)."""
-    if conn.dialect.name == "postgresql":
-        return pick.with_for_update(skip_locked=True)
-    return pick
+    return sorted(taken, key=lambda row: (getattr(row, order.name), row.id))
 
 
 def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
