@@ -246,13 +246,17 @@ def _emit(data: Any) -> None:
 
 
 def _emit_each(items: Iterable[Any]) -> None:
-    """A JSON array on stdout, written an item at a time (the same text `_emit` would write)."""
+    """A JSON array on stdout, written as it is read: one item a line (the same document as
+    `_emit`'s, laid out for a long list), never NaN or Infinity."""
     from konkurrence_flow.jsonsafe import finite
 
     first = True
     for item in items:
-        text = json.dumps(finite(item), indent=2, ensure_ascii=False, default=str, allow_nan=False)
-        click.echo(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "), nl=False)
+        try:  # the C encoder, fast; only an item holding NaN or Infinity takes the long way
+            text = json.dumps(item, ensure_ascii=False, default=str, allow_nan=False)
+        except ValueError:
+            text = json.dumps(finite(item), ensure_ascii=False, default=str, allow_nan=False)
+        click.echo(("[\n  " if first else ",\n  ") + text, nl=False)
         first = False
     click.echo("[]" if first else "\n]")
 

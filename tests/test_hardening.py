@@ -269,6 +269,9 @@ def test_json_never_says_nan(kflow: Kflow) -> None:
         conn.execute("UPDATE tender SET facts = '{\"x\": NaN}' WHERE id = 'AAR-SUND-01'")
     out = kflow.ok("tender", "show", "AAR-SUND-01", "--json")
     assert "NaN" not in out and json.loads(out)["facts"] == {"x": None}
+    listed = kflow.ok("tender", "list", "--json")  # streamed: the fast path must not let it by
+    assert "NaN" not in listed
+    assert [t["facts"] for t in json.loads(listed) if t["id"] == "AAR-SUND-01"] == [{"x": None}]
 
 
 def test_an_argument_that_is_not_utf8_is_a_usage_error(kflow: Kflow) -> None:
