@@ -593,7 +593,8 @@ def tender_list(
     """Tenders by id, filtered (in the store's own query), a page with --limit/--offset."""
     app = _settings().app()
     if limit is None and not offset:  # all of them: read and printed a chunk at a time
-        rows: Iterable[dict[str, Any]] = app.each_tender(municipality, state, overdue)
+        rows: Iterable[dict[str, Any]] = app.each_tender(municipality, state, overdue,
+                                                         brief=not as_json)  # fmt: skip
     else:
         rows = app.tenders(municipality, state, overdue, limit=limit, offset=offset)
     if as_json:

@@ -68,14 +68,30 @@ class App:
         return [self._tender_json(t) for t in found]
 
     def each_tender(
-        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+        self,
+        municipality: str | None = None,
+        state: str | None = None,
+        overdue: bool = False,
+        *,
+        brief: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """What `tenders` selects, all of it, read a chunk at a time (memory stays flat)."""
+        """What `tenders` selects, all of it, read a chunk at a time (memory stays flat); `brief`:
+        only what a list shows (id, title, state, due, days_overdue, municipalities)."""
         from .calendar import local_date
+        from .engine import days_overdue
 
-        found = self.store.each_tender(_code(municipality), state,
-                                       overdue_on=local_date(self.now) if overdue else None)  # fmt: skip
-        return (self._tender_json(t) for t in found)
+        code, today = _code(municipality), local_date(self.now)
+        on = today if overdue else None
+        if not brief:
+            return (
+                self._tender_json(t) for t in self.store.each_tender(code, state, overdue_on=on)
+            )
+        return (
+            {"id": t.id, "title": t.title, "state": t.state,
+             "due": t.due.isoformat() if t.due else None, "days_overdue": days_overdue(t.due, today),
+             "municipalities": list(t.municipalities)}
+            for t in self.store.each_line(code, state, overdue_on=on)
+        )  # fmt: skip
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""

@@ -98,9 +98,15 @@ class RemoteApp:
         return self._call("GET", "/tenders", query=query)
 
     def each_tender(
-        self, municipality: str | None = None, state: str | None = None, overdue: bool = False
+        self,
+        municipality: str | None = None,
+        state: str | None = None,
+        overdue: bool = False,
+        *,
+        brief: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """What `tenders` selects, all of it, a page of PAGE at a time."""
+        """What `tenders` selects, all of it, a page of PAGE at a time (whole tenders, `brief`
+        or not: the API has one shape)."""
         return _pages(lambda offset: self.tenders(municipality, state, overdue, limit=PAGE,
                                                   offset=offset))  # fmt: skip
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -57,16 +58,39 @@ def tender_values(t: Tender) -> dict[str, Any]:
 def read_tenders(conn: Any, query: Any) -> list[Tender]:
     """The tenders a query selects, each with its municipalities in order."""
     rows = conn.execute(query).all()
-    if not rows:
-        return []
-    codes: dict[str, list[str]] = {r.id: [] for r in rows}
-    ids = list(codes)
+    codes = _municipalities(conn, [r.id for r in rows])
+    return [tender(r, codes[r.id]) for r in rows]
+
+
+class TenderLine(NamedTuple):
+    """What a list of tenders shows of each: a tender without its facts, history or timers."""
+
+    id: str
+    title: str
+    state: str
+    due: date | None
+    municipalities: tuple[str, ...]
+
+
+LINE_COLUMNS = (T_TENDER.c.id, T_TENDER.c.title, T_TENDER.c.state, T_TENDER.c.due)
+
+
+def read_lines(conn: Any, query: Any) -> list[TenderLine]:
+    """The lines of a query that selects LINE_COLUMNS, each with its municipalities."""
+    rows = conn.execute(query).all()
+    codes = _municipalities(conn, [r.id for r in rows])
+    return [TenderLine(r.id, r.title, r.state, r.due, codes[r.id]) for r in rows]
+
+
+def _municipalities(conn: Any, ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each tender's municipality codes, in order (500 tenders a query)."""
+    codes: dict[str, list[str]] = {i: [] for i in ids}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         members = select(T_TM).where(T_TM.c.tender_id.in_(chunk)).order_by(T_TM.c.position)
         for tm in conn.execute(members):
             codes[tm.tender_id].append(tm.municipality)
-    return [tender(r, tuple(codes[r.id])) for r in rows]
+    return {i: tuple(c) for i, c in codes.items()}
 
 
 def tender(row: Any, codes: tuple[str, ...]) -> Tender:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -347,11 +347,27 @@ class Store:
         """The tenders `tenders` selects, read `chunk` at a time after the last id seen, so that
         memory stays flat however many there are."""
         query = self._tenders_query(municipality_code, state, overdue_on)
-        return self._each(query, ("id",), chunk)
+        return self._each(query, ("id",), chunk, rows.read_tenders)
 
-    def _each(self, query: Any, keys: tuple[str, ...], chunk: int) -> Iterator[Tender]:
-        """The tenders of `query` (ordered by `keys`, unique together), read `chunk` at a time,
-        each chunk from where the last one ended (keyset paging: no offset to skip over)."""
+    def each_line(
+        self,
+        municipality_code: str | None = None,
+        state: str | None = None,
+        *,
+        overdue_on: date | None = None,
+        chunk: int = 1_000,
+    ) -> Iterator[rows.TenderLine]:
+        """`each_tender`, reading only what a list shows of each (id, title, state, due date,
+        municipalities)."""
+        query = self._tenders_query(municipality_code, state, overdue_on, rows.LINE_COLUMNS)
+        return self._each(query, ("id",), chunk, rows.read_lines)
+
+    def _each(
+        self, query: Any, keys: tuple[str, ...], chunk: int, read: Callable[[Any, Any], list[Any]]
+    ) -> Iterator[Any]:
+        """What `read` makes of `query`'s rows (ordered by `keys`, unique together), read `chunk`
+        at a time, each chunk from where the last one ended (keyset paging: nothing skipped
+        over)."""
         columns = [T_TENDER.c[key] for key in keys]
         after: tuple[Any, ...] | None = None
         while True:
@@ -359,16 +375,20 @@ class Store:
             if after is not None:
                 page = page.where(tuple_(*columns) > tuple_(*after))
             with self.engine.connect() as conn:
-                found = rows.read_tenders(conn, page)
+                found = read(conn, page)
             yield from found
             if len(found) < chunk:
                 return
             after = tuple(getattr(found[-1], key) for key in keys)
 
     def _tenders_query(
-        self, municipality_code: str | None, state: str | None, overdue_on: date | None
+        self,
+        municipality_code: str | None,
+        state: str | None,
+        overdue_on: date | None,
+        columns: tuple[Any, ...] = (T_TENDER,),
     ) -> Any:
-        query = select(T_TENDER).order_by(T_TENDER.c.id)
+        query = select(*columns).order_by(T_TENDER.c.id)
         if municipality_code is not None:
             query = query.where(
                 T_TENDER.c.id.in_(
@@ -468,7 +488,7 @@ class Store:
         if programme is not None:
             query = query.where(T_TENDER.c.programme == programme)
         if limit is None and not offset:
-            return self._each(query, ("due", "id"), chunk)
+            return self._each(query, ("due", "id"), chunk, rows.read_tenders)
         with self.engine.connect() as conn:
             return iter(rows.read_tenders(conn, query.offset(offset or None).limit(limit)))
 

@@ -313,3 +313,8 @@ def test_tender_lists_filter_overdue_and_page_in_sql(any_store: Store) -> None:
     assert [t.id for t in any_store.with_due_before(late_on, chunk=1)] == ["AAR-00", "AAR-01"]
     assert [t.id for t in any_store.with_due_before(late_on, limit=1, offset=1)] == ["AAR-01"]
     assert list(any_store.with_due_before(late_on, programme="pilot-2007")) == []
+    # what a list shows, read alone: the same tenders, lines in the same order
+    lines = list(any_store.each_line(overdue_on=late_on, chunk=1))
+    assert [(t.id, t.state, t.due, t.municipalities) for t in lines] == [
+        (t.id, t.state, t.due, t.municipalities) for t in any_store.tenders(overdue_on=late_on)
+    ]
