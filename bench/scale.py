@@ -19,8 +19,9 @@ others far from it, about half of them overdue):
 
 1. The commands as users run them: a new `python cli.py --db URL --now 2008-06-16T06:00 --user
    kl-sek ...` process each time, timed from its start to its exit, with its peak resident memory
-   (`ru_maxrss` from `os.wait4`). Its stdout is a pipe the benchmark drains, counting the rows.
-   `tick --json` runs on a fresh clone of the prepared store each time; the others only read it.
+   (`ru_maxrss` from `os.wait4`, taken by a small watcher process: see WATCHER). Its stdout is a
+   pipe the benchmark drains, counting the rows. `tick --json` runs on a fresh clone of the
+   prepared store each time; the others only read it.
 2. The catch-up in process: `scheduler.tick(store, now)` on a fresh clone, the store warm
    (definition parsed, people and milestones read); ms per due tender.
 3. Concurrency: a store of 100,000 tenders with 10,000 due (10,000 and 1,000 with --quick); 1, 2
@@ -109,13 +110,18 @@ def due_at(size: int) -> int:
 class Run:
     """One finished command: wall time, peak memory, exit code and what it printed."""
 
-    seconds: float
+    started: float  # time.monotonic(), the system's clock: comparable between processes
+    ended: float
     peak_kib: int
     code: int
     lines: int
     objects: int  # tender objects in a JSON list (`    "id": ` at the start of a line)
     out: bytes  # kept only when asked for
     err: bytes
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
 
     @property
     def peak_mib(self) -> float:
@@ -145,14 +151,30 @@ class Drain(threading.Thread):
                 self.parts.append(chunk)
 
 
+# Linux keeps, in a process's peak RSS, the peak of the memory it had before `exec`: a child
+# spawned by this (big) process would report at least this process's own peak. So each command
+# is spawned by a small watcher (`python -S`, about 10 MiB) that times it, waits for it with
+# `wait4` and writes what it found to a file: start, end, ru_maxrss (KiB), exit code.
+WATCHER = """\
+import os, sys, time
+started = time.monotonic()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+ended = time.monotonic()
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{started} {ended} {usage.ru_maxrss} {code}")
+"""
+
+
 @dataclass
 class Child:
-    """A started command, its output drained as it comes."""
+    """A started command (under its watcher), its output drained as it comes."""
 
     process: subprocess.Popen[bytes]
     out: Drain
     err: Drain
-    started: float
+    report: Path
 
 
 def command(url: str, *args: str) -> list[str]:
@@ -169,25 +191,30 @@ def environment() -> dict[str, str]:
 
 
 def start(argv: list[str], keep: bool = False) -> Child:
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    fd, name = tempfile.mkstemp(prefix="kflow-run-")
+    os.close(fd)
+    watched = [sys.executable, "-S", "-c", WATCHER, name, *argv]
+    process = subprocess.Popen(watched, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=environment())  # fmt: skip
-    started = time.perf_counter()
     assert process.stdout is not None and process.stderr is not None
     out, err = Drain(process.stdout, keep), Drain(process.stderr, keep=True)
     out.start()
     err.start()
-    return Child(process, out, err, started)
+    return Child(process, out, err, Path(name))
 
 
 def finish(child: Child) -> Run:
-    """Wait for the child with `wait4`, which gives its own resource usage (ru_maxrss, KiB)."""
-    _, status, usage = os.wait4(child.process.pid, 0)
-    seconds = time.perf_counter() - child.started
-    child.process.returncode = os.waitstatus_to_exitcode(status)
+    """Wait for the watcher; read what it measured of the command."""
+    child.process.wait()
     child.out.join()
     child.err.join()
-    return Run(seconds, usage.ru_maxrss, child.process.returncode, child.out.lines,
-               child.out.objects, b"".join(child.out.parts), b"".join(child.err.parts))  # fmt: skip
+    found = child.report.read_text().split()
+    child.report.unlink()
+    if len(found) != 4:
+        raise RuntimeError(f"the watcher failed: {b''.join(child.err.parts)[-500:]!r}")
+    started, ended, peak, code = float(found[0]), float(found[1]), int(found[2]), int(found[3])
+    return Run(started, ended, peak, code, child.out.lines, child.out.objects,
+               b"".join(child.out.parts), b"".join(child.err.parts))  # fmt: skip
 
 
 def run(argv: list[str], keep: bool = False) -> Run:
@@ -384,10 +411,9 @@ def concurrent_tick(
 ) -> tuple[ConcurrentTick, list[tuple[Any, ...]]]:
     """n ticks at once on a fresh clone; the events they wrote, compared with one tick's."""
     url = stores.clone(p.name, f"conc{n}")
-    started = time.perf_counter()
     children = [start(command(url, "tick", "--json"), keep=True) for _ in range(n)]
     runs = [finish(child) for child in children]
-    seconds = elapsed(started)
+    seconds = max(x.ended for x in runs) - min(x.started for x in runs)
     with engine_of(url) as engine:
         events, left = new_events(engine, TICK_AT), census(engine).due
     stores.drop(f"conc{n}")
@@ -488,7 +514,8 @@ def report(s: Settings, r: Results, total: float) -> None:
     print_concurrency(s, r)
     print_checks(r)
     print_goals(s, r)
-    print(*r.profiles, sep="")
+    for text in r.profiles:
+        print(text, end="")
     print(f"\nwhole run: {total / 60:.1f} min")
 
 
