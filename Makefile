@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) node_modules test-artifacts demo.db *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

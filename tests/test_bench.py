@@ -17,6 +17,7 @@ from support import ROOT
         ("audit.py", "verify per event, big store / small store"),
         ("service.py", "HTTP / in-process throughput, 50 clients"),
         ("dashboard.py", "overview and Gantt under 1 s"),
+        ("scale.py", "speed-up, four schedulers / two"),
     ],
 )
 def test_benchmark_smoke_run(script: str, expected: str) -> None:
