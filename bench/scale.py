@@ -115,7 +115,7 @@ class Run:
     peak_kib: int
     code: int
     lines: int
-    objects: int  # tender objects in a JSON list (`    "id": ` at the start of a line)
+    objects: int  # tender objects in a JSON list (`{"id": ` after a line's indent)
     out: bytes  # kept only when asked for
     err: bytes
 
@@ -128,7 +128,7 @@ class Run:
         return self.peak_kib / 1024
 
 
-OBJECT = b'\n    "id": '  # a tender object's id in `_emit`'s indented JSON list
+OBJECT = b'\n  {"id": '  # a tender object in a streamed JSON list: one a line, after two spaces
 
 
 class Drain(threading.Thread):
