@@ -69,17 +69,21 @@ class TenderLine(NamedTuple):
     title: str
     state: str
     due: date | None
+    leader: str | None
+    definition: str
+    definition_version: int
     municipalities: tuple[str, ...]
 
 
-LINE_COLUMNS = (T_TENDER.c.id, T_TENDER.c.title, T_TENDER.c.state, T_TENDER.c.due)
+LINE_COLUMNS = tuple(T_TENDER.c[name] for name in TenderLine._fields[:-1])
 
 
 def read_lines(conn: Any, query: Any) -> list[TenderLine]:
     """The lines of a query that selects LINE_COLUMNS, each with its municipalities."""
     rows = conn.execute(query).all()
     codes = _municipalities(conn, [r.id for r in rows])
-    return [TenderLine(r.id, r.title, r.state, r.due, codes[r.id]) for r in rows]
+    return [TenderLine(r.id, r.title, r.state, r.due, r.leader, r.definition,
+                       r.definition_version, codes[r.id]) for r in rows]  # fmt: skip
 
 
 def _municipalities(conn: Any, ids: list[str]) -> dict[str, tuple[str, ...]]:

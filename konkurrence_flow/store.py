@@ -473,12 +473,12 @@ class Store:
         limit: int | None = None,
         offset: int = 0,
         chunk: int = 1_000,
-    ) -> Iterator[Tender]:
-        """Tenders whose current step, in a state that is not final, was due before `day`
-        (overdue on `day`), earliest due first: filtered and ordered in SQL; a page of `limit`
-        from `offset`, or all of them, read `chunk` at a time."""
+    ) -> Iterator[rows.TenderLine]:
+        """The lines of the tenders whose current step, in a state that is not final, was due
+        before `day` (overdue on `day`), earliest due first: filtered and ordered in SQL; a page
+        of `limit` from `offset`, or all of them, read `chunk` at a time."""
         query = (
-            select(T_TENDER)
+            select(*rows.LINE_COLUMNS)
             .where(T_TENDER.c.due < day, self._not_final())
             .order_by(T_TENDER.c.due, T_TENDER.c.id)
         )
@@ -488,9 +488,9 @@ class Store:
         if programme is not None:
             query = query.where(T_TENDER.c.programme == programme)
         if limit is None and not offset:
-            return self._each(query, ("due", "id"), chunk, rows.read_tenders)
+            return self._each(query, ("due", "id"), chunk, rows.read_lines)
         with self.engine.connect() as conn:
-            return iter(rows.read_tenders(conn, query.offset(offset or None).limit(limit)))
+            return iter(rows.read_lines(conn, query.offset(offset or None).limit(limit)))
 
     def notifications(
         self, status: str | None = None, *, limit: int | None = None, offset: int = 0
