@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
@@ -85,6 +85,7 @@ class PersonRow(SQLModel, table=True):
 
 class TenderRow(SQLModel, table=True):
     __tablename__ = "tender"
+    __table_args__ = (Index("ix_tender_due_id", "due", "id"),)  # overdue lists, read in order
     id: str = Field(primary_key=True)
     title: str
     definition: str
@@ -92,7 +93,7 @@ class TenderRow(SQLModel, table=True):
     programme: str | None = Field(default=None, index=True)
     state: str = Field(index=True)
     state_entered_at: datetime = Field(sa_type=UTCDateTime)
-    due: date | None = Field(default=None, index=True)
+    due: date | None = None
     timer_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     leader: str | None = None
