@@ -27,9 +27,10 @@ from support import ROOT, at, empty_postgres, pilot_store, wait_for
 
 from konkurrence_flow.channels import SmtpChannel
 from konkurrence_flow.claims import claim_tenders, release_tenders
+from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.errors import ConcurrentChange
 from konkurrence_flow.model import NewTender
-from konkurrence_flow.notify import dispatch
+from konkurrence_flow.notify import BATCH, LEASE, dispatch
 from konkurrence_flow.owed import catch_up
 from konkurrence_flow.rows import T_EVENT, T_NOTE, T_TENDER
 from konkurrence_flow.scheduler import forecast, tick
@@ -269,4 +270,57 @@ def test_concurrent_dispatchers_deliver_every_message_once(url: str) -> None:
         rows = conn.execute(select(T_NOTE.c.status, T_NOTE.c.attempts, T_NOTE.c.claimed_by)
                             .where(T_NOTE.c.dedupe_key.startswith("test:"))).all()  # fmt: skip
     assert {(r.status, r.attempts, r.claimed_by) for r in rows} == {("sent", 1, None)}
+    store.engine.dispose()
+
+
+_DOOMED_DISPATCH = textwrap.dedent(
+    """
+    import sys, time
+    from konkurrence_flow import notify
+    from konkurrence_flow.calendar import parse_instant
+    from konkurrence_flow.channels import LogChannel
+    from konkurrence_flow.store import Store
+
+    def hang(store, channels, notes, *rest):
+        print(" ".join(str(n.id) for n in notes), flush=True)  # claimed; it never sends
+        time.sleep(600)
+
+    notify._by_recipient = lambda notes: [notes]  # all it claimed, as one group
+    notify._deliver = hang
+    notify.dispatch(Store(sys.argv[1]), [LogChannel()], parse_instant(sys.argv[2]))
+    """
+)
+
+
+def test_a_dispatcher_killed_after_claiming_delays_its_messages_by_the_lease_only(
+    url: str,
+) -> None:
+    """A dispatch process claims a batch of messages and is killed before sending: the next
+    dispatch sends every other message and leaves those alone while the lease holds (on the
+    real clock); once it has passed, they are sent, and every message arrives exactly once."""
+    store = Store(url)
+    keys = _queue_messages(store)
+    doomed = subprocess.Popen(
+        [sys.executable, "-c", _DOOMED_DISPATCH, url, TICK_AT.isoformat()],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert doomed.stdout is not None
+    held = {int(i) for i in doomed.stdout.readline().split()}
+    killed_at = datetime.now(UTC)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(30)
+    assert len(held) == BATCH  # one batch claimed
+
+    server = SmtpServer().start()
+    try:
+        channel = [SmtpChannel(server.url, "kflow@example.dk")]
+        soon = dispatch(store, channel, TICK_AT, real=FixedClock(killed_at + LEASE / 2))
+        assert len(soon.sent) == MESSAGES - len(held) and not held & set(soon.sent)
+        later = dispatch(store, channel, TICK_AT, real=FixedClock(killed_at + LEASE))
+        assert set(later.sent) == held
+    finally:
+        server.stop()
+    received = [k for k in server.inbox.keys() if k.startswith("test:")]  # noqa: SIM118
+    assert sorted(received) == sorted(keys)  # each once
     store.engine.dispose()
