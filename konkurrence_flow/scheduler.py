@@ -2,9 +2,10 @@
 
 Each tender carries `next_check_at`, the earliest thing its current visit is owed: a timed
 transition, a reminder, or the overdue flag at the end of its due date. `tick(now)` takes only the
-tenders with `next_check_at <= now` (an indexed query), and for each one catches up on everything
-owed up to `now`, in order: each in its own transaction, each timer recorded at the instant it was
-due. What is owed is decided from the tender alone (`engine.pending`), never from `now`, so one
+tenders with `next_check_at <= now` (an indexed query), claimed a group at a time so that several
+schedulers share them (`claims`), and for each one catches up on everything owed up to `now`, in
+order: a group in one transaction (one tender at a time if the group fails), each timer recorded at
+the instant it was due. What is owed is decided from the tender alone (`engine.pending`), never from `now`, so one
 late tick does exactly what many punctual ones would have done — and `forecast` runs the very same
 code in a unit that is never committed. One thing alone depends on `now`: a reminder whose due date
 has passed by then is recorded but not sent (it would only confuse; the overdue notice says it).
