@@ -280,8 +280,9 @@ def run(
 
     Logs one line as it starts (the store without its password, the clock, its speed, `until`)
     and one per virtual day its ticks reach. Its last tick is at `until`, never after it, and it
-    returns only once no tick is running. Returns the number of ticks run. A second daemon on the
-    same store cannot double-fire anything: each tender's catch-up commits with a version check.
+    returns only once no tick is running. Returns the number of ticks run. Daemons on one store
+    share the due tenders (each tick claims its own) and never double-fire anything: each
+    catch-up commits with a version check.
     A store upgraded meanwhile to a schema this code does not write stops the daemon with that
     refusal.
     """
