@@ -580,7 +580,7 @@ def tender_create(as_json: bool, **options: Any) -> None:
 @click.option("--state")
 @click.option("--overdue", is_flag=True, help="Only tenders whose current step is overdue.")
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
-@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many first.")
+@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Skip this many first.")
 @JSON_OPTION
 def tender_list(
     municipality: str | None,
@@ -777,7 +777,7 @@ def programme_show(name: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--municipality", help="Code or name.")
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
-@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many first.")
+@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Skip this many first.")
 @JSON_OPTION
 def overdue(municipality: str | None, limit: int | None, offset: int, as_json: bool) -> None:
     """Every overdue step as of the clock, most overdue first (a page with --limit/--offset)."""
@@ -1441,7 +1441,7 @@ def _print_dispatch(report: Any, quiet: bool = False) -> None:
 @click.option("--failed", is_flag=True, help="Only messages that failed for good.")
 @click.option("--status", type=click.Choice(["queued", "sent", "failed"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
-@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many first.")
+@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Skip this many first.")
 @JSON_OPTION
 def notify_list(
     failed: bool, status: str | None, limit: int | None, offset: int, as_json: bool

@@ -50,12 +50,11 @@ def claim_tenders(
     *,
     lease: timedelta = TICK_LEASE,
     limit: int = GROUP,
-    skip: Collection[str] = (),
 ) -> list[str]:
     """Claim up to `limit` of the tenders due for a check by `now` that nobody holds (or whose
-    claim lapsed by `real_now`), oldest first, leaving out `skip`; returns their ids, in order."""
+    claim lapsed by `real_now`), oldest first; returns their ids, in order."""
     c = T_TENDER.c
-    taken = _claim(conn, T_TENDER, c.next_check_at <= now, c.next_check_at, real_now, limit, skip,
+    taken = _claim(conn, T_TENDER, c.next_check_at <= now, c.next_check_at, real_now, limit,
                    {"claimed_by": owner, "claimed_until": real_now + lease})  # fmt: skip
     return [row.id for row in taken]
 
@@ -79,30 +78,52 @@ def claim_notifications(
     lease: timedelta,
     *,
     limit: int,
-    skip: Collection[int] = (),
 ) -> list[Notification]:
-    """Claim up to `limit` queued messages due by `now` that nobody holds, oldest first, leaving
-    out `skip`, each for one attempt (counted now: a claimant that dies has used it)."""
+    """Claim up to `limit` queued messages due by `now` that nobody holds, oldest first, each
+    for one attempt (counted now: a claimant that dies has used it)."""
     n = T_NOTE.c
     due = and_(n.status == "queued", n.next_attempt_at <= now)
     values = {"attempts": n.attempts + 1, "claimed_by": owner, "claimed_until": real_now + lease}
     return [notification(row) for row in
-            _claim(conn, T_NOTE, due, n.next_attempt_at, real_now, limit, skip, values)]  # fmt: skip
+            _claim(conn, T_NOTE, due, n.next_attempt_at, real_now, limit, values)]  # fmt: skip
+
+
+def renew_notifications(conn: Any, ids: Collection[int], owner: str, until: datetime) -> set[int]:
+    """Extend this claimant's claims on `ids` to `until`; the ids it still holds (a claim that
+    lapsed may have been taken by another dispatch meanwhile)."""
+    n = T_NOTE.c
+    renew = (
+        update(T_NOTE)
+        .where(n.id.in_(list(ids)), n.claimed_by == owner)
+        .values(claimed_until=until)
+        .returning(n.id)
+    )
+    with conn.begin():
+        return set(conn.execute(renew).scalars())
+
+
+def release_notifications(conn: Any, ids: Collection[int], owner: str) -> None:
+    """Let go of this claimant's claims on `ids` (messages it put back in the queue)."""
+    n = T_NOTE.c
+    for chunk in _chunks(list(ids)):
+        conn.execute(
+            update(T_NOTE)
+            .where(n.id.in_(chunk), n.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None)
+        )
 
 
 def _claim(
     conn: Any, table: Any, due: Any, order: Any, real_now: datetime, limit: int,
-    skip: Collection[Any], values: dict[str, Any],
+    values: dict[str, Any],
 ) -> list[Any]:  # fmt: skip
     """One statement, one transaction: mark the oldest `limit` rows that are `due` and free
-    (their claim lapsed by `real_now`), not in `skip`, with `values`; the rows as marked, oldest
-    first. On PostgreSQL the pick passes over rows another claimant is marking right now (SQLite
-    has one writer at a time)."""
+    (their claim lapsed by `real_now`) with `values`; the rows as marked, oldest first. On
+    PostgreSQL the pick passes over rows another claimant is marking right now (SQLite has one
+    writer at a time)."""
     c = table.c
     free = or_(c.claimed_until.is_(None), c.claimed_until <= real_now)
     pick = select(c.id).where(due, free).order_by(order, c.id).limit(limit)
-    if skip:
-        pick = pick.where(c.id.not_in(list(skip)))
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     claim = update(table).where(c.id.in_(pick.scalar_subquery())).values(values).returning(*c)
@@ -111,5 +132,5 @@ def _claim(
     return sorted(taken, key=lambda row: (getattr(row, order.name), row.id))
 
 
-def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+def _chunks(ids: list[Any], size: int = 500) -> list[list[Any]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -38,9 +38,9 @@ from .model import NewTender
 
 API = "/api/v1"
 TIMEOUT = 30.0
-PAGE = 10_000
-"""Tenders asked for at a time when a command lists them all (the API's largest page)."""
 """Seconds to wait for the service to connect or answer."""
+PAGE = 10_000
+"""Rows asked for at a time when a command lists them all (the API's largest page)."""
 
 _REFUSALS: dict[int, type[RunError]] = {
     400: InvalidInput,
@@ -263,8 +263,8 @@ def _pages(page: Callable[[int], list[dict[str, Any]]]) -> Iterator[dict[str, An
     offset = 0
     while True:
         rows = page(offset)
-        yield from rows
-        if len(rows) < PAGE:
+        yield from rows[:PAGE]
+        if len(rows) != PAGE:  # the last page; more than asked for: a service that does not page
             return
         offset += PAGE
 

@@ -44,6 +44,7 @@ API = "/api/v1"
 MAX_BODY = 64 * 1024
 """The largest request body accepted, in bytes (a tender's facts fit a hundred times over)."""
 MAX_PAGE = 10_000
+MAX_OFFSET = 2**62  # beyond it no store could hold rows; a larger one would overflow SQL
 """The most tenders one page of `/tenders` may ask for (`limit`)."""
 FAILURES_ALLOWED = 10
 FAILURE_WINDOW = 60.0
@@ -168,7 +169,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         state: str | None = None,
         overdue: bool = False,
         limit: int | None = Query(None, ge=1, le=MAX_PAGE),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         app: App = For,
     ) -> list[dict[str, Any]]:
         """Tenders by id (filters as `kflow tender list`); `limit` of them from `offset`."""
@@ -210,7 +211,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
     def overdue(
         municipality: str | None = None,
         limit: int | None = Query(None, ge=1, le=MAX_PAGE),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         app: App = For,
     ) -> list[dict[str, Any]]:
         """The overdue steps as of the clock, most overdue first; `limit` of them from `offset`."""
@@ -250,7 +251,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
     def notifications(
         status: str | None = None,
         limit: int | None = Query(None, ge=1, le=MAX_PAGE),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         app: App = For,
     ) -> list[dict[str, Any]]:
         """The outbox (the secretariat only), oldest first; a page with `limit` from `offset`."""

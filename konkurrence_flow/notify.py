@@ -31,6 +31,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -133,18 +134,22 @@ def dispatch(
     """
     real = real or SystemClock()
     report = DispatchReport()
-    owner, waiting = claimant(), set[int]()
+    owner, held = claimant(), set[int]()  # held: put back in the queue, kept claimed to the end
     try:
         while not all(channel.rest.resting(now) for channel in channels):
-            notes = store.claim_notifications(now, real.now(), owner, LEASE, limit=BATCH,
-                                              skip=waiting)  # fmt: skip
+            notes = store.claim_notifications(now, real.now(), owner, LEASE, limit=BATCH)
             if not notes:
                 break
             for group in _by_recipient(notes):
-                _deliver(store, channels, group, now, report, waiting)
+                mine = store.renew_notifications([n.id for n in group], owner, real.now() + LEASE)
+                ours = [note for note in group if note.id in mine]  # a lapsed claim: not ours
+                if ours:
+                    held |= _deliver(store, channels, ours, now, report, owner)
     finally:
         for channel in channels:
             channel.close()
+        if held:
+            store.release_notifications(held, owner)
     return report
 
 
@@ -167,19 +172,19 @@ class _Attempt:
 
 def _deliver(
     store: Any, channels: Sequence[Channel], notes: list[Notification], now: datetime,
-    report: DispatchReport, waiting: set[int],
-) -> None:  # fmt: skip
+    report: DispatchReport, owner: str,
+) -> set[int]:  # fmt: skip
     """Deliver one recipient's messages through every channel each has not reached yet (as one
-    delivery where the channel bundles them), then settle each."""
+    delivery where the channel bundles them), then settle each. Returns the messages put back
+    in the queue as they were (a channel they need rests): still claimed, so that this dispatch
+    does not take them again."""
     attempts = {note.id: _Attempt(list(note.data.get("delivered", []))) for note in notes}
     for channel in channels:
         todo = [n for n in notes if channel.name not in attempts[n.id].delivered]
         for batch in _batches(channel, _checked(channel, todo, attempts)):
             _send(channel, batch, attempts, now, report)
-    for note in notes:
-        _settle(store, note, attempts[note.id], now, report)
-        if attempts[note.id].waiting and not attempts[note.id].refused:
-            waiting.add(note.id)  # queued as it was: not again in this dispatch
+    return {n.id for n in notes if _settle(store, note=n, attempt=attempts[n.id], now=now,
+                                           report=report, owner=owner)}  # fmt: skip
 
 
 def _checked(
@@ -247,33 +252,29 @@ def _note_failure(
 
 
 def _settle(
-    store: Any, note: Notification, attempt: _Attempt, now: datetime, report: DispatchReport
-) -> None:
+    store: Any, *, note: Notification, attempt: _Attempt, now: datetime, report: DispatchReport,
+    owner: str,
+) -> bool:  # fmt: skip
     """Sent; or, when a server refused it, a counted attempt; or, when all it lacks is a channel
-    that could not be reached, queued as it was (that costs the message no attempt)."""
+    that could not be reached, queued as it was (that costs the message no attempt) and still
+    held: True then."""
     error = "; ".join(str(e) for e in attempt.refused)
+    settle = partial(store.settle_notification, note.id, attempt.delivered, owner=owner)
     if any(not e.permanent for e in attempt.refused):
-        _retry_or_fail(store, note, attempt.delivered, error, now, report)
+        if note.attempts >= MAX_ATTEMPTS:  # the claim counted this one
+            settle(status="failed", error=error)
+            report.failed.append((note.id, error))
+        else:
+            retry_at = now + RETRY_DELAYS[note.attempts - 1]
+            settle(status="queued", error=error, retry_at=retry_at)
+            report.retrying.append((note.id, error, retry_at))
     elif attempt.waiting:
-        store.settle_notification(note.id, attempt.delivered, status="queued",
-                                  error=note.last_error, attempts=note.attempts - 1)  # fmt: skip
+        settle(status="queued", error=note.last_error, attempts=note.attempts - 1, hold=True)
+        return True
     elif attempt.refused:
-        store.settle_notification(note.id, attempt.delivered, status="failed", error=error)
+        settle(status="failed", error=error)
         report.failed.append((note.id, error))
     else:
-        store.settle_notification(note.id, attempt.delivered, status="sent", sent_at=now)
+        settle(status="sent", sent_at=now)
         report.sent.append(note.id)
-
-
-def _retry_or_fail(
-    store: Any, note: Notification, delivered: list[str], error: str, now: datetime,
-    report: DispatchReport,
-) -> None:  # fmt: skip
-    attempts = note.attempts  # the claim counted this one
-    if attempts >= MAX_ATTEMPTS:
-        store.settle_notification(note.id, delivered, status="failed", error=error)
-        report.failed.append((note.id, error))
-        return
-    retry_at = now + RETRY_DELAYS[attempts - 1]
-    store.settle_notification(note.id, delivered, status="queued", error=error, retry_at=retry_at)
-    report.retrying.append((note.id, error, retry_at))
+    return False

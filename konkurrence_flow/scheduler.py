@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from . import messages
 from .calendar import TZ, Period, expiry_day, local_date, parse_period, start_of_day
 from .claims import GROUP, TICK_LEASE, claim_tenders, claimant, release_tenders
@@ -84,40 +86,37 @@ def tick(
     report = TickReport(now)
     clock, owner = real or SystemClock(), claimant()
     total = store.count_due(now) if progress else 0
-    stuck: set[str] = set()  # failed, changed meanwhile or still owed more: not again this tick
+    held: set[str] = set()  # failed, changed meanwhile, owed more: kept claimed to the tick's end
     with store.engine.connect() as conn:  # one connection for the whole tick
-        while len(stuck) <= MAX_STUCK:
-            ids = claim_tenders(conn, now, clock.now(), owner, lease=lease, limit=group,
-                                skip=stuck)  # fmt: skip
-            if not ids:
-                break
-            report.claimed += len(ids)
-            _tick_group(store, conn, ids, now, report, owner, stuck)
-            if progress:
-                progress(report.claimed, max(total, report.claimed))
+        try:
+            while ids := claim_tenders(conn, now, clock.now(), owner, lease=lease, limit=group):
+                report.claimed += len(ids)
+                held |= _tick_group(store, conn, ids, now, report, owner)
+                if progress:
+                    progress(report.claimed, max(total, report.claimed))
+        finally:
+            with suppress(SQLAlchemyError), conn.begin():  # else they lapse with the lease
+                release_tenders(conn, held, owner)
     report.happenings.sort(key=lambda h: (h.at, h.tender))
     report.notifications += queue_digests(store, now)
     return report
 
 
-MAX_STUCK = 1_000
-"""Tenders left out of a tick's claims at most (failed, changed meanwhile): past it, the tick
-stops, and the next one goes on."""
-
-
 def _tick_group(
-    store: Store, conn: Any, ids: list[str], now: datetime, report: TickReport, owner: str,
-    stuck: set[str],
-) -> None:  # fmt: skip
-    """Catch up a claimed group in one unit; if that fails, one tender at a time."""
+    store: Store, conn: Any, ids: list[str], now: datetime, report: TickReport, owner: str
+) -> set[str]:
+    """Catch up a claimed group in one unit; if that fails, one tender at a time. Lets go of
+    the claims of the tenders caught up; returns the others (the tick holds them to its end)."""
     with conn.begin():
         tenders = store.read_tenders(conn, ids)
     unit = store.act(now)
     unit.preload(tenders)
     found: list[Happening] = []
     try:
-        owing = [t.id for t in tenders if not catch_up(unit, t.id, now, found)]
-        unit.also(lambda c: release_tenders(c, ids, owner))
+        owing = {t.id for t in tenders if not catch_up(unit, t.id, now, found)}
+        for tender in tenders:
+            unit.recheck(tender.id)
+        unit.also(lambda c: release_tenders(c, [i for i in ids if i not in owing], owner))
         unit.commit(conn)
     except StoreVersionError:
         raise
@@ -126,41 +125,38 @@ def _tick_group(
         report.rolled_back += len(tenders)
         with conn.begin():
             tenders = store.read_tenders(conn, ids)  # as they stand now
-        for tender in tenders:
-            _tick_one(store, conn, tender, now, report, stuck)
+        held = {t.id for t in tenders if not _tick_one(store, conn, t, now, report)}
         with conn.begin():
-            release_tenders(conn, ids, owner)
-        return
-    stuck.update(owing)
+            release_tenders(conn, [i for i in ids if i not in held], owner)
+        return held
     report.happenings.extend(found)
     report.notifications += unit.queued
+    return owing
 
 
-def _tick_one(
-    store: Store, conn: Any, tender: Tender, now: datetime, report: TickReport, stuck: set[str]
-) -> None:
-    """Catch one tender up in a unit of its own and add what it did (or why not) to `report`."""
+def _tick_one(store: Store, conn: Any, tender: Tender, now: datetime, report: TickReport) -> bool:
+    """Catch one tender up in a unit of its own and add what it did (or why not) to `report`;
+    False unless it is caught up."""
     unit = store.act(now)
     unit.preload([tender])
     found: list[Happening] = []
     try:
-        if not catch_up(unit, tender.id, now, found):
-            stuck.add(tender.id)
+        complete = catch_up(unit, tender.id, now, found)
+        unit.recheck(tender.id)
         unit.commit(conn)
     except ConcurrentChange:
         report.retry.append(tender.id)
         report.rolled_back += 1
-        stuck.add(tender.id)
-        return
+        return False
     except StoreVersionError:
         raise
     except Exception as exc:  # anything else is this tender's alone: the sweep goes on
         unit.discard()
         report.failed.append(_failed(tender.id, exc))
-        stuck.add(tender.id)
-        return
+        return False
     report.happenings.extend(found)
     report.notifications += unit.queued
+    return complete
 
 
 def _failed(tender_id: str, exc: Exception) -> Failure:

@@ -535,14 +535,22 @@ class Store:
             return [rows.notification(r) for r in conn.execute(query)]
 
     def claim_notifications(
-        self, now: datetime, real_now: datetime, owner: str, lease: timedelta, *, limit: int,
-        skip: Collection[int] = (),
-    ) -> list[Notification]:  # fmt: skip
+        self, now: datetime, real_now: datetime, owner: str, lease: timedelta, *, limit: int
+    ) -> list[Notification]:
         """Claim the oldest queued messages due by `now` that no other dispatch holds, each for
         one attempt, until `real_now + lease` (see `claims`)."""
         with self.engine.connect() as conn:
-            return claims.claim_notifications(conn, now, real_now, owner, lease, limit=limit,
-                                              skip=skip)  # fmt: skip
+            return claims.claim_notifications(conn, now, real_now, owner, lease, limit=limit)
+
+    def renew_notifications(self, ids: Collection[int], owner: str, until: datetime) -> set[int]:
+        """Hold `owner`'s claims on `ids` until `until`; the ids it still holds."""
+        with self.engine.connect() as conn:
+            return claims.renew_notifications(conn, ids, owner, until)
+
+    def release_notifications(self, ids: Collection[int], owner: str) -> None:
+        """Let go of `owner`'s claims on `ids`."""
+        with self.engine.begin() as conn:
+            claims.release_notifications(conn, ids, owner)
 
     def settle_notification(
         self,
@@ -554,21 +562,29 @@ class Store:
         retry_at: datetime | None = None,
         sent_at: datetime | None = None,
         attempts: int | None = None,
+        owner: str | None = None,
+        hold: bool = False,
     ) -> None:
-        """Record an attempt's result and let go of the claim: sent, queued for a retry at
-        `retry_at`, or failed; `attempts` puts the count back when the attempt does not count."""
+        """Record an attempt's result and let go of the claim (unless `hold`: the dispatch keeps
+        it to its end): sent, queued for a retry at `retry_at`, or failed; `attempts` puts the
+        count back when the attempt does not count. With `owner`, only while it holds the claim."""
+        row = T_NOTE.c
+        mine = (row.id == note_id) if owner is None else and_(row.id == note_id,
+                                                              row.claimed_by == owner)  # fmt: skip
         with self.engine.begin() as conn:
-            data = conn.execute(select(T_NOTE.c.data).where(T_NOTE.c.id == note_id)).scalar()
+            data = conn.execute(select(row.data).where(mine)).scalar()
             kept = {k: v for k, v in (data or {}).items() if k != CLAIM}
             values: dict[str, Any] = {
                 "status": status, "data": {**kept, "delivered": delivered},
-                "last_error": error, "sent_at": sent_at, "claimed_by": None, "claimed_until": None,
+                "last_error": error, "sent_at": sent_at,
             }  # fmt: skip
+            if not hold:
+                values.update(claimed_by=None, claimed_until=None)
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at
             if attempts is not None:
                 values["attempts"] = attempts
-            conn.execute(update(T_NOTE).where(T_NOTE.c.id == note_id).values(**values))
+            conn.execute(update(T_NOTE).where(mine).values(**values))
 
     def retry_notification(self, note_id: int, now: datetime) -> Notification:
         """Queue a failed message again, with a fresh set of attempts."""

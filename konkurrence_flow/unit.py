@@ -116,6 +116,17 @@ class Unit:
         escalate = self.store.escalate_after(tender.programme)
         return core.pending(self.definition_of(tender), tender, escalate)
 
+    def recheck(self, tender_id: str) -> None:
+        """Have the tender's `next_check_at` written if it is stale (it names an instant when the
+        tender is owed nothing, say after its programme's escalation changed): the scheduler
+        would otherwise find it due again and again."""
+        work = self._load(tender_id)
+        if work.dirty:
+            return  # its next check is worked out at commit anyway
+        items = self.pending(work.tender)
+        if (items[0].at if items else None) != work.tender.next_check_at:
+            work.dirty = True
+
     # -- acts -------------------------------------------------------------------------------
 
     def create(self, spec: NewTender, actor: Person, at: datetime | None = None) -> Tender:

@@ -24,6 +24,7 @@ from konkurrence_flow.notify import (
     LEASE,
     MAX_ATTEMPTS,
     RETRY_DELAYS,
+    DispatchReport,
     LogChannel,
     Settings,
     SmtpChannel,
@@ -589,3 +590,30 @@ def test_a_persons_notices_in_one_dispatch_go_as_one_mail_that_lists_them(
     assert anna["Subject"] == "2 notices from konkurrence-flow"
     (ole,) = [m for a, m in mails.items() if a == "ole.hansen@odense.example.dk"]
     assert ole["Subject"].startswith("Overdue: ODE-BESK-01")
+
+
+def test_a_message_one_channel_refuses_while_another_rests_is_put_back_once() -> None:
+    """Ole has no address (SMTP refuses his message for good) and the webhook cannot be reached
+    (it rests): his message goes back to the queue, held by the dispatch so it is not claimed
+    again and again; the dispatch ends, and lets go of it."""
+    no_address = PILOT.replace("email: ole.hansen@odense.example.dk", 'email: ""')
+    store = pilot_store("sqlite://", no_address)
+    tick(store, at("2007-09-16"))
+    server = SmtpServer().start()
+    channels = [SmtpChannel(server.url, SENDER),
+                WebhookChannel(f"http://127.0.0.1:{free_port()}/hook")]  # fmt: skip
+    done: list[DispatchReport] = []
+    worker = threading.Thread(
+        target=lambda: done.append(dispatch(store, channels, at("2007-09-16")))
+    )
+    try:
+        worker.start()
+        worker.join(60)
+    finally:
+        server.stop()
+    assert not worker.is_alive() and done and done[0].unreachable
+    notes = store.notifications()
+    assert {(n.status, n.attempts, n.claimed_until) for n in notes} == {("queued", 0, None)}
+    ole = [n for n in notes if n.recipient == "ole"]
+    assert ole and all("smtp" not in n.data.get("delivered", []) for n in ole)
+    assert all(n.data.get("delivered") == ["smtp"] for n in notes if n.recipient != "ole")

@@ -516,6 +516,13 @@ def test_the_api_pages_tender_lists_and_refuses_a_bad_page(store: Store, board: 
         assert [t["id"] for t in page.json()] == everything[1:3]
         late = api.get("/api/v1/tenders", params={"overdue": "true"}, headers=headers).json()
         assert [t["id"] for t in late] == everything and all(t["overdue"] for t in late)
-        for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}):
-            answer = api.get("/api/v1/tenders", params=bad, headers=headers)
-            assert answer.status_code == 400 and "malformed request" in answer.json()["error"]
+        for path in ("/api/v1/tenders", "/api/v1/overdue", "/api/v1/notifications"):
+            for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}, {"offset": 2**63}):
+                answer = api.get(path, params=bad, headers=headers)
+                assert answer.status_code == 400 and "malformed request" in answer.json()["error"]
+        overdue = api.get("/api/v1/overdue", headers=headers).json()
+        paged = api.get("/api/v1/overdue", params={"limit": 1, "offset": 1}, headers=headers)
+        assert len(overdue) > 1 and paged.json() == overdue[1:2]
+        outbox = api.get("/api/v1/notifications", headers=headers).json()
+        paged = api.get("/api/v1/notifications", params={"limit": 1}, headers=headers)
+        assert len(outbox) > 1 and paged.json() == outbox[:1]

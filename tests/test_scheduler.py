@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select, update
 from structlog.testing import capture_logs
 from support import ROOT, SEK, at, empty_postgres, pilot_store
 
@@ -18,6 +19,7 @@ from konkurrence_flow.errors import PeriodError, StoreVersionError
 from konkurrence_flow.model import Tender
 from konkurrence_flow.programme import load_programme
 from konkurrence_flow.reports import overdue
+from konkurrence_flow.rows import T_TENDER
 from konkurrence_flow.scheduler import forecast, tick, tick_json
 from konkurrence_flow.store import NewTender, Store
 
@@ -332,3 +334,39 @@ def test_a_late_reminder_whose_due_date_is_still_ahead_is_sent() -> None:
     report = tick(store, at("2007-09-30T12:00"))
     assert not any(h.skipped for h in report.of("reminder"))
     assert [n.kind for n in store.notifications()] == ["reminder"] * 8
+
+
+def test_a_failing_tender_is_held_for_the_rest_of_its_tick_and_tried_by_the_next() -> None:
+    """Groups of one: the failing tender is claimed once per tick (held to the tick's end, then
+    let go), so the tick reaches every tender due after it and ends."""
+    store = pilot_store()
+    published(store, "AAR-SUND-01", "2008-01-10")
+    published(store, "AAR-BESK-01", "2008-01-29")
+    store.resolve = _failing_for("AAR-SUND-01", PeriodError("day 10000-01-01 is out of range"))
+    due = store.count_due(at("2008-04-01"))
+    report = tick(store, at("2008-04-01"), group=1)
+    assert [f.tender for f in report.failed] == ["AAR-SUND-01"]
+    assert [h.tender for h in report.of("advance")] == ["AAR-BESK-01"]
+    assert report.claimed == due > 2  # each due tender claimed once, the failing one too
+    assert store.count_due(at("2008-04-01")) == 1  # only the failing one is left due
+    with store.engine.connect() as conn:  # nothing left claimed
+        assert (
+            conn.execute(select(T_TENDER.c.id).where(T_TENDER.c.claimed_by.is_not(None))).all()
+            == []
+        )
+    assert [f.tender for f in tick(store, at("2008-04-01"), group=1).failed] == ["AAR-SUND-01"]
+
+
+def test_a_stale_next_check_is_corrected_not_claimed_forever() -> None:
+    """A tender whose stored next check has passed while it is owed nothing (its programme's
+    escalation changed, say): the tick claims it once, writes its true next check, and ends."""
+    store = pilot_store()
+    tick(store, at("2007-09-01"))
+    true_check = store.tender("AAR-SUND-01").next_check_at
+    with store.engine.begin() as conn:
+        conn.execute(update(T_TENDER).where(T_TENDER.c.id == "AAR-SUND-01")
+                     .values(next_check_at=at("2007-09-02")))  # fmt: skip
+    report = tick(store, at("2007-09-03"))
+    assert report.claimed == 1 and report.happenings == [] and report.failed == []
+    assert store.tender("AAR-SUND-01").next_check_at == true_check
+    assert tick(store, at("2007-09-03")).claimed == 0
