@@ -61,13 +61,7 @@ def claim_tenders(
 
 def release_tenders(conn: Any, ids: Collection[str], owner: str) -> None:
     """Let go of this claimant's claims on `ids` (inside the caller's transaction)."""
-    c = T_TENDER.c
-    for chunk in _chunks(list(ids)):
-        conn.execute(
-            update(T_TENDER)
-            .where(c.id.in_(chunk), c.claimed_by == owner)
-            .values(claimed_by=None, claimed_until=None)
-        )
+    _release(conn, T_TENDER, ids, owner)
 
 
 def claim_notifications(
@@ -104,11 +98,16 @@ def renew_notifications(conn: Any, ids: Collection[int], owner: str, until: date
 
 def release_notifications(conn: Any, ids: Collection[int], owner: str) -> None:
     """Let go of this claimant's claims on `ids` (messages it put back in the queue)."""
-    n = T_NOTE.c
+    _release(conn, T_NOTE, ids, owner)
+
+
+def _release(conn: Any, table: Any, ids: Collection[Any], owner: str) -> None:
+    """Clear the claims `owner` holds on the rows `ids` of `table`, 500 rows a statement."""
+    c = table.c
     for chunk in _chunks(list(ids)):
         conn.execute(
-            update(T_NOTE)
-            .where(n.id.in_(chunk), n.claimed_by == owner)
+            update(table)
+            .where(c.id.in_(chunk), c.claimed_by == owner)
             .values(claimed_by=None, claimed_until=None)
         )
 
