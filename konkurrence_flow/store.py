@@ -388,13 +388,7 @@ class Store:
         overdue_on: date | None,
         columns: tuple[Any, ...] = (T_TENDER,),
     ) -> Any:
-        query = select(*columns).order_by(T_TENDER.c.id)
-        if municipality_code is not None:
-            query = query.where(
-                T_TENDER.c.id.in_(
-                    select(T_TM.c.tender_id).where(T_TM.c.municipality == municipality_code)
-                )
-            )
+        query = _of_municipality(select(*columns).order_by(T_TENDER.c.id), municipality_code)
         if state is not None:
             query = query.where(T_TENDER.c.state == state)
         if overdue_on is not None:
@@ -482,9 +476,7 @@ class Store:
             .where(T_TENDER.c.due < day, self._not_final())
             .order_by(T_TENDER.c.due, T_TENDER.c.id)
         )
-        if municipality_code is not None:
-            members = select(T_TM.c.tender_id).where(T_TM.c.municipality == municipality_code)
-            query = query.where(T_TENDER.c.id.in_(members))
+        query = _of_municipality(query, municipality_code)
         if programme is not None:
             query = query.where(T_TENDER.c.programme == programme)
         if limit is None and not offset:
@@ -944,6 +936,15 @@ def _refuse_unusable(url: str, found: migrate.Status) -> None:
             f"the database at {url} holds tables that are not a konkurrence-flow store; "
             "point --db / KFLOW_DB at an empty database or a store (nothing was written)"
         )
+
+
+def _of_municipality(query: Any, code: str | None) -> Any:
+    """`query`'s tenders, only those `code` takes part in (all of them without a code)."""
+    if code is None:
+        return query
+    return query.where(
+        T_TENDER.c.id.in_(select(T_TM.c.tender_id).where(T_TM.c.municipality == code))
+    )
 
 
 def _make_engine(url: str) -> Engine:
