@@ -664,6 +664,9 @@ def _move(event: dict[str, Any]) -> str:
             return f"signed off by {data['signoff']}"
         if "overdue" in data:
             return f"overdue (due {data['overdue']})"
+        if "attached" in data:
+            doc = data["attached"]
+            return f"attached '{doc.get('title')}' v{doc.get('version')} ({doc.get('kind')})"
         if "due_moved" in data:
             return f"due moved to {data['due_moved']['to']} ({data['due_moved']['milestone']})"
         if data.get("timer") == "moved":
@@ -718,6 +721,153 @@ def advance(
             f"{tender_id}: {outcome['signoff']} signed off '{trigger}'; "
             f"waiting for {', '.join(outcome['pending'])}"
         )
+
+
+# -- the materials bank ------------------------------------------------------------------------
+
+_KINDS = ("udbudsbekendtgoerelse", "kravspecifikation", "kontrakt", "evaluering", "effektmaaling",
+          "andet")  # fmt: skip
+"""`konkurrence_flow.documents.KINDS`, spelled out so that building the command line imports
+nothing (tests/test_materials.py holds the two equal)."""
+
+
+@tender.command("attach")
+@click.argument("tender_id")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, readable=True))  # fmt: skip
+@click.option("--kind", default="andet", show_default=True, type=click.Choice(_KINDS),
+              help="What the documents are.")  # fmt: skip
+@click.option("--title", help="The document's title (one FILE; default: from its file name). "
+              "The same title again is a new version; the old ones are kept.")  # fmt: skip
+@JSON_OPTION
+def tender_attach(
+    tender_id: str, paths: tuple[str, ...], kind: str, title: str | None, as_json: bool
+) -> None:
+    """Attach FILEs (PDF, DOCX, XLSX, ODT, plain text) to tender TENDER_ID: all or none."""
+    from pathlib import Path
+
+    from konkurrence_flow.materials import Upload
+
+    uploads = [Upload(Path(p), Path(p).name) for p in paths]
+    attached = _settings().app(acting=True).attach(tender_id, uploads, kind=kind, title=title)
+    if as_json:
+        _emit(attached)
+        return
+    for f in attached:
+        click.echo(f"{tender_id}: attached file {f['id']}, '{f['title']}' v{f['version']} "
+                   f"({f['kind']}, {f['format']}, {_size(f['size'])}, sha256 {f['sha256'][:12]}…)")  # fmt: skip
+
+
+@tender.command("files")
+@click.argument("tender_id")
+@JSON_OPTION
+def tender_files(tender_id: str, as_json: bool) -> None:
+    """The documents of tender TENDER_ID, every version (if you may see them)."""
+    found = _settings().app().files(tender_id)
+    if as_json:
+        _emit(found)
+        return
+    if not found:
+        click.echo(f"{tender_id} has no documents yet (`kflow tender attach {tender_id} FILE`)")
+        return
+    _table(
+        ((f["id"], f["title"], f["version"], f["kind"], f["format"], _size(f["size"]),
+          f["attached_at"][:10], f["attached_by"]) for f in found),
+        ("FILE", "TITLE", "V", "KIND", "FORMAT", "SIZE", "ATTACHED", "BY"),
+    )  # fmt: skip
+
+
+def _size(size: int) -> str:
+    for unit, step in (("MB", 1_000_000), ("kB", 1_000)):
+        if size >= step:
+            return f"{size / step:.1f} {unit}"
+    return f"{size} B"
+
+
+@main.group("file")
+def file_group() -> None:
+    """A document of the materials bank."""
+
+
+@file_group.command("get")
+@click.argument("file_id", type=click.IntRange(1, 2**62))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE ('-': stdout; default: the document's file name, here).")  # fmt: skip
+def file_get(file_id: int, output: str | None) -> None:
+    """Fetch document FILE_ID, byte for byte (its SHA-256 checked as it is written)."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    found, chunks = _settings().app().file_content(file_id)
+    if output == "-":
+        if _stdout_is_terminal() and not found["media_type"].startswith("text/"):
+            raise click.UsageError(f"file {file_id} is {found['format']}, binary: give -o FILE")
+        sha = hashlib.sha256()
+        for chunk in chunks:
+            sha.update(chunk)
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        _check_sha(found, sha.hexdigest())
+        return
+    target = Path(output) if output else Path(Path(found["filename"]).name or f"file-{file_id}")
+    if output is None and target.exists():
+        _fail(f"{target} exists already; give -o PATH to write file {file_id} elsewhere")
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent or ".", prefix=f".{target.name}.",
+                                         delete=False) as out:  # fmt: skip
+            partial = Path(out.name)
+            sha = hashlib.sha256()
+            for chunk in chunks:
+                sha.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc.strerror or exc}")
+    try:
+        _check_sha(found, sha.hexdigest())
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"wrote {target} (file {file_id}, '{found['title']}' v{found['version']}, "
+               f"{_size(found['size'])})", err=True)  # fmt: skip
+
+
+def _check_sha(found: dict[str, Any], sha256: str) -> None:
+    if sha256 != found["sha256"]:
+        _fail(f"file {found['id']}'s stored bytes do not match its SHA-256: the store was changed "
+              "behind kflow's back (see `kflow audit verify`); nothing was written")  # fmt: skip
+
+
+@main.group()
+def materials() -> None:
+    """The materials bank: the network's tender documents, searchable."""
+
+
+@materials.command("search")
+@click.argument("query")
+@click.option("--area", help="Only tenders of this area (e.g. sundhed).")
+@click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@JSON_OPTION
+def materials_search(
+    query: str, area: str | None, kind: str | None, limit: int, as_json: bool
+) -> None:
+    """Documents whose title or text holds every word of QUERY, title hits first (the latest
+    version of each; only what you may see)."""
+    hits = _settings().app().search_materials(query, area=area, kind=kind, limit=limit)
+    if as_json:
+        _emit(hits)
+        return
+    if not hits:
+        click.echo(f"no document you may see holds {query!r}")
+        return
+    for hit in hits:
+        f, t = hit["file"], hit["tender"]
+        places = ", ".join(m["name"] for m in t["municipalities"])
+        click.echo(f"file {f['id']}  {f['title']} v{f['version']} ({f['kind']}, {f['format']})")
+        click.echo(f"  {t['id']} {t['title']} · {places} · {t['area'] or 'no area'} · {t['year']}")
+        if hit["snippet"]:
+            click.echo(f"  {hit['snippet']}")
 
 
 # -- programmes --------------------------------------------------------------------------------

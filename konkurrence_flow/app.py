@@ -9,15 +9,18 @@ through the same rules whichever door the request came in by.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .access import require_person, require_secretariat
 from .errors import NotAllowed
 from .model import NewTender, Person
 from .store import Store
+
+if TYPE_CHECKING:
+    from .materials import Upload
 
 
 @dataclass
@@ -135,6 +138,45 @@ class App:
 
         definition = self.store.definition(tender.definition, tender.definition_version)
         return tender_json(tender, definition, self.now, self.actor)
+
+    # -- the materials bank -----------------------------------------------------------------
+
+    def attach(
+        self, tender_id: str, uploads: Sequence[Upload], *, kind: str = "andet",
+        title: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Attach files to a tender (all or none): the `tender files` object of each."""
+        from .materials import attach
+
+        return attach(self.store, tender_id, uploads, self._acting(), self.now, kind=kind,
+                      title=title)  # fmt: skip
+
+    def files(self, tender_id: str) -> list[dict[str, Any]]:
+        """Every version of the tender's documents, if the person asking may see them."""
+        from .materials import files
+
+        return files(self.store, tender_id, self.actor)
+
+    def file(self, file_id: int) -> dict[str, Any]:
+        """One document version's facts (not its bytes), if the person asking may see it."""
+        from .materials import document
+
+        return document(self.store, file_id, self.actor)
+
+    def file_content(self, file_id: int) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """A document version and its bytes, a chunk at a time."""
+        from .materials import content
+
+        found = self.file(file_id)
+        return found, content(self.store, found["sha256"])
+
+    def search_materials(
+        self, query: str, *, area: str | None = None, kind: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The documents the person asking may see that hold the query's words, best first."""
+        from .materials import search
+
+        return search(self.store, query, self.actor, area=area, kind=kind, limit=limit)
 
     # -- the network ----------------------------------------------------------------------------
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import secrets
 import socket
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -39,6 +41,8 @@ from .model import NewTender
 API = "/api/v1"
 TIMEOUT = 30.0
 """Seconds to wait for the service to connect or answer."""
+CHUNK = 1 << 20
+"""Bytes sent and received at a time (an upload or a download)."""
 PAGE = 10_000
 """Rows asked for at a time when a command lists them all (the API's largest page)."""
 
@@ -47,6 +51,7 @@ _REFUSALS: dict[int, type[RunError]] = {
     403: Forbidden,
     404: NotFound,
     409: NotAllowed,
+    411: InvalidInput,
     413: InvalidInput,
     503: StoreVersionError,
 }
@@ -192,6 +197,55 @@ class RemoteApp:
         """Queue a failed message again (the secretariat only)."""
         return self._call("POST", f"/notifications/{int(note_id)}/retry")
 
+    # -- the materials bank -----------------------------------------------------------------
+
+    def attach(
+        self, tender_id: str, uploads: Sequence[Any], *, kind: str = "andet",
+        title: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Attach files (each `.path` and `.filename`) to a tender, all or none: one upload,
+        streamed from disk a chunk at a time."""
+        boundary = f"kflow-{secrets.token_hex(16)}"
+        heads = [_part_head(boundary, u.filename) for u in uploads]
+        sizes = [os.path.getsize(u.path) for u in uploads]
+        tail = f"--{boundary}--\r\n".encode()
+        length = sum(len(h) + n + 2 for h, n in zip(heads, sizes, strict=True)) + len(tail)
+
+        def body() -> Iterator[bytes]:
+            for head, upload in zip(heads, uploads, strict=True):
+                yield head
+                with open(upload.path, "rb") as file:
+                    while chunk := file.read(CHUNK):
+                        yield chunk
+                yield b"\r\n"
+            yield tail
+
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
+                   "Content-Length": str(length)}  # fmt: skip
+        query = {"kind": kind, "title": title}
+        target = self._target(f"/tenders/{_segment(tender_id)}/files", query)
+        return self._send("POST", target, body(), headers)
+
+    def files(self, tender_id: str) -> list[dict[str, Any]]:
+        """Every version of the tender's documents."""
+        return self._call("GET", f"/tenders/{_segment(tender_id)}/files")
+
+    def file(self, file_id: int) -> dict[str, Any]:
+        """One document version's facts."""
+        return self._call("GET", f"/files/{int(file_id)}")
+
+    def file_content(self, file_id: int) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """A document version and its bytes, as they arrive."""
+        found = self.file(file_id)
+        return found, self._download(self._target(f"/files/{int(file_id)}/content", {}))
+
+    def search_materials(
+        self, query: str, *, area: str | None = None, kind: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The documents the token's person may see that hold the query's words, best first."""
+        given = {"q": query, "area": area, "kind": kind, "limit": limit}
+        return self._call("GET", "/materials/search", query=given)
+
     # -- HTTP ---------------------------------------------------------------------------------------
 
     def _call(
@@ -207,11 +261,48 @@ class RemoteApp:
         try:
             status, raw = self._exchange(method, target, payload)
         except (OSError, http.client.HTTPException) as exc:
-            raise ServiceUnavailable(
-                f"cannot reach the service at {self.url} ({_reason(exc)}); is `kflow serve` "
-                "running there, and is KFLOW_URL right?"
-            ) from exc
+            raise self._unreachable(exc) from exc
         return self._answer(status, raw, f"{method} {target}")
+
+    def _send(
+        self, method: str, target: str, body: Iterator[bytes], headers: Mapping[str, str]
+    ) -> Any:
+        """A request whose body streams from `body`; the decoded answer."""
+        conn = self._connection()
+        try:
+            conn.request(method, target, body, {**self._headers(), **headers})
+            response = conn.getresponse()
+            status, raw = response.status, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc) from exc
+        finally:
+            conn.close()
+        return self._answer(status, raw, f"{method} {target}")
+
+    def _download(self, target: str) -> Iterator[bytes]:
+        """The bytes of a GET, a chunk at a time as they arrive."""
+        conn = self._connection()
+        try:
+            conn.request("GET", target, None, self._headers())
+            response = conn.getresponse()
+            if response.status != 200:
+                self._answer(response.status, response.read(), f"GET {target}")
+            while chunk := response.read(CHUNK):
+                yield chunk
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc) from exc
+        finally:
+            conn.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
+                "User-Agent": "kflow"}  # fmt: skip
+
+    def _unreachable(self, exc: BaseException) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"cannot reach the service at {self.url} ({_reason(exc)}); is `kflow serve` "
+            "running there, and is KFLOW_URL right?"
+        )
 
     def _target(self, path: str, query: Mapping[str, Any]) -> str:
         prefix = urlsplit(self.url).path  # a service behind a proxy, under /kflow say
@@ -219,8 +310,7 @@ class RemoteApp:
         return f"{prefix}{API}{path}" + (f"?{urlencode(given)}" if given else "")
 
     def _exchange(self, method: str, target: str, payload: bytes | None) -> tuple[int, bytes]:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
-                   "User-Agent": "kflow"}  # fmt: skip
+        headers = self._headers()
         if payload is not None:
             headers["Content-Type"] = "application/json"
         conn = self._connection()
@@ -270,6 +360,16 @@ def _pages(page: Callable[[int], list[dict[str, Any]]]) -> Iterator[dict[str, An
 
 
 _NOT_JSON = object()
+
+
+def _part_head(boundary: str, filename: str) -> bytes:
+    """A multipart part's head for a file (its name on one line, quotes escaped)."""
+    name = "".join(" " if c in "\r\n" else c for c in filename).replace("\\", "\\\\")
+    name = name.replace('"', '\\"')
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
 
 
 def _segment(text: str) -> str:

@@ -16,27 +16,35 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from . import tokens
 from .app import App
 from .calendar import end_of_day, parse_date_expr, parse_instant
 from .clock import Clock
+from .documents import CHUNK, max_bytes
 from .errors import InvalidInput, KonkurrenceFlowError, PeriodError, http_status
 from .facts import parse_assignments
 from .jsonsafe import finite
 from .log import logger
+from .materials import Upload
 from .model import NewTender
 from .store import Store
 
@@ -82,6 +90,43 @@ class AdvanceBody(_Body):
 
 class FactsBody(_Body):
     facts: dict[str, Scalar] = Field(max_length=100)
+
+
+FILE_ID = FastPath(ge=1, le=2**62)
+MAX_FILES = 20
+"""The most files one upload may carry."""
+
+
+async def _received(request: Request, folder: Path) -> list[Upload]:
+    """The uploaded files, each copied into `folder` a chunk at a time."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput("send the files as multipart/form-data, each a part named 'file'")
+    uploads = []
+    async with request.form(max_files=MAX_FILES, max_fields=0) as form:
+        for n, (name, part) in enumerate(form.multi_items()):
+            if name != "file" or not isinstance(part, UploadFile):
+                raise InvalidInput(
+                    f"unexpected part {name[:40]!r}: each file is a part named 'file'"
+                )
+            path = folder / str(n)
+            with path.open("wb") as out:
+                while chunk := await part.read(CHUNK):
+                    out.write(chunk)
+            uploads.append(Upload(path, part.filename or f"file-{n}"))
+    return uploads
+
+
+def download(found: Mapping[str, Any], chunks: Iterator[bytes]) -> StreamingResponse:
+    """A document's bytes as a download: its name, type, length and SHA-256 in the headers."""
+    name = Path(found["filename"]).name or f"file-{found['id']}"
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    headers = {
+        "Content-Length": str(found["size"]),
+        "Content-Disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}",
+        "X-Content-SHA256": found["sha256"], "ETag": f'"{found["sha256"]}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+    }  # fmt: skip
+    return StreamingResponse(chunks, media_type=found["media_type"], headers=headers)
 
 
 # Errors
@@ -264,6 +309,48 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         """Queue a failed message again (the secretariat only)."""
         return app.retry_notification(note_id)
 
+    @api.post(f"{API}/tenders/{{tender_id}}/files", status_code=201)
+    async def attach(
+        tender_id: str,
+        request: Request,
+        kind: str = Query("andet", max_length=40),
+        title: str | None = Query(None, max_length=1000),
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """Attach files to a tender, all or none (as `kflow tender attach`): a
+        multipart/form-data body, each file a part named `file`, with a Content-Length."""
+        with tempfile.TemporaryDirectory(prefix="kflow-upload-") as folder:
+            uploads = await _received(request, Path(folder))
+            return await run_in_threadpool(app.attach, tender_id, uploads, kind=kind, title=title)
+
+    @api.get(f"{API}/tenders/{{tender_id}}/files")
+    def files(tender_id: str, app: App = For) -> list[dict[str, Any]]:
+        """Every version of the tender's documents (as `kflow tender files --json`)."""
+        return app.files(tender_id)
+
+    @api.get(f"{API}/files/{{file_id}}")
+    def file(file_id: int = FILE_ID, app: App = For) -> dict[str, Any]:
+        """One document version's facts."""
+        return app.file(file_id)
+
+    @api.get(f"{API}/files/{{file_id}}/content", response_class=StreamingResponse)
+    def file_content(file_id: int = FILE_ID, app: App = For) -> StreamingResponse:
+        """A document version's bytes, streamed; `X-Content-SHA256` says what they hash to."""
+        found, chunks = app.file_content(file_id)
+        return download(found, chunks)
+
+    @api.get(f"{API}/materials/search")
+    def search(
+        q: str = Query(max_length=1000),
+        area: str | None = Query(None, max_length=200),
+        kind: str | None = Query(None, max_length=40),
+        limit: int = Query(20, ge=1, le=200),
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """The documents you may see holding every word of `q`, title hits first (as
+        `kflow materials search --json`)."""
+        return app.search_materials(q, area=area, kind=kind, limit=limit)
+
     from .web.pages import Pages, create_pages
 
     api.router.routes.append(Pages(create_pages(store, clock, failures)))  # `/`, not `/api/…`
@@ -345,12 +432,32 @@ class _BodyLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
+        if scope["method"] == "POST" and UPLOAD.search(scope["path"]):
+            await self._upload(scope, receive, send, length)
+            return
         over = length is not None and (not length.isdigit() or int(length) > MAX_BODY)
         messages = None if over else await _body_within_limit(receive)
         if messages is None:
             await _error(413, f"the request body is over {MAX_BODY} bytes")(scope, receive, send)
             return
         await self.app(scope, _replay(messages, receive), send)
+
+    async def _upload(self, scope: Any, receive: Any, send: Any, length: bytes | None) -> None:
+        """An upload streams on to the application (to disk, a chunk at a time), if it says
+        how long it is, and that is within what MAX_FILES documents may take."""
+        limit = MAX_FILES * max_bytes() + 1_000_000
+        if length is None or not length.isdigit():
+            refusal = _error(411, "an upload must give its Content-Length")
+        elif int(length) > limit:
+            refusal = _error(413, f"the upload is over {limit // 1_000_000} MB "
+                             f"({MAX_FILES} documents of at most {max_bytes() // 1_000_000} MB)")  # fmt: skip
+        else:
+            await self.app(scope, receive, send)
+            return
+        await refusal(scope, receive, send)
+
+
+UPLOAD = re.compile(rf"{API}/tenders/[^/]+/files$")
 
 
 async def _body_within_limit(receive: Any) -> list[Any] | None:
@@ -383,7 +490,8 @@ _ERRORS = {
     403: "Not allowed for this person: their role or municipality.",
     404: "Unknown: a tender, programme, municipality or notification.",
     409: "Refused by the domain, or the tender changed meanwhile.",
-    413: f"The request body is over {MAX_BODY} bytes.",
+    411: "An upload without a Content-Length.",
+    413: f"The request body is over {MAX_BODY} bytes (an upload: over its limit).",
     429: "Too many failed authentications from this address; see Retry-After.",
 }
 ERROR_SCHEMA = {

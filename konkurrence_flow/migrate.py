@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from .errors import StoreVersionError
 
 VERSION_TABLE = "kflow_version"
-REVISIONS = ("r1", "r2", "r3", "r4", "r5", "r6")
+REVISIONS = ("r1", "r2", "r3", "r4", "r5", "r6", "r7")
 """Every revision this code knows, oldest first (a test checks them against `migrations/`)."""
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -96,6 +96,7 @@ def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
     from sqlmodel import SQLModel
 
     from . import tables  # noqa: F401  (registers the tables)
+    from .materials import create_search_index
 
     with exclusive(engine) as conn:
         before = _status(conn)
@@ -104,6 +105,7 @@ def upgrade(engine: Engine, to: str = HEAD) -> tuple[Status, Status]:
         config = _config(conn)
         if before.state == "empty" and to == HEAD:
             SQLModel.metadata.create_all(conn)
+            create_search_index(conn)
             command.stamp(config, HEAD)
         elif before.state != "current":
             if before.legacy:

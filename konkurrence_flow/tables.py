@@ -11,7 +11,16 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
@@ -233,6 +242,45 @@ class NotificationRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     claimed_by: str | None = Field(default=None, sa_type=String(64))  # the dispatch sending it
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # on the real clock
+
+
+class BlobRow(SQLModel, table=True):
+    """A document's bytes, once however often they are attached: named by their SHA-256."""
+
+    __tablename__ = "blob"
+    sha256: str = Field(primary_key=True, sa_type=String(64))
+    size: int = Field(sa_type=BigInteger)
+    media_type: str
+    stored_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class BlobChunkRow(SQLModel, table=True):
+    """A blob's bytes, a chunk at a time (written and read without holding the whole file)."""
+
+    __tablename__ = "blob_chunk"
+    sha256: str = Field(primary_key=True, foreign_key="blob.sha256", sa_type=String(64))
+    n: int = Field(primary_key=True)
+    data: bytes = Field(sa_type=LargeBinary)
+
+
+class DocumentRow(SQLModel, table=True):
+    """A version of a tender's document: its title, kind and bytes, and the event attaching it."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("tender_id", "title", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tender_id: str = Field(foreign_key="tender.id", index=True)
+    seq: int  # the event that attached it
+    title: str
+    kind: str
+    version: int
+    filename: str
+    sha256: str = Field(foreign_key="blob.sha256", sa_type=String(64), index=True)
+    size: int = Field(sa_type=BigInteger)
+    media_type: str
+    attached_by: str
+    attached_at: datetime = Field(sa_type=UTCDateTime)
+    chars: int = 0  # characters of its text in the search index
 
 
 def table(model: type[SQLModel]) -> Any:

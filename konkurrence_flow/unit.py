@@ -295,6 +295,18 @@ class Unit:
         self.catch_up(tender_id, self.now)  # a timer the new facts moved into the past fires now
         return work.tender
 
+    def attach(self, tender_id: str, actor: Person, attached: Mapping[str, Any]) -> int:
+        """Record that a document was attached (an event, whose hash covers the document's
+        SHA-256); return its seq. The document's own rows are written through `also`."""
+        tender = self._load(tender_id).tender
+        core.check_may_touch(tender, actor)
+        core.check_effective_time(tender, self.now, self.now, given=False)
+        self.catch_up(tender_id, self.now)
+        work = self._load(tender_id)
+        state, data = work.tender.state, {"attached": dict(attached)}
+        self._record(work, "human", None, state, state, actor, self.now, None, data)
+        return work.tender.seq
+
     def _replan(self, work: _Work, definition: Definition) -> dict[str, Any]:
         """Facts changed in a state: its timer (and a due date counted by a period) follow them.
 

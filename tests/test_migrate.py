@@ -24,6 +24,7 @@ from test_cli import Kflow
 from konkurrence_flow import migrate
 from konkurrence_flow.audit import verify
 from konkurrence_flow.errors import StoreVersionError
+from konkurrence_flow.materials import SEARCH_INDEX
 from konkurrence_flow.store import Store
 
 KFLOW = [sys.executable, str(ROOT / "cli.py")]
@@ -47,11 +48,31 @@ def schema_drift(url: str) -> list[object]:
     migrate.upgrade(engine, "r1")
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        opts = {"compare_type": True, "version_table": migrate.VERSION_TABLE}
+        opts = {"compare_type": True, "version_table": migrate.VERSION_TABLE,
+                "include_name": _not_the_search_index}  # fmt: skip
         context = MigrationContext.configure(conn, opts=opts)
         drift = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     return drift
+
+
+def _not_the_search_index(name: str | None, kind: str, _parents: object) -> bool:
+    """The search index is the database's own (an FTS5 table, a tsvector): not in the tables."""
+    return not (kind == "table" and (name or "").startswith(SEARCH_INDEX))
+
+
+def test_the_search_index_is_made_the_same_way_by_both(tmp_path: Path) -> None:
+    """A new store and an upgraded one both have the search index (which the drift check skips)."""
+    for name, start in (("new.db", None), ("old.db", "r6")):
+        engine = create_engine(f"sqlite:///{tmp_path / name}")
+        if start:
+            migrate.upgrade(engine, start)
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                 {"n": SEARCH_INDEX}).scalar()  # fmt: skip
+        engine.dispose()
+        assert found is not None and "fts5" in found.lower(), name
 
 
 def test_running_every_revision_gives_the_schema_in_code_on_sqlite(tmp_path: Path) -> None:
@@ -260,14 +281,14 @@ def test_the_fixture_covers_the_whole_schema() -> None:
 def test_a_v010_store_is_refused_until_init_upgrades_it(v010: Kflow) -> None:
     result = v010("tender", "list")
     assert result.exit_code == 1
-    assert "is at schema r1 (made by v0.1.0) and this kflow needs r6; run `kflow init`" in (
+    assert "is at schema r1 (made by v0.1.0) and this kflow needs r7; run `kflow init`" in (
         result.stderr
     )
     status = json.loads(v010.ok("db", "status", "--json"))
     assert (status["revision"], status["legacy"], status["pending"]) == (
         "r1",
         True,
-        ["r2", "r3", "r4", "r5", "r6"],
+        ["r2", "r3", "r4", "r5", "r6", "r7"],
     )
 
 

@@ -263,7 +263,7 @@ def test_healthz_answers_without_a_token(service: Service) -> None:
     """/healthz needs no token and reports the store's schema revision."""
     answer = httpx.get(f"{service.base}/api/v1/healthz")
     assert answer.status_code == 200
-    assert answer.json() == {"ok": True, "revision": "r6"}
+    assert answer.json() == {"ok": True, "revision": "r7"}
 
 
 def test_sigterm_stops_the_service_cleanly(service: Service) -> None:

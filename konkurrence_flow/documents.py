@@ -1,0 +1,275 @@
+"""What a file is, by its content: the kinds of tender material the materials bank keeps, the
+check that refuses anything else, and the text its search index reads.
+
+Nothing here holds a whole file in memory: a file is hashed, checked and copied a chunk
+(`CHUNK` bytes) at a time, a ZIP-based format is judged by its directory and one small entry,
+and the text taken from a document stops at `TEXT_LIMIT` characters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInput
+from .log import logger
+
+KINDS = (
+    "udbudsbekendtgoerelse", "kravspecifikation", "kontrakt", "evaluering", "effektmaaling",
+    "andet",
+)  # fmt: skip
+"""What a document is to its tender: notice, requirement specification, contract, evaluation,
+measurement of effects, other."""
+
+CHUNK = 1 << 20
+"""Bytes read, hashed, stored and sent at a time."""
+TEXT_LIMIT = 500_000
+"""The most characters of a document's text the search index reads (some 150 pages)."""
+DEFAULT_MAX_MB = 50
+MAX_ENTRIES = 10_000
+"""A DOCX, XLSX or ODT with more entries than this is no office document (a ZIP bomb, say)."""
+MAX_PART = 64 * 1024 * 1024
+"""The largest unpacked part (a document's XML) whose text is read."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """A kind of file the bank keeps: a name for people, its media type, its extensions."""
+
+    label: str
+    media_type: str
+    extensions: tuple[str, ...]
+
+
+FORMATS = {
+    "pdf": Format("PDF", "application/pdf", (".pdf",)),
+    "docx": Format(
+        "Word (DOCX)",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        (".docx",),
+    ),
+    "xlsx": Format(
+        "Excel (XLSX)",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (".xlsx",),
+    ),
+    "odt": Format("OpenDocument text (ODT)", "application/vnd.oasis.opendocument.text", (".odt",)),
+    "text": Format("plain text", "text/plain; charset=utf-8", (".txt", ".text", ".md", ".csv")),
+}
+FORMAT_OF = {f.media_type: name for name, f in FORMATS.items()}
+ACCEPTED = "a PDF, DOCX, XLSX, ODT or plain-text (UTF-8) file"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A file that passed the check: where it is, what it is called, its size, hash and format."""
+
+    path: Path
+    filename: str
+    size: int
+    sha256: str
+    format: str  # a key of FORMATS
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.format].media_type
+
+
+def max_bytes() -> int:
+    """The largest document accepted, in bytes: KFLOW_MAX_FILE_MB megabytes (default 50)."""
+    given = os.environ.get("KFLOW_MAX_FILE_MB", "").strip()
+    if not given:
+        return DEFAULT_MAX_MB * 1_000_000
+    try:
+        megabytes = float(given)
+    except ValueError:
+        megabytes = float("nan")
+    if not (0 < megabytes <= 100_000):  # NaN fails too
+        raise InvalidInput(f"KFLOW_MAX_FILE_MB must be a number of megabytes, 1–100000: {given!r}")
+    return int(megabytes * 1_000_000)
+
+
+def check(path: Path, filename: str | None = None, limit: int | None = None) -> Checked:
+    """The file at `path` (called `filename`, by default its own name), if the bank keeps it;
+    else one sentence saying why not. Reads the file once, a chunk at a time."""
+    name = filename or path.name
+    limit = max_bytes() if limit is None else limit
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise InvalidInput(f"{name} is not a file")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
+    _check_size(name, size, limit)
+    found = sniff(path)
+    if found is None:
+        raise InvalidInput(f"{name} is not {ACCEPTED} by its content; the bank keeps only those")
+    extension = Path(name).suffix.lower()
+    if extension not in FORMATS[found].extensions:
+        said = f"ends in {extension}" if extension else "has no extension"
+        raise InvalidInput(
+            f"{name} {said}, but its content is {FORMATS[found].label}; name it "
+            f"{FORMATS[found].extensions[0]} (or attach the file you meant)"
+        )
+    sha, counted = hashlib.sha256(), 0
+    for chunk in chunks(path):
+        sha.update(chunk)
+        counted += len(chunk)
+        _check_size(name, counted, limit)  # it grew while we read it
+    return Checked(path, name, counted, sha.hexdigest(), found)
+
+
+def _check_size(name: str, size: int, limit: int) -> None:
+    if size > limit:
+        raise InvalidInput(
+            f"{name} is {_mb(size)}, over the {_mb(limit)} limit for one document "
+            "(KFLOW_MAX_FILE_MB)"
+        )
+    if size == 0:
+        raise InvalidInput(f"{name} is empty")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def chunks(path: Path) -> Iterator[bytes]:
+    """The file's bytes, CHUNK at a time."""
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            yield chunk
+
+
+def sniff(path: Path) -> str | None:
+    """The format of the file by its content (a key of FORMATS), or None."""
+    with path.open("rb") as file:
+        head = file.read(8)
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return _office(path)
+    return "text" if _is_text(path) else None
+
+
+def _office(path: Path) -> str | None:
+    """DOCX, XLSX or ODT by the ZIP's directory (and the ODT's `mimetype` entry)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ENTRIES:
+                return None
+            names = {e.filename for e in entries}
+            if "[Content_Types].xml" in names and "word/document.xml" in names:
+                return "docx"
+            if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+                return "xlsx"
+            mimetype = archive.getinfo("mimetype") if "mimetype" in names else None
+            odt = FORMATS["odt"].media_type.encode()
+            if mimetype is not None and mimetype.file_size < 100 and archive.read(mimetype) == odt:
+                return "odt"
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return None
+    return None
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _is_text(path: Path) -> bool:
+    """UTF-8 throughout, with no control characters but tab, newlines and form feed."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        for chunk in chunks(path):
+            if _CONTROL.search(decoder.decode(chunk)):
+                return False
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# -- text for the search index -----------------------------------------------------------------
+
+
+def text_of(path: Path, format: str) -> str:
+    """The document's text, whitespace folded, at most TEXT_LIMIT characters; "" when it has
+    none that can be read (a scanned PDF, an encrypted one): then only its title is searchable."""
+    read = {"pdf": _pdf, "docx": _docx, "xlsx": _xlsx, "odt": _odt, "text": _text}[format]
+    parts: list[str] = []
+    length = 0
+    try:
+        for part in read(path):
+            folded = " ".join(part.split())
+            if folded:
+                parts.append(folded)
+                length += len(folded) + 1
+            if length >= TEXT_LIMIT:
+                break
+    except Exception as exc:  # a library's refusal of a file it cannot read: index the title
+        logger().warning("no text read", file=path.name, format=format, reason=str(exc)[:200])
+    return " ".join(parts)[:TEXT_LIMIT]
+
+
+def _pdf(path: Path) -> Iterator[str]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    if reader.is_encrypted:
+        return
+    for page in reader.pages:
+        yield page.extract_text() or ""
+
+
+def _docx(path: Path) -> Iterator[str]:
+    _small_parts(path, ("word/document.xml",))
+    import docx
+
+    document = docx.Document(str(path))
+    for paragraph in document.paragraphs:
+        yield paragraph.text
+    for table in document.tables:
+        for row in table.rows:
+            yield " ".join(cell.text for cell in row.cells)
+
+
+def _xlsx(path: Path) -> Iterator[str]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            yield sheet.title
+            for row in sheet.iter_rows(values_only=True):
+                yield " ".join(str(v) for v in row if v is not None)
+    finally:
+        workbook.close()
+
+
+def _odt(path: Path) -> Iterator[str]:
+    from xml.etree.ElementTree import iterparse
+
+    _small_parts(path, ("content.xml",))
+    with zipfile.ZipFile(path) as archive, archive.open("content.xml") as content:
+        for _event, element in iterparse(content):
+            yield " ".join(t for t in (element.text, element.tail) if t)
+            element.clear()
+
+
+def _text(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8-sig") as file:
+        while chunk := file.read(CHUNK):
+            yield chunk
+
+
+def _small_parts(path: Path, names: tuple[str, ...]) -> None:
+    """Refuse to unpack a part bigger than MAX_PART (a ZIP bomb would fill the memory)."""
+    with zipfile.ZipFile(path) as archive:
+        for name in names:
+            if archive.getinfo(name).file_size > MAX_PART:
+                raise ValueError(f"{name} unpacks to more than {MAX_PART} bytes")
