@@ -1755,7 +1755,7 @@ def _audit_json(report: Any) -> dict[str, Any]:
     checkpoint = head.checkpoint if head else None
     return {
         "ok": report.ok, "tenders": report.tenders, "events": report.events,
-        "breaks": [asdict(b) for b in report.breaks],
+        "documents": report.documents, "breaks": [asdict(b) for b in report.breaks],
         "head": None if head is None else {
             "digest": head.digest, "ok": head.ok, "found": checkpoint is not None,
             "intact": head.intact, "changed": head.changed,
@@ -1775,11 +1775,13 @@ def _audit_text(report: Any) -> None:
         for line in _head_lines(head):
             click.echo(line)
     if report.breaks:
-        _fail(f"the history of {len(report.breaks)} of {report.tenders} tenders was changed "
-              "behind the store's back (see above)")  # fmt: skip
+        _fail(f"the history of {len({b.tender for b in report.breaks})} of {report.tenders} "
+              "tenders was changed behind the store's back (see above)")  # fmt: skip
     if head is not None and not head.ok:
         _fail(f"digest {head.digest} does not prove this history (see above)")
-    click.echo(f"verified {report.tenders} tenders, {report.events} events: every chain holds")
+    documents = f", {report.documents} documents" if report.documents else ""
+    click.echo(f"verified {report.tenders} tenders, {report.events} events{documents}: every "
+               "chain holds")  # fmt: skip
 
 
 def _head_lines(head: Any) -> list[str]:

@@ -11,6 +11,7 @@ and name every tender whose covered history is no longer what the digest vouched
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, func, insert, outerjoin, select, type_coerce
+from sqlalchemy import LargeBinary, String, cast, func, insert, outerjoin, select, type_coerce
 
 from . import chain
 from .chain import Break, Content, Link, Recorded
@@ -64,6 +65,7 @@ class Report:
 
     tenders: int = 0
     events: int = 0
+    documents: int = 0
     breaks: list[Break] = field(default_factory=list)
     head: HeadCheck | None = None
 
@@ -82,6 +84,7 @@ def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -
     covered = _checkpoint_heads(store, head) if head else None
     report = Report()
     seen: dict[str, dict[int, str | None]] = {}
+    attached: dict[tuple[str, int], Mapping[str, Any]] = {}
     with store.engine.connect() as conn:
         for tender_id, links, recorded in _chains(conn, tenders):
             report.tenders += 1
@@ -91,7 +94,9 @@ def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -
                 report.breaks.append(found)
             if covered is not None and tender_id in covered[1]:
                 seen[tender_id] = {link.seq: link.hash for link in links}
+            attached.update(_attached(tender_id, links))
         report.tenders += _tenders_without_events(conn, tenders, report)
+        _check_documents(conn, tenders, attached, report)
     if head is not None:
         report.head = _check_head(head, covered, seen)
     return report
@@ -150,6 +155,77 @@ def _data(value: Any) -> Mapping[str, Any]:
     if not isinstance(decoded, dict):
         raise TypeError(f"data is a {type(decoded).__name__}, not a mapping")
     return decoded
+
+
+def _attached(tender_id: str, links: Sequence[Link]) -> Iterator[tuple[tuple[str, int], Any]]:
+    """The documents a tender's events say were attached, by (tender, seq)."""
+    for link in links:
+        if link.content is not None and isinstance(link.content.data.get("attached"), Mapping):
+            yield (tender_id, link.seq), link.content.data["attached"]
+
+
+_DOCUMENT_FIELDS = ("title", "kind", "version", "filename", "sha256", "size", "media_type")
+
+
+def _check_documents(
+    conn: Any,
+    tenders: Sequence[str],
+    attached: dict[tuple[str, int], Mapping[str, Any]],
+    report: Report,
+) -> None:
+    """Each document is what its event attached, and its bytes still hash to what the event
+    recorded (read a chunk at a time); no document lacks its event, no event its document."""
+    from .materials import T_DOC
+
+    query = select(T_DOC).order_by(T_DOC.c.id)
+    if tenders:
+        query = query.where(T_DOC.c.tender_id.in_(list(tenders)))
+    blobs: dict[str, list[Any]] = {}
+    for row in conn.execution_options(yield_per=STREAM).execute(query):
+        report.documents += 1
+        said = attached.pop((row.tender_id, row.seq), None)
+        named = f"document {row.id} ('{row.title}' v{row.version})"
+        if said is None:
+            report.breaks.append(Break(row.tender_id, row.seq, chain.ADDED,
+                                       f"{named} has no event attaching it: written behind the "
+                                       "store's back"))  # fmt: skip
+            continue
+        changed = [f for f in _DOCUMENT_FIELDS if said.get(f) != getattr(row, f)]
+        if changed:
+            report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
+                                       f"{named} is not what the event attached: its "
+                                       f"{', '.join(changed)} changed"))  # fmt: skip
+            continue
+        blobs.setdefault(row.sha256, []).append((row, named))
+    for (tender_id, seq), said in sorted(attached.items()):
+        report.breaks.append(Break(tender_id, seq, chain.REMOVED,
+                                   f"the document the event attached ('{said.get('title')}' "
+                                   f"v{said.get('version')}) is gone"))  # fmt: skip
+    for sha256, documents in blobs.items():
+        problem = _blob_problem(conn, sha256, documents[0][0].size)
+        for row, named in documents if problem else ():
+            report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
+                                       f"the bytes of {named} {problem}"))  # fmt: skip
+
+
+def _blob_problem(conn: Any, sha256: str, size: int) -> str | None:
+    """Why the stored bytes are not the ones named `sha256`, or None when they are."""
+    from .materials import T_CHUNK
+
+    raw = cast(T_CHUNK.c.data, LargeBinary)  # bytes, whatever a hand-made UPDATE stored
+    query = select(T_CHUNK.c.n, raw).where(T_CHUNK.c.sha256 == sha256).order_by(T_CHUNK.c.n)
+    digest, count = hashlib.sha256(), 0
+    rows = conn.execution_options(yield_per=4).execute(query)
+    for expected, (n, data) in enumerate(rows):
+        if n != expected:
+            return f"are incomplete: chunk {expected} is missing"
+        digest.update(data or b"")
+        count += len(data or b"")
+    if count != size:
+        return f"are {count} bytes, not the {size} the event recorded"
+    if digest.hexdigest() != sha256:
+        return "no longer match the SHA-256 the event recorded"
+    return None
 
 
 def _tenders_without_events(conn: Any, tenders: Sequence[str], report: Report) -> int:

@@ -23,7 +23,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Float, Integer, String, exists, func, insert, select, text
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+)
 
 from . import documents
 from .documents import FORMAT_OF, FORMATS, KINDS, Checked
@@ -257,7 +269,8 @@ def document(store: Store, file_id: int, viewer: Person | None) -> dict[str, Any
 
 def content(store: Store, sha256: str) -> Iterator[bytes]:
     """A blob's bytes, a chunk at a time (one short query each: nothing is held open between)."""
-    query = select(T_CHUNK.c.data).where(T_CHUNK.c.sha256 == sha256)
+    raw = cast(T_CHUNK.c.data, LargeBinary)  # bytes, whatever a hand-made UPDATE stored
+    query = select(raw).where(T_CHUNK.c.sha256 == sha256)
     n = 0
     while True:
         with store.engine.connect() as conn:
