@@ -98,7 +98,7 @@ def max_bytes() -> int:
 def check(path: Path, filename: str | None = None, limit: int | None = None) -> Checked:
     """The file at `path` (called `filename`, by default its own name), if the bank keeps it;
     else one sentence saying why not. Reads the file once, a chunk at a time."""
-    name = filename or path.name
+    name = safe_filename(filename or path.name)
     limit = max_bytes() if limit is None else limit
     try:
         size = path.stat().st_size
@@ -123,6 +123,19 @@ def check(path: Path, filename: str | None = None, limit: int | None = None) -> 
         counted += len(chunk)
         _check_size(name, counted, limit)  # it grew while we read it
     return Checked(path, name, counted, sha.hexdigest(), found)
+
+
+def safe_filename(given: str) -> str:
+    """A file's name without folders (/ or \\), control characters or excess: what it was called,
+    never where to write it."""
+    base = re.split(r"[/\\]", given)[-1]
+    name = "".join(c if c.isprintable() else " " for c in base).strip()
+    if len(name) > 200:
+        stem, dot, suffix = name.rpartition(".")
+        name = (
+            f"{stem[: 190 - len(suffix)]}…{dot}{suffix}" if dot and len(suffix) <= 8 else name[:200]
+        )
+    return name if name.strip(".") else "file"
 
 
 def _check_size(name: str, size: int, limit: int) -> None:

@@ -196,7 +196,7 @@ def _next_versions(store: Store, tender_id: str, titles: Sequence[str]) -> dict[
         .group_by(T_DOC.c.title)
     )
     with store.engine.connect() as conn:
-        latest: dict[str, int] = dict(conn.execute(query).tuples().all())
+        latest: dict[str, int] = {t: v for t, v in conn.execute(query)}
     return {t: latest.get(t, 0) + 1 for t in titles}
 
 

@@ -1,0 +1,567 @@
+"""The materials bank: attaching documents to tenders, getting them back byte for byte, searching
+them, and who sees what; on SQLite and a real PostgreSQL, from the CLI and over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select, text
+from support import ANNA, DEFINITIONS, OLE, ROOT, SEK, at, pilot_store
+
+from cli import _KINDS, main
+from konkurrence_flow import documents, samples
+from konkurrence_flow.app import App
+from konkurrence_flow.audit import verify
+from konkurrence_flow.errors import Forbidden, InvalidInput, NotFound
+from konkurrence_flow.materials import T_BLOB, T_CHUNK, T_DOC, Upload, attach
+from konkurrence_flow.store import Store
+
+NOW = at("2007-09-20T10:00")
+SPEC = ["Leverandøren skal levere varm mad fem dage om ugen.", "Kvaliteten måles med "
+        "brugertilfredshedsundersøgelser hvert halve år."]  # fmt: skip
+
+
+def counts(store: Store) -> tuple[int, int, int, int]:
+    """Rows of blob, blob_chunk, document, and events: what a refusal must leave as it was."""
+    with store.engine.connect() as conn:
+        found = [conn.execute(select(func.count()).select_from(t)).scalar() for t in
+                 (T_BLOB, T_CHUNK, T_DOC)]  # fmt: skip
+    events = sum(len(store.history(t.id)) for t in store.tenders())
+    return (*found, events)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    made = tmp_path / "docs"
+    made.mkdir()
+    (made / "udbud.pdf").write_bytes(samples.pdf("Udbudsbekendtgørelse", ["Genoptræning af "
+                                                 "borgere efter sygehusophold i Aarhus."]))  # fmt: skip
+    samples.docx(made / "krav.docx", "Kravspecifikation", SPEC)
+    samples.odt(made / "notat.odt", "Notat", ["Mentorordningen evalueres i efteråret."])
+    samples.xlsx(made / "priser.xlsx", "Priser", [["Ydelse", "Pris"], ["Træningstime", 450]])
+    (made / "noter.txt").write_text("Referat: madservice drøftet på forum 2.\n", "utf-8")
+    return made
+
+
+def files_of(folder: Path, *names: str) -> list[Upload]:
+    return [Upload(folder / n, n) for n in names]
+
+
+def publish(store: Store, tender: str, actor: object) -> None:
+    store.advance(tender, "approve_scope", actor, at("2007-09-21"))  # type: ignore[arg-type]
+    store.advance(tender, "publish", actor, at("2007-10-01"),  # type: ignore[arg-type]
+                  facts={"tender_deadline": "2007-12-14"})  # fmt: skip
+
+
+# -- attach, list, get ---------------------------------------------------------------------------
+
+
+def test_attach_list_and_get_back_byte_identical(any_store: Store, folder: Path) -> None:
+    store = pilot_store(any_store.url)
+    app = App(store, NOW, ANNA)
+    made = app.attach("AAR-SUND-01", files_of(folder, "udbud.pdf", "krav.docx", "notat.odt",
+                                              "priser.xlsx", "noter.txt"), kind="kravspecifikation")  # fmt: skip
+    assert [f["format"] for f in made] == ["PDF", "Word (DOCX)", "OpenDocument text (ODT)",
+                                           "Excel (XLSX)", "plain text"]  # fmt: skip
+    assert app.files("AAR-SUND-01") == sorted(made, key=lambda f: (f["title"], f["version"]))
+    for found in made:
+        facts, chunks = app.file_content(found["id"])
+        original = (folder / found["filename"]).read_bytes()
+        assert b"".join(chunks) == original
+        assert facts["sha256"] == hashlib.sha256(original).hexdigest() == found["sha256"]
+        assert found["indexed_chars"] > 0, found["filename"]  # each format's text was read
+    history = store.history("AAR-SUND-01")[-5:]
+    assert [e.data["attached"]["sha256"] for e in history] == [f["sha256"] for f in made]
+    assert {e.actor for e in history} == {"anna"}
+
+
+def test_the_same_bytes_twice_are_stored_once_and_a_title_again_is_a_new_version(
+    any_store: Store, folder: Path
+) -> None:
+    store = pilot_store(any_store.url)
+    app = App(store, NOW, ANNA)
+    first = app.attach("AAR-SUND-01", files_of(folder, "krav.docx"), title="Kravspecifikation")
+    second = app.attach("AAR-BESK-01", files_of(folder, "krav.docx"), title="Kravspecifikation")
+    samples.docx(folder / "krav.docx", "Kravspecifikation", [*SPEC, "Tilføjet: diætkost."])
+    third = app.attach("AAR-SUND-01", files_of(folder, "krav.docx"), title="Kravspecifikation")
+    assert [f["version"] for f in first + second + third] == [1, 1, 2]
+    assert first[0]["sha256"] == second[0]["sha256"] != third[0]["sha256"]
+    blobs, _chunks, docs, _events = counts(store)
+    assert (blobs, docs) == (2, 3)
+    kept = app.files("AAR-SUND-01")
+    assert [(f["title"], f["version"]) for f in kept] == [("Kravspecifikation", 1),
+                                                          ("Kravspecifikation", 2)]  # fmt: skip
+
+
+def test_a_big_file_spans_chunks_and_comes_back_whole(tmp_path: Path) -> None:
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    big = tmp_path / "stor.pdf"
+    big.write_bytes(samples.pdf("Stor", ["tekst"], filler=3 * documents.CHUNK + 123))
+    made = attach(store, "AAR-SUND-01", [Upload(big, "stor.pdf")], ANNA, NOW)
+    assert counts(store)[1] == 4  # chunks
+    _facts, chunks = App(store, NOW, ANNA).file_content(made[0]["id"])
+    assert b"".join(chunks) == big.read_bytes()
+
+
+# -- refusals leave nothing behind ---------------------------------------------------------------
+
+
+def test_a_60_mb_file_is_refused_and_nothing_is_written(tmp_path: Path, folder: Path) -> None:
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    huge = tmp_path / "stort-udbud.pdf"
+    with huge.open("wb") as out:
+        out.write(b"%PDF-1.4\n")
+        out.truncate(60_000_000)
+    before = counts(store)
+    with pytest.raises(InvalidInput) as refused:
+        attach(store, "AAR-SUND-01", [*files_of(folder, "krav.docx"), Upload(huge, huge.name)],
+               ANNA, NOW)  # fmt: skip
+    assert str(refused.value) == ("stort-udbud.pdf is 60.0 MB, over the 50.0 MB limit for one "
+                                  "document (KFLOW_MAX_FILE_MB)")  # fmt: skip
+    assert counts(store) == before  # the DOCX beside it was not attached either
+
+
+def test_the_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    two = tmp_path / "to.pdf"
+    two.write_bytes(samples.pdf("To", ["mb"], filler=2_000_000))
+    monkeypatch.setenv("KFLOW_MAX_FILE_MB", "1.5")
+    with pytest.raises(InvalidInput, match=r"to.pdf is 2.0 MB, over the 1.5 MB limit"):
+        attach(store, "AAR-SUND-01", [Upload(two, two.name)], ANNA, NOW)
+    for bad in ("nan", "-1", "lots", "inf"):
+        monkeypatch.setenv("KFLOW_MAX_FILE_MB", bad)
+        with pytest.raises(InvalidInput, match="KFLOW_MAX_FILE_MB must be a number"):
+            attach(store, "AAR-SUND-01", [Upload(two, two.name)], ANNA, NOW)
+    assert counts(store)[:3] == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("krav.pdf", "docx", "krav.pdf ends in .pdf, but its content is Word (DOCX); name it .docx"),
+        ("udbud.docx", "pdf", "udbud.docx ends in .docx, but its content is PDF; name it .pdf"),
+        ("noter.pdf", "txt", "noter.pdf ends in .pdf, but its content is plain text; name it .txt"),
+        ("program.exe", "exe", "program.exe is not a PDF, DOCX, XLSX, ODT or plain-text (UTF-8) "
+                               "file by its content; the bank keeps only those"),
+        ("billede.png", "png", "billede.png is not a PDF, DOCX, XLSX, ODT or plain-text (UTF-8) "
+                               "file by its content; the bank keeps only those"),
+        ("tom.txt", "empty", "tom.txt is empty"),
+        ("latin1.txt", "latin1", "latin1.txt is not a PDF, DOCX, XLSX, ODT or plain-text (UTF-8)"),
+        ("arkiv.docx", "zip", "arkiv.docx is not a PDF, DOCX, XLSX, ODT or plain-text (UTF-8)"),
+    ],
+)  # fmt: skip
+def test_a_file_whose_content_is_not_what_its_name_says_is_refused_and_nothing_is_written(
+    tmp_path: Path, folder: Path, name: str, content: str, says: str
+) -> None:
+    import zipfile
+
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    target = tmp_path / name
+    if content == "zip":
+        with zipfile.ZipFile(target, "w") as archive:
+            archive.writestr("word/evil.xml", "<x/>")
+    else:
+        target.write_bytes({
+            "docx": (folder / "krav.docx").read_bytes(), "pdf": (folder / "udbud.pdf").read_bytes(),
+            "txt": b"bare tekst\n", "exe": b"MZ\x90\x00\x03\x00\x00\x00" * 64,
+            "png": b"\x89PNG\r\n\x1a\n" + bytes(64), "empty": b"", "latin1": "æøå".encode("latin-1"),
+        }[content])  # fmt: skip
+    before = counts(store)
+    with pytest.raises(InvalidInput) as refused:
+        attach(store, "AAR-SUND-01", [Upload(target, name)], ANNA, NOW)
+    assert str(refused.value).startswith(says)
+    assert "\n" not in str(refused.value)
+    assert counts(store) == before
+
+
+def test_who_may_attach(tmp_path: Path, folder: Path) -> None:
+    """A project leader attaches to their own municipality's tenders; the secretariat to any."""
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    before = counts(store)
+    with pytest.raises(Forbidden, match="ole is project leader for municipality 461"):
+        App(store, NOW, OLE).attach("AAR-SUND-01", files_of(folder, "krav.docx"))
+    with pytest.raises(Exception, match="only a registered person may act"):
+        App(store, NOW, None).attach("AAR-SUND-01", files_of(folder, "krav.docx"))
+    with pytest.raises(NotFound, match="NOPE"):
+        App(store, NOW, ANNA).attach("NOPE", files_of(folder, "krav.docx"))
+    with pytest.raises(InvalidInput, match=r"unknown kind 'hemmelig' \(kinds: udbudsbekendt"):
+        App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx"), kind="hemmelig")
+    with pytest.raises(InvalidInput, match="--title names one document: give one FILE with it"):
+        App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx", "udbud.pdf"),
+                                     title="Samlet")  # fmt: skip
+    with pytest.raises(InvalidInput, match="a document's title must be one line"):
+        App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx"), title="a\nb")
+    assert counts(store) == before
+    assert App(store, NOW, SEK).attach("ODE-BESK-01", files_of(folder, "krav.docx"))
+
+
+def test_the_cli_kinds_are_the_packages() -> None:
+    assert _KINDS == documents.KINDS
+
+
+# -- who sees what --------------------------------------------------------------------------------
+
+
+def test_drafts_are_for_participants_and_the_secretariat_published_material_for_everyone(
+    any_store: Store, folder: Path
+) -> None:
+    store = pilot_store(any_store.url)
+    made = App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx"))
+    file_id = made[0]["id"]
+    for person in (ANNA, SEK):
+        assert App(store, NOW, person).files("AAR-SUND-01") == made
+        assert App(store, NOW, person).file(file_id) == made[0]
+    for person in (OLE, None):
+        with pytest.raises(Forbidden, match="AAR-SUND-01 is not published yet: its materials are "
+                                            r"drafts, for its participants \(751\)"):  # fmt: skip
+            App(store, NOW, person).files("AAR-SUND-01")
+        with pytest.raises(Forbidden, match="not published yet"):
+            App(store, NOW, person).file_content(file_id)
+        assert App(store, NOW, person).search_materials("varm mad") == []
+    publish(store, "AAR-SUND-01", ANNA)
+    later = at("2007-10-02")
+    assert App(store, later, OLE).files("AAR-SUND-01") == made
+    assert [h["file"]["id"] for h in App(store, later, OLE).search_materials("varm mad")] == [
+        file_id
+    ]
+    with pytest.raises(NotFound, match="no file 999"):
+        App(store, later, SEK).file(999)
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def test_search_finds_words_in_a_pdfs_and_a_docxs_text(any_store: Store, folder: Path) -> None:
+    store = pilot_store(any_store.url)
+    app = App(store, NOW, ANNA)
+    made = app.attach("AAR-SUND-01", files_of(folder, "udbud.pdf", "krav.docx"))
+    pdf, docx = (f["id"] for f in made)
+    in_pdf = app.search_materials("sygehusophold")  # in the PDF's text only, not its title
+    assert [h["file"]["id"] for h in in_pdf] == [pdf]
+    assert "**sygehusophold**" in in_pdf[0]["snippet"] and not in_pdf[0]["title_hit"]
+    in_docx = app.search_materials("brugertilfredshedsundersøgelser")
+    assert [h["file"]["id"] for h in in_docx] == [docx]
+    hit = in_docx[0]
+    assert hit["tender"] == {
+        "id": "AAR-SUND-01", "title": "Genoptræning efter sygehusudskrivning",
+        "state": "scoping", "area": "sundhed", "year": 2007,
+        "municipalities": [{"code": "751", "name": "Aarhus"}],
+    }  # fmt: skip
+    assert app.search_materials("varm mad ugen")[0]["file"]["id"] == docx  # every word, any order
+    assert app.search_materials("varm sygehusophold") == []  # no document holds both
+
+
+def test_a_title_hit_ranks_before_hits_in_the_text(any_store: Store, tmp_path: Path) -> None:
+    store = pilot_store(any_store.url)
+    app = App(store, NOW, SEK)
+    many = tmp_path / "referat.txt"
+    many.write_text("Madservice madservice madservice: madservice til ældre. " * 40, "utf-8")
+    once = tmp_path / "madservice.txt"
+    once.write_text("Kontrakten gælder fra 1. april.", "utf-8")
+    app.attach("AAR-SUND-01", [Upload(many, many.name)], title="Referat fra forum")
+    app.attach("ODE-BESK-01", [Upload(once, once.name)], title="Kontrakt om madservice")
+    hits = app.search_materials("madservice")
+    assert [(h["file"]["title"], h["title_hit"]) for h in hits] == [
+        ("Kontrakt om madservice", True), ("Referat fra forum", False)
+    ]  # fmt: skip
+
+
+def test_a_project_leader_never_finds_another_municipalitys_drafts(
+    any_store: Store, folder: Path
+) -> None:
+    store = pilot_store(any_store.url)
+    App(store, NOW, OLE).attach("ODE-BESK-01", files_of(folder, "krav.docx"), title="Odense krav")
+    App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx"), title="Aarhus krav")
+    seen = {who.id: sorted(h["tender"]["id"] for h in App(store, NOW, who).search_materials("krav"))
+            for who in (ANNA, OLE, SEK)}  # fmt: skip
+    assert seen == {"anna": ["AAR-SUND-01"], "ole": ["ODE-BESK-01"],
+                    "kl-sek": ["AAR-SUND-01", "ODE-BESK-01"]}  # fmt: skip
+
+
+def test_search_filters_and_latest_versions_only(any_store: Store, folder: Path) -> None:
+    store = pilot_store(any_store.url)
+    app = App(store, NOW, SEK)
+    app.attach("AAR-SUND-01", files_of(folder, "krav.docx"), kind="kravspecifikation")
+    newer = app.attach("AAR-SUND-01", files_of(folder, "krav.docx"), kind="kravspecifikation")
+    app.attach("ODE-BESK-01", files_of(folder, "krav.docx"), kind="kontrakt")
+    found = app.search_materials("varm")
+    assert sorted(h["file"]["id"] for h in found) == sorted(
+        [newer[0]["id"], found[-1]["file"]["id"]]
+    )
+    assert len(found) == 2  # version 1 of AAR-SUND-01's is not among them
+    assert [h["tender"]["id"] for h in app.search_materials("varm", area="sundhed")] == [
+        "AAR-SUND-01"
+    ]
+    assert [h["tender"]["id"] for h in app.search_materials("varm", kind="kontrakt")] == [
+        "ODE-BESK-01"
+    ]
+    with pytest.raises(InvalidInput, match="unknown kind"):
+        app.search_materials("varm", kind="x")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "* OR title:", "NEAR(a b)", "a & | ! :*", "'; DROP TABLE document; --", "æ" * 5000,
+     "title : x", "-", "\x00\x01", "(((", "x" * 10_000],
+)  # fmt: skip
+def test_hostile_searches_are_words_or_a_sentence(
+    any_store: Store, folder: Path, query: str
+) -> None:
+    store = pilot_store(any_store.url)
+    App(store, NOW, SEK).attach("AAR-SUND-01", files_of(folder, "krav.docx"))
+    try:
+        found = App(store, NOW, SEK).search_materials(query)
+    except InvalidInput as exc:
+        assert str(exc) == "give a word to search for (letters or digits)"
+    else:
+        assert isinstance(found, list)
+    assert counts(store)[2] == 1
+
+
+# -- the tamper-evident history covers the documents --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
+        ("UPDATE blob_chunk SET data = X'00' || substr(data, 2)", "no longer match the SHA-256"),
+        ("DELETE FROM blob_chunk", "are 0 bytes, not the"),
+        ("UPDATE document SET title = 'Andet'", "is not what the event attached: its title"),
+        ("UPDATE document SET sha256 = (SELECT sha256 FROM blob WHERE sha256 <> document.sha256 "
+         "LIMIT 1)", "its sha256 changed"),
+        ("DELETE FROM document WHERE version = 1", "the document the event attached"),
+    ],
+)  # fmt: skip
+def test_audit_verify_detects_a_changed_document(
+    tmp_path: Path, folder: Path, tamper: str, says: str
+) -> None:
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    attach(store, "AAR-SUND-01", files_of(folder, "krav.docx"), ANNA, NOW)
+    attach(store, "ODE-BESK-01", files_of(folder, "udbud.pdf"), OLE, NOW)
+    report = verify(store)
+    assert report.ok and report.documents == 2
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(tamper + (" WHERE tender_id = 'AAR-SUND-01'" if "document SET" in tamper
+                               and "WHERE" not in tamper.split("document SET")[1] else ""))  # fmt: skip
+    report = verify(store)
+    assert not report.ok
+    assert any(says in b.detail for b in report.breaks), report.breaks
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    made = {"KFLOW_DB": f"sqlite:///{tmp_path / 'k.db'}", "KFLOW_USER": "kl-sek",
+            "KFLOW_NOW": "2007-09-20T10:00"}  # fmt: skip
+    for args in (["init"], ["definitions", "load", str(DEFINITIONS)],
+                 ["programme", "load", str(ROOT / "workflows" / "pilot-2007.yaml")]):  # fmt: skip
+        assert run(made, *args).exit_code == 0
+    return made
+
+
+def run(env: dict[str, str], *args: str, user: str | None = None) -> Result:
+    given = {**env, **({"KFLOW_USER": user} if user else {}), "KFLOW_URL": None}
+    return CliRunner().invoke(main, list(args), env=given)  # type: ignore[arg-type]
+
+
+def test_the_cli_attaches_lists_gets_and_searches(
+    env: dict[str, str], folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = run(env, "tender", "attach", "AAR-SUND-01", str(folder / "krav.docx"),
+               str(folder / "udbud.pdf"), "--kind", "kravspecifikation", user="anna")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "AAR-SUND-01: attached file 1, 'krav' v1 (kravspecifikation, Word (DOCX)" in done.stdout
+    listed = json.loads(run(env, "tender", "files", "AAR-SUND-01", "--json", user="anna").stdout)
+    assert [(f["id"], f["title"]) for f in listed] == [(1, "krav"), (2, "udbud")]
+    table = run(env, "tender", "files", "AAR-SUND-01", user="anna").stdout
+    assert table.splitlines()[0].split() == ["FILE", "TITLE", "V", "KIND", "FORMAT", "SIZE",
+                                             "ATTACHED", "BY"]  # fmt: skip
+    history = run(env, "tender", "history", "AAR-SUND-01").stdout
+    assert "attached 'krav' v1 (kravspecifikation)" in history
+    out = tmp_path / "hentet.docx"
+    got = run(env, "file", "get", "1", "-o", str(out), user="anna")
+    assert got.exit_code == 0 and out.read_bytes() == (folder / "krav.docx").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert run(env, "file", "get", "2", user="anna").exit_code == 0
+    assert (tmp_path / "udbud.pdf").read_bytes() == (folder / "udbud.pdf").read_bytes()
+    again = run(env, "file", "get", "2", user="anna")
+    assert again.exit_code == 1 and "udbud.pdf exists already; give -o PATH" in again.stderr
+    found = run(env, "materials", "search", "sygehusophold", user="anna")
+    assert found.exit_code == 0 and "file 2  udbud v1 (kravspecifikation, PDF)" in found.stdout
+    assert "AAR-SUND-01 Genoptræning efter sygehusudskrivning · Aarhus · sundhed · 2007" in (
+        found.stdout
+    )
+    hidden = run(env, "materials", "search", "sygehusophold", "--json", user="ole")
+    assert json.loads(hidden.stdout) == []
+    refused = run(env, "file", "get", "1", "-o", str(tmp_path / "x"), user="ole")
+    assert refused.exit_code == 1 and "not published yet" in refused.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_refused_cli_attach_writes_nothing(env: dict[str, str], folder: Path) -> None:
+    history = run(env, "tender", "history", "AAR-SUND-01", "--json").stdout
+    fake = folder / "krav.pdf"
+    fake.write_bytes((folder / "krav.docx").read_bytes())
+    for args, says in (
+        ((str(folder / "udbud.pdf"), str(fake)), "krav.pdf ends in .pdf, but its content is Word"),
+        ((str(folder / "udbud.pdf"), "--kind", "hemmelig"), "Invalid value for '--kind'"),
+        ((str(folder / "nope.pdf"),), "does not exist"),
+    ):
+        done = run(env, "tender", "attach", "AAR-SUND-01", *args, user="anna")
+        assert done.exit_code != 0 and says in done.stderr, done.stderr
+    assert run(env, "tender", "history", "AAR-SUND-01", "--json").stdout == history
+    assert json.loads(run(env, "tender", "files", "AAR-SUND-01", "--json").stdout) == []
+
+
+def test_file_get_refuses_bytes_changed_behind_its_back_and_writes_nothing(
+    env: dict[str, str], folder: Path, tmp_path: Path
+) -> None:
+    assert run(env, "tender", "attach", "AAR-SUND-01", str(folder / "udbud.pdf")).exit_code == 0
+    with sqlite3.connect(env["KFLOW_DB"].removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE blob_chunk SET data = X'00' || substr(data, 2)")
+    out = tmp_path / "ud.pdf"
+    done = run(env, "file", "get", "1", "-o", str(out))
+    assert done.exit_code == 1 and "do not match its SHA-256" in done.stderr
+    assert not out.exists() and list(tmp_path.glob(".ud.pdf.*")) == []
+    audit = run(env, "audit", "verify")
+    assert audit.exit_code == 1 and "no longer match the SHA-256 the event recorded" in audit.stdout
+
+
+# -- over HTTP -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]:
+    """`kflow serve` on 127.0.0.1 (a real uvicorn), the tokens of anna, ole and kl-sek."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from servers import free_port
+    from support import wait_for
+
+    from konkurrence_flow import tokens as kinds_of_token
+
+    db = tmp_path / "served.db"
+    store = pilot_store(f"sqlite:///{db}")
+    tokens = {p.id: kinds_of_token.create(store, p.id)[1] for p in (ANNA, OLE, SEK)}
+    port = free_port()
+    env = {**os.environ, "KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-20T10:00",
+           "KFLOW_MAX_FILE_MB": "5", "KFLOW_USER": "kl-sek",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    env.pop("KFLOW_URL", None)
+    cmd = [sys.executable, str(ROOT / "cli.py"), "serve", "--no-scheduler", "--port", str(port),
+           "--speed", "1e-12"]  # fmt: skip
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert process.poll() is None, "kflow serve exited while starting"
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, seconds=30)
+        yield url, tokens, store
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+def test_the_api_attaches_lists_gets_and_searches_with_the_same_rules(
+    served: tuple[str, dict[str, str], Store], folder: Path
+) -> None:
+    from konkurrence_flow.client import RemoteApp
+
+    url, tokens, store = served
+    anna, ole = RemoteApp(url, tokens["anna"]), RemoteApp(url, tokens["ole"])
+    hostile = folder / "krav.docx"
+    made = anna.attach("AAR-SUND-01", [Upload(folder / "udbud.pdf", "udbud.pdf"),
+                                       Upload(hostile, '../../"ond"\r\n.docx')],
+                       kind="udbudsbekendtgoerelse")  # fmt: skip
+    assert [f["filename"] for f in made] == ["udbud.pdf", '"ond"  .docx']
+    assert anna.files("AAR-SUND-01") == App(store, NOW, ANNA).files("AAR-SUND-01")
+    facts, chunks = anna.file_content(made[0]["id"])
+    assert b"".join(chunks) == (folder / "udbud.pdf").read_bytes()
+    assert facts == made[0]
+    assert [h["file"]["id"] for h in anna.search_materials("sygehusophold")] == [made[0]["id"]]
+    assert ole.search_materials("sygehusophold") == []
+    with pytest.raises(Forbidden, match="not published yet"):
+        ole.files("AAR-SUND-01")
+    with pytest.raises(Forbidden, match="not published yet"):
+        b"".join(ole.file_content(made[0]["id"])[1])
+    with pytest.raises(Forbidden, match="ole is project leader for municipality 461"):
+        ole.attach("AAR-SUND-01", [Upload(folder / "udbud.pdf", "udbud.pdf")])
+    fake = folder / "fake.pdf"
+    fake.write_bytes(hostile.read_bytes())
+    before = counts(store)
+    with pytest.raises(InvalidInput, match="fake.pdf ends in .pdf, but its content is Word"):
+        anna.attach("AAR-SUND-01", [Upload(folder / "noter.txt", "noter.txt"),
+                                    Upload(fake, "fake.pdf")])  # fmt: skip
+    big = folder / "stor.pdf"
+    big.write_bytes(samples.pdf("Stor", ["x"], filler=6_000_000))
+    with pytest.raises(InvalidInput, match=r"stor.pdf is 6.0 MB, over the 5.0 MB limit"):
+        anna.attach("AAR-SUND-01", [Upload(big, "stor.pdf")])
+    assert counts(store) == before
+
+
+def test_uploads_are_refused_before_they_are_read(
+    served: tuple[str, dict[str, str], Store],
+) -> None:
+    """No token: 401 (the body is not read); no Content-Length: 411; too long: 413."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url, tokens, _store = served
+    parts = urlsplit(url)
+
+    def post(headers: dict[str, str], body: bytes | Iterator[bytes]) -> tuple[int, dict[str, str]]:
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        try:
+            conn.request("POST", "/api/v1/tenders/AAR-SUND-01/files", body, headers)
+            answer = conn.getresponse()
+            return answer.status, json.loads(answer.read())
+        finally:
+            conn.close()
+
+    form = {"Content-Type": "multipart/form-data; boundary=x"}
+    status, said = post({**form, "Content-Length": "10"}, b"0123456789")
+    assert (status, said) == (401, {"error": "no valid token (Authorization: Bearer kf_…)"})
+    bearer = {**form, "Authorization": f"Bearer {tokens['anna']}"}
+    status, said = post(bearer, iter([b"--x--\r\n"]))  # chunked: no length
+    assert (status, said) == (411, {"error": "an upload must give its Content-Length"})
+    status, said = post({**bearer, "Content-Length": str(10**12)}, b"")
+    assert status == 413 and "the upload is over 101 MB" in said["error"]
+    status, said = post({**bearer, "Content-Type": "application/json", "Content-Length": "2"},
+                        b"{}")  # fmt: skip
+    assert status == 400 and "multipart/form-data" in said["error"]
+
+
+def test_the_postgresql_index_is_danish(postgres_url: str, folder: Path) -> None:
+    """The `danish` configuration stems: "kravspecifikationer" finds "kravspecifikationen"."""
+    from support import empty_postgres
+
+    empty_postgres(postgres_url)
+    store = pilot_store(postgres_url)
+    note = folder / "bilag.txt"
+    note.write_text("Kravspecifikationen beskriver ydelsen.", "utf-8")
+    App(store, NOW, SEK).attach("AAR-SUND-01", [Upload(note, note.name)], title="Bilag")
+    found = App(store, NOW, SEK).search_materials("kravspecifikationer")
+    assert [h["file"]["title"] for h in found] == ["Bilag"]
+    with store.engine.connect() as conn:
+        kind = conn.execute(text("SELECT pg_typeof(search)::text FROM document_text")).scalar()
+    assert kind == "tsvector"
