@@ -509,7 +509,7 @@ def test_the_api_attaches_lists_gets_and_searches_with_the_same_rules(
     fake = folder / "fake.pdf"
     fake.write_bytes(hostile.read_bytes())
     before = counts(store)
-    with pytest.raises(InvalidInput, match="fake.pdf ends in .pdf, but its content is Word"):
+    with pytest.raises(InvalidInput, match=r"fake\.pdf ends in \.pdf, but its content is Word"):
         anna.attach("AAR-SUND-01", [Upload(folder / "noter.txt", "noter.txt"),
                                     Upload(fake, "fake.pdf")])  # fmt: skip
     big = folder / "stor.pdf"
