@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 export KFLOW_DB="sqlite:///demo.db"
 export KFLOW_USER=kl-sek  # the secretariat administers (people, definitions, programmes)
 unset KFLOW_NOW
-rm -f demo.db demo.db-wal demo.db-shm .demo-ticks demo-calendar.ics demo-effects.xlsx
+rm -rf demo.db demo.db-wal demo.db-shm .demo-ticks demo-calendar.ics demo-effects.xlsx demo-materials
 
 kflow() { .venv/bin/kflow "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -76,7 +76,13 @@ done
 quarter_end 2008-01-01
 
 say "Q1 2008: joint materials signed off, tenders launched; one tender cancelled"
+printf '# the materials bank: documents made by the demo (python -m konkurrence_flow.samples),\n'
+printf '# attached to their tenders; each is an event in the history, its SHA-256 in the chain\n'
+.venv/bin/python -m konkurrence_flow.samples demo-materials > /dev/null
+act 2008-01-08 anna tender attach AAR-SUND-01 demo-materials/kravspecifikation-genoptraening.odt --kind kravspecifikation
 act 2008-01-10 anna advance AAR-SUND-01 publish --set tender_deadline=2008-02-22
+act 2008-01-14 peter tender attach GEN-SUND-01 demo-materials/udbudsbekendtgoerelse-madservice.pdf --kind udbudsbekendtgoerelse
+act 2008-01-14 peter tender attach GEN-SUND-01 demo-materials/kravspecifikation-madservice.docx --kind kravspecifikation --title "Kravspecifikation: Madservice"
 act 2008-01-15 peter advance GEN-SUND-01 publish --note "Begrænset udbud, EU-bekendtgørelse sendt"
 act 2008-01-21 mette advance FAE-SUND-01 approve_materials
 act 2008-01-23 peter advance FAE-SUND-01 approve_materials
@@ -95,6 +101,7 @@ printf '# Gentofte'"'"'s restricted tender: the requests closed at the end of 20
 printf '# notice); after the selection the tender period runs from the invitation. The calculator:\n'
 run legal deadline --regime eu-2004-18 --procedure restricted --stage tenders --from 2008-02-25
 act 2008-02-25 peter advance GEN-SUND-01 invite --note "Fem ansøgere udvalgt og opfordret til at afgive tilbud"
+act 2008-02-20 karen tender attach VEJ-SUND-01 demo-materials/udkast-rygestop.txt --kind kravspecifikation
 act 2008-02-25 karen advance VEJ-SUND-01 cancel --note "Markedsdialogen viste for få egnede leverandører"
 act 2008-03-03 hanne advance ROS-SUND-01 publish --set tender_deadline=2008-04-11
 act 2008-03-07 kl-sek advance KL-FORUM hold_forum_4
@@ -123,6 +130,7 @@ act 2008-04-28 ole advance ODE-BESK-01 sign_contract
 act 2008-04-29 peter advance GEN-SUND-01 sign_contract
 act 2008-05-02 mette advance FRB-SUND-01 send_award_notice
 act 2008-05-05 soeren advance ESB-BESK-01 decide_award --set "winner=Job & Co A/S" --set contract_value=1200000
+act 2008-05-06 soeren tender attach ESB-BESK-01 demo-materials/evaluering-jobsoegning.txt --kind evaluering
 act 2008-05-09 hanne advance ROS-SUND-01 decide_award --set "winner=Rehab Partner ApS" --set contract_value=900000
 act 2008-05-13 mette advance FAE-SUND-01 sign_contract
 act 2008-05-16 ole advance ODE-BESK-01 send_award_notice
@@ -142,6 +150,7 @@ printf '# Herning sends its award notice late: it was due within 48 days of the 
 act 2008-09-05 jens advance HER-BESK-01 send_award_notice
 act 2008-09-12 kl-sek advance KL-FORUM hold_conference --note "Fælles konference i København"
 act 2008-09-15 anna advance AAR-SUND-01 complete --set baseline_cost=4800000 --set bidders=4 --set in_house_bid=no
+act 2008-09-19 peter tender attach GEN-SUND-01 demo-materials/effektmaaling-madservice.xlsx --kind effektmaaling
 act 2008-09-20 peter advance GEN-SUND-01 complete --set baseline_cost=3600000 --set bidders=3 \
     --set in_house_bid=yes --set in_house_won=no
 act 2008-09-22 mette advance FAE-SUND-01 complete --set baseline_cost=6300000 --set bidders=4 --set in_house_bid=no
@@ -166,6 +175,18 @@ for kind, n in sorted(collections.Counter(n["kind"] for n in notes).items()):
 digest = next(n for n in reversed(notes) if n["kind"] == "digest")
 print("\nThe last digest to the secretariat:\n")
 print(digest["subject"]); print(); print(digest["body"])'
+
+say "The materials bank: what Odense's project leader finds from the other municipalities"
+printf '# published material is shared with the whole network; drafts stay with their tender\n'
+run --now 2008-10-01 --user ole materials search "madservice ældre"
+run --now 2008-10-01 --user ole materials search kravspecifikation --kind kravspecifikation
+run --now 2008-10-01 --user ole tender files GEN-SUND-01
+printf '# Vejle'"'"'s draft (its tender was cancelled before publication): ole finds nothing, the secretariat does\n'
+run --now 2008-10-01 --user ole materials search rygestop
+run --now 2008-10-01 --user kl-sek materials search rygestop
+run --now 2008-10-01 --user ole file get 3 -o demo-materials/hentet-kravspecifikation.docx
+cmp demo-materials/hentet-kravspecifikation.docx demo-materials/kravspecifikation-madservice.docx \
+  && printf '# the same bytes as attached\n'
 
 say "The history nobody can quietly edit: every chain verified, and a digest for the minutes"
 run --now 2008-10-01 audit verify

@@ -184,9 +184,9 @@ def attach(
 
 
 def default_title(filename: str) -> str:
-    """A document's title from its file's name: the stem, with - and _ as spaces."""
-    stem = Path(filename).stem.replace("_", " ").replace("-", " ")
-    return " ".join(stem.split())[:200] or filename[:200]
+    """A document's title from its file's name: the stem, with - and _ as spaces, capitalised."""
+    stem = " ".join(Path(filename).stem.replace("_", " ").replace("-", " ").split())[:200]
+    return stem[:1].upper() + stem[1:] if stem else filename[:200]
 
 
 def _next_versions(store: Store, tender_id: str, titles: Sequence[str]) -> dict[str, int]:
@@ -352,7 +352,7 @@ def _sqlite_hits(terms: list[str]) -> Any:
     return (
         text(
             f"SELECT rowid AS id, -bm25({SEARCH_INDEX}, 10.0, 1.0) AS rank, "
-            f"snippet({SEARCH_INDEX}, -1, '{HIT}', '{END}', '…', 24) AS snippet, "
+            f"snippet({SEARCH_INDEX}, 1, '{HIT}', '{END}', '…', 24) AS snippet, "
             f"rowid IN (SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH :in_title) "
             f"AS title_hit FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH :all_words"
         )

@@ -111,35 +111,34 @@ def odt(path: Path, title: str, paragraphs: list[str]) -> Path:
 
 DEMO = {
     "udbudsbekendtgoerelse-madservice.pdf": (
-        "Udbudsbekendtgørelse: Madservice til ældre borgere",
-        [
-            "Aarhus Kommune udbyder levering af madservice til hjemmeboende ældre borgere.",
-            "Tilbud skal være modtaget senest den 22. februar 2008 kl. 12.00. Kontrakten løber "
-            "i to år med mulighed for forlængelse i et år.",
-        ],
+        "Udbudsbekendtgørelse: Madservice til hjemmeboende ældre",
+        ["Gentofte Kommune udbyder levering af madservice til hjemmeboende ældre borgere som "
+         "begrænset udbud efter udbudsdirektivet.",
+         "Ansøgninger om prækvalifikation skal være modtaget senest 37 dage efter afsendelsen af "
+         "bekendtgørelsen. Kontrakten løber i to år med mulighed for forlængelse i et år."],
     ),
     "kravspecifikation-madservice.docx": (
         "Kravspecifikation: Madservice",
-        [
-            "Leverandøren skal levere varm mad fem dage om ugen og kølemad til weekenden.",
-            "Menuen skal følge Fødevarestyrelsens anbefalinger for ældre og tage hensyn til "
-            "diætkost. Leverandøren dokumenterer kvaliteten med brugertilfredshedsmålinger.",
-        ],
+        ["Leverandøren skal levere varm mad fem dage om ugen og kølemad til weekenden.",
+         "Menuen skal følge Fødevarestyrelsens anbefalinger for ældre og tage hensyn til "
+         "diætkost. Leverandøren dokumenterer kvaliteten med brugertilfredshedsmålinger."],
     ),
     "kravspecifikation-genoptraening.odt": (
-        "Kravspecifikation: Genoptræning efter sundhedsloven",
-        [
-            "Leverandøren tilbyder genoptræning af borgere udskrevet fra sygehus.",
-            "Træningen begynder senest syv dage efter udskrivning.",
-        ],
+        "Kravspecifikation: Genoptræning efter sygehusudskrivning",
+        ["Leverandøren tilbyder genoptræning af borgere udskrevet fra sygehus med en "
+         "genoptræningsplan efter sundhedsloven.",
+         "Træningen begynder senest syv dage efter udskrivning."],
     ),
-    "evaluering-beskaeftigelse.txt": (
-        "Evaluering af tilbud: Beskæftigelsesindsats for ledige",
-        [
-            "Tre tilbud blev evalueret på pris (40 %) og kvalitet (60 %).",
-            "Det økonomisk mest fordelagtige tilbud kom fra en privat leverandør med "
-            "erfaring i jobformidling.",
-        ],
+    "evaluering-jobsoegning.txt": (
+        "Evaluering af tilbud: Jobsøgningsforløb for kontanthjælpsmodtagere",
+        ["Tre tilbud blev evalueret på pris (40 %) og kvalitet (60 %).",
+         "Det økonomisk mest fordelagtige tilbud kom fra en privat leverandør med "
+         "erfaring i jobformidling."],
+    ),
+    "udkast-rygestop.txt": (
+        "Udkast: Kravspecifikation for rygestopforløb",
+        ["Udkast til drøftelse i markedsdialogen: holdforløb over seks uger med "
+         "nikotinerstatning."],
     ),
 }
 """The demo's documents: file name -> (title, paragraphs)."""

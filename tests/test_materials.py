@@ -380,14 +380,14 @@ def test_the_cli_attaches_lists_gets_and_searches(
     done = run(env, "tender", "attach", "AAR-SUND-01", str(folder / "krav.docx"),
                str(folder / "udbud.pdf"), "--kind", "kravspecifikation", user="anna")  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert "AAR-SUND-01: attached file 1, 'krav' v1 (kravspecifikation, Word (DOCX)" in done.stdout
+    assert "AAR-SUND-01: attached file 1, 'Krav' v1 (kravspecifikation, Word (DOCX)" in done.stdout
     listed = json.loads(run(env, "tender", "files", "AAR-SUND-01", "--json", user="anna").stdout)
-    assert [(f["id"], f["title"]) for f in listed] == [(1, "krav"), (2, "udbud")]
+    assert [(f["id"], f["title"]) for f in listed] == [(1, "Krav"), (2, "Udbud")]
     table = run(env, "tender", "files", "AAR-SUND-01", user="anna").stdout
     assert table.splitlines()[0].split() == ["FILE", "TITLE", "V", "KIND", "FORMAT", "SIZE",
                                              "ATTACHED", "BY"]  # fmt: skip
     history = run(env, "tender", "history", "AAR-SUND-01").stdout
-    assert "attached 'krav' v1 (kravspecifikation)" in history
+    assert "attached 'Krav' v1 (kravspecifikation)" in history
     out = tmp_path / "hentet.docx"
     got = run(env, "file", "get", "1", "-o", str(out), user="anna")
     assert got.exit_code == 0 and out.read_bytes() == (folder / "krav.docx").read_bytes()
@@ -397,7 +397,7 @@ def test_the_cli_attaches_lists_gets_and_searches(
     again = run(env, "file", "get", "2", user="anna")
     assert again.exit_code == 1 and "udbud.pdf exists already; give -o PATH" in again.stderr
     found = run(env, "materials", "search", "sygehusophold", user="anna")
-    assert found.exit_code == 0 and "file 2  udbud v1 (kravspecifikation, PDF)" in found.stdout
+    assert found.exit_code == 0 and "file 2  Udbud v1 (kravspecifikation, PDF)" in found.stdout
     assert "AAR-SUND-01 Genoptræning efter sygehusudskrivning · Aarhus · sundhed · 2007" in (
         found.stdout
     )

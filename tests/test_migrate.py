@@ -112,7 +112,7 @@ def test_every_command_refuses_an_out_of_date_store_and_writes_nothing(tmp_path:
             f"needs {migrate.HEAD}; run `kflow init` to upgrade it\n"
         )
     assert dump(tmp_path / "old.db") == before
-    assert "out of date: `kflow init` upgrades it (r2, r3, r4, r5, r6)" in kflow.ok("db", "status")
+    assert "out of date: `kflow init` upgrades it (r2, r3, r4, r5, r6, r7)" in kflow.ok("db", "status")
     assert f"store upgraded from r1 to {migrate.HEAD}" in kflow.ok("init")
 
 
@@ -125,7 +125,7 @@ def test_a_store_newer_than_the_code_is_refused_and_never_written(tmp_path: Path
     for args in (["init"], ["tender", "list"], ["tick"], ["audit", "head"]):
         result = kflow(*args)
         assert result.exit_code == 1, args
-        assert "is at schema r99, newer than this kflow knows (r6); upgrade konkurrence-flow" in (
+        assert "is at schema r99, newer than this kflow knows (r7); upgrade konkurrence-flow" in (
             result.stderr
         )
     status = kflow("db", "status")
@@ -180,7 +180,7 @@ def test_a_killed_upgrade_leaves_the_old_revision_and_the_next_init_completes(
     for delay in (0.5, 1.5, 2.5):
         proc = subprocess.Popen([*KFLOW, "init"], env=env, stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("upgrading the store from r1 to r6")
+        assert proc.stdout.readline().startswith("upgrading the store from r1 to r7")
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -294,7 +294,7 @@ def test_a_v010_store_is_refused_until_init_upgrades_it(v010: Kflow) -> None:
 
 def test_a_v010_store_upgrades_on_sqlite_and_every_row_reads_back_the_same(v010: Kflow) -> None:
     out = v010.ok("init")
-    assert "store upgraded from r1 to r6" in out and "registered" not in out
+    assert "store upgraded from r1 to r7" in out and "registered" not in out
     reads_back_as_v010_did(v010)
     assert "verified 21 tenders, 124 events: every chain holds" in v010.ok("audit", "verify")
     assert "up to date" in v010.ok("db", "status")
@@ -338,7 +338,7 @@ def test_a_v010_store_upgrades_on_postgresql_and_every_row_reads_back_the_same(
     copy_v010_rows(postgres_url)
     kflow = v010_kflow(postgres_url)
     assert "made by v0.1.0" in kflow("tender", "list").stderr
-    assert "store upgraded from r1 to r6" in kflow.ok("init")
+    assert "store upgraded from r1 to r7" in kflow.ok("init")
     reads_back_as_v010_did(kflow)
     assert "verified 21 tenders, 124 events: every chain holds" in kflow.ok("audit", "verify")
 
@@ -376,7 +376,7 @@ def test_two_inits_at_once_upgrade_once(tmp_path: Path) -> None:
                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
     outs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outs
-    said = [out for out, _err in outs if "store upgraded from r1 to r6" in out]
+    said = [out for out, _err in outs if "store upgraded from r1 to r7" in out]
     assert len(said) == 1
     assert verify(Store(url)).events == 40_000
 
