@@ -746,7 +746,7 @@ def tender_attach(
     """Attach FILEs (PDF, DOCX, XLSX, ODT, plain text) to tender TENDER_ID: all or none."""
     from pathlib import Path
 
-    from konkurrence_flow.materials import Upload
+    from konkurrence_flow.documents import Upload
 
     uploads = [Upload(Path(p), Path(p).name) for p in paths]
     attached = _settings().app(acting=True).attach(tender_id, uploads, kind=kind, title=title)

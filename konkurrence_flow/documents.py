@@ -67,6 +67,14 @@ ACCEPTED = "a PDF, DOCX, XLSX, ODT or plain-text (UTF-8) file"
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file to attach: where its bytes are now, and the name it was given."""
+
+    path: Path
+    filename: str
+
+
+@dataclass(frozen=True)
 class Checked:
     """A file that passed the check: where it is, what it is called, its size, hash and format."""
 

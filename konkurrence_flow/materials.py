@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from sqlalchemy import (
 )
 
 from . import documents
-from .documents import FORMAT_OF, FORMATS, KINDS, Checked
+from .documents import FORMAT_OF, FORMATS, KINDS, Checked, Upload
 from .engine import PUBLISHED, check_may_touch
 from .errors import Forbidden, InvalidInput, NotFound
 from .identifiers import title_problem
@@ -130,14 +129,6 @@ def _visible(viewer: Person | None) -> Any:
 
 
 # -- attaching ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file to attach: where its bytes are now, and the name it was given."""
-
-    path: Path
-    filename: str
 
 
 def attach(

@@ -112,33 +112,43 @@ def odt(path: Path, title: str, paragraphs: list[str]) -> Path:
 DEMO = {
     "udbudsbekendtgoerelse-madservice.pdf": (
         "Udbudsbekendtgørelse: Madservice til hjemmeboende ældre",
-        ["Gentofte Kommune udbyder levering af madservice til hjemmeboende ældre borgere som "
-         "begrænset udbud efter udbudsdirektivet.",
-         "Ansøgninger om prækvalifikation skal være modtaget senest 37 dage efter afsendelsen af "
-         "bekendtgørelsen. Kontrakten løber i to år med mulighed for forlængelse i et år."],
+        [
+            "Gentofte Kommune udbyder levering af madservice til hjemmeboende ældre borgere som "
+            "begrænset udbud efter udbudsdirektivet.",
+            "Ansøgninger om prækvalifikation skal være modtaget senest 37 dage efter afsendelsen af "
+            "bekendtgørelsen. Kontrakten løber i to år med mulighed for forlængelse i et år.",
+        ],
     ),
     "kravspecifikation-madservice.docx": (
         "Kravspecifikation: Madservice",
-        ["Leverandøren skal levere varm mad fem dage om ugen og kølemad til weekenden.",
-         "Menuen skal følge Fødevarestyrelsens anbefalinger for ældre og tage hensyn til "
-         "diætkost. Leverandøren dokumenterer kvaliteten med brugertilfredshedsmålinger."],
+        [
+            "Leverandøren skal levere varm mad fem dage om ugen og kølemad til weekenden.",
+            "Menuen skal følge Fødevarestyrelsens anbefalinger for ældre og tage hensyn til "
+            "diætkost. Leverandøren dokumenterer kvaliteten med brugertilfredshedsmålinger.",
+        ],
     ),
     "kravspecifikation-genoptraening.odt": (
         "Kravspecifikation: Genoptræning efter sygehusudskrivning",
-        ["Leverandøren tilbyder genoptræning af borgere udskrevet fra sygehus med en "
-         "genoptræningsplan efter sundhedsloven.",
-         "Træningen begynder senest syv dage efter udskrivning."],
+        [
+            "Leverandøren tilbyder genoptræning af borgere udskrevet fra sygehus med en "
+            "genoptræningsplan efter sundhedsloven.",
+            "Træningen begynder senest syv dage efter udskrivning.",
+        ],
     ),
     "evaluering-jobsoegning.txt": (
         "Evaluering af tilbud: Jobsøgningsforløb for kontanthjælpsmodtagere",
-        ["Tre tilbud blev evalueret på pris (40 %) og kvalitet (60 %).",
-         "Det økonomisk mest fordelagtige tilbud kom fra en privat leverandør med "
-         "erfaring i jobformidling."],
+        [
+            "Tre tilbud blev evalueret på pris (40 %) og kvalitet (60 %).",
+            "Det økonomisk mest fordelagtige tilbud kom fra en privat leverandør med "
+            "erfaring i jobformidling.",
+        ],
     ),
     "udkast-rygestop.txt": (
         "Udkast: Kravspecifikation for rygestopforløb",
-        ["Udkast til drøftelse i markedsdialogen: holdforløb over seks uger med "
-         "nikotinerstatning."],
+        [
+            "Udkast til drøftelse i markedsdialogen: holdforløb over seks uger med "
+            "nikotinerstatning."
+        ],
     ),
 }
 """The demo's documents: file name -> (title, paragraphs)."""

@@ -565,3 +565,36 @@ def test_the_postgresql_index_is_danish(postgres_url: str, folder: Path) -> None
     with store.engine.connect() as conn:
         kind = conn.execute(text("SELECT pg_typeof(search)::text FROM document_text")).scalar()
     assert kind == "tsvector"
+
+
+def test_the_remote_cli_attaches_gets_and_searches_without_sqlalchemy(
+    served: tuple[str, dict[str, str], Store], folder: Path, tmp_path: Path
+) -> None:
+    """`kflow` with KFLOW_URL: the same commands, through the service, in a process that imports
+    neither SQLAlchemy nor SQLModel."""
+    import subprocess
+    import sys
+
+    url, tokens, _store = served
+    env = {**os.environ, "KFLOW_URL": url, "KFLOW_TOKEN": tokens["anna"],
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    for name in ("KFLOW_DB", "KFLOW_USER", "KFLOW_NOW"):
+        env.pop(name, None)
+    probe = ("import sys, cli\ntry:\n    cli.main()\nfinally:\n"
+             "    print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', "
+             "'sqlmodel')), file=sys.stderr)")  # fmt: skip
+
+    def kflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", probe, *args], env=env, text=True,
+                              capture_output=True, timeout=60, check=False)  # fmt: skip
+
+    done = kflow("tender", "attach", "AAR-SUND-01", str(folder / "udbud.pdf"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("[]")
+    file_id = json.loads(done.stdout)[0]["id"]
+    got = kflow("file", "get", str(file_id), "-o", str(tmp_path / "ud.pdf"))
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "ud.pdf").read_bytes() == (folder / "udbud.pdf").read_bytes()
+    found = kflow("materials", "search", "sygehusophold", "--json")
+    assert [h["file"]["id"] for h in json.loads(found.stdout)] == [file_id]
+    assert found.stderr.strip().endswith("[]")

@@ -112,7 +112,9 @@ def test_every_command_refuses_an_out_of_date_store_and_writes_nothing(tmp_path:
             f"needs {migrate.HEAD}; run `kflow init` to upgrade it\n"
         )
     assert dump(tmp_path / "old.db") == before
-    assert "out of date: `kflow init` upgrades it (r2, r3, r4, r5, r6, r7)" in kflow.ok("db", "status")
+    assert "out of date: `kflow init` upgrades it (r2, r3, r4, r5, r6, r7)" in kflow.ok(
+        "db", "status"
+    )
     assert f"store upgraded from r1 to {migrate.HEAD}" in kflow.ok("init")
 
 
