@@ -813,6 +813,7 @@ def file_get(file_id: int, output: str | None) -> None:
     target = Path(output) if output else Path(Path(found["filename"]).name or f"file-{file_id}")
     if output is None and target.exists():
         _fail(f"{target} exists already; give -o PATH to write file {file_id} elsewhere")
+    partial = None
     try:
         with tempfile.NamedTemporaryFile("wb", dir=target.parent or ".", prefix=f".{target.name}.",
                                          delete=False) as out:  # fmt: skip
@@ -821,13 +822,13 @@ def file_get(file_id: int, output: str | None) -> None:
             for chunk in chunks:
                 sha.update(chunk)
                 out.write(chunk)
-    except OSError as exc:
-        _fail(f"cannot write {target}: {exc.strerror or exc}")
-    try:
         _check_sha(found, sha.hexdigest())
         partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc.strerror or exc}")
+    finally:  # a refusal or a failure on the way leaves no part of the file behind
+        if partial is not None:
+            partial.unlink(missing_ok=True)
     click.echo(f"wrote {target} (file {file_id}, '{found['title']}' v{found['version']}, "
                f"{_size(found['size'])})", err=True)  # fmt: skip
 

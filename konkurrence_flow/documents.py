@@ -240,11 +240,12 @@ def text_of(path: Path, format: str) -> str:
 def _pdf(path: Path) -> Iterator[str]:
     from pypdf import PdfReader
 
-    reader = PdfReader(path)
-    if reader.is_encrypted:
-        return
-    for page in reader.pages:
-        yield page.extract_text() or ""
+    with path.open("rb") as file:  # an open file: given a path, pypdf reads the whole of it
+        reader = PdfReader(file)
+        if reader.is_encrypted:
+            return
+        for page in reader.pages:
+            yield page.extract_text() or ""
 
 
 def _docx(path: Path) -> Iterator[str]:

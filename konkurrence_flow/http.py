@@ -173,6 +173,7 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         "`Authorization: Bearer <token>` (`kflow token create`).",
     )
     failures = _Failures()
+    max_bytes()  # a malformed KFLOW_MAX_FILE_MB stops the service at its start, not an upload
     _redact_access_log()
     _install_errors(api)
     api.openapi = _document(api)  # type: ignore[method-assign]

@@ -149,7 +149,7 @@ def attach(
         raise InvalidInput("give at least one FILE to attach")
     if title is not None and len(uploads) > 1:
         raise InvalidInput("--title names one document: give one FILE with it")
-    store.tender(tender_id)  # an unknown tender is refused before any file is read
+    check_may_touch(store.tender(tender_id), actor)  # refused before any file is read
     checked = [documents.check(u.path, u.filename) for u in uploads]
     titles = [title if title is not None else default_title(c.filename) for c in checked]
     for given in titles:
