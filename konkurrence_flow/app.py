@@ -178,6 +178,14 @@ class App:
 
         return search(self.store, query, self.actor, area=area, kind=kind, limit=limit)
 
+    def recent_materials(
+        self, *, area: str | None = None, kind: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The documents the person asking may see, the last attached first (latest versions)."""
+        from .materials import recent
+
+        return recent(self.store, self.actor, area=area, kind=kind, limit=limit)
+
     # -- the network ----------------------------------------------------------------------------
 
     def overdue(

@@ -304,42 +304,86 @@ def search(
 ) -> list[dict[str, Any]]:
     """The latest versions of the documents the viewer may see that hold every word of the
     query (a word matches its longer forms too), title hits first, then by the index's rank."""
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput(f"unknown kind {kind[:40]!r} (kinds: {', '.join(KINDS)})")
+    _check_kind(kind)
     terms = words(query)
     if not terms:
         raise InvalidInput("give a word to search for (letters or digits)")
     sqlite = store.engine.dialect.name == "sqlite"
     ranked = _sqlite_hits(terms) if sqlite else _postgres_hits(terms)
+    statement = (
+        select(T_DOC, *_TENDER_COLUMNS, ranked.c.rank, ranked.c.snippet, ranked.c.title_hit)
+        .join(ranked, ranked.c.id == T_DOC.c.id)
+        .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
+        .where(_latest(), _visible(viewer), *_chosen(area, kind))
+        .order_by(ranked.c.title_hit.desc(), ranked.c.rank.desc(), T_DOC.c.id)
+        .limit(max(1, min(limit, MAX_HITS)))
+    )
+    rows, members = _read(store, statement, _params(terms, sqlite))
+    return [_hit(r, members.get(r.tender_id, [])) for r in rows]
+
+
+def recent(
+    store: Store,
+    viewer: Person | None,
+    *,
+    area: str | None = None,
+    kind: str | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """The latest versions of the documents the viewer may see, the last attached first: a
+    search hit's `file` and `tender`, without rank or snippet."""
+    _check_kind(kind)
+    statement = (
+        select(T_DOC, *_TENDER_COLUMNS)
+        .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
+        .where(_latest(), _visible(viewer), *_chosen(area, kind))
+        .order_by(T_DOC.c.attached_at.desc(), T_DOC.c.id.desc())
+        .limit(max(1, min(limit, MAX_HITS)))
+    )
+    rows, members = _read(store, statement, {})
+    return [_found(r, members.get(r.tender_id, [])) for r in rows]
+
+
+_TENDER_COLUMNS = (T_TENDER.c.title.label("tender_title"), T_TENDER.c.state, T_TENDER.c.area,
+                   T_TENDER.c.created_at)  # fmt: skip
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"unknown kind {kind[:40]!r} (kinds: {', '.join(KINDS)})")
+
+
+def _latest() -> Any:
+    """SQL: the document is the latest version of its title in its tender."""
     newer = T_DOC.alias("newer")
-    latest = ~exists(
+    return ~exists(
         select(newer.c.id).where(
             newer.c.tender_id == T_DOC.c.tender_id, newer.c.title == T_DOC.c.title,
             newer.c.version > T_DOC.c.version,
         )
     )  # fmt: skip
-    statement = (
-        select(T_DOC, T_TENDER.c.title.label("tender_title"), T_TENDER.c.state,
-               T_TENDER.c.area, T_TENDER.c.created_at, ranked.c.rank, ranked.c.snippet,
-               ranked.c.title_hit)
-        .join(ranked, ranked.c.id == T_DOC.c.id)
-        .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
-        .where(latest, _visible(viewer))
-        .order_by(ranked.c.title_hit.desc(), ranked.c.rank.desc(), T_DOC.c.id)
-        .limit(max(1, min(limit, MAX_HITS)))
-    )  # fmt: skip
-    if area is not None:
-        statement = statement.where(T_TENDER.c.area == area)
-    if kind is not None:
-        statement = statement.where(T_DOC.c.kind == kind)
+
+
+def _chosen(area: str | None, kind: str | None) -> list[Any]:
+    """SQL: the conditions of the area and kind asked for."""
+    return [
+        *([T_TENDER.c.area == area] if area is not None else []),
+        *([T_DOC.c.kind == kind] if kind is not None else []),
+    ]
+
+
+def _read(
+    store: Store, statement: Any, params: dict[str, str]
+) -> tuple[Sequence[Any], dict[str, list[str]]]:
+    """The rows, and the municipalities of their tenders."""
     with store.engine.connect() as conn:
-        rows = conn.execute(statement, _params(terms, sqlite)).all()
-        members = _municipalities(conn, {r.tender_id for r in rows})
-    return [_hit(r, members.get(r.tender_id, [])) for r in rows]
+        rows = conn.execute(statement, params).all()
+        return rows, _municipalities(conn, {r.tender_id for r in rows})
 
 
 def _sqlite_hits(terms: list[str]) -> Any:
-    """id, rank (higher is better), snippet, title_hit: FTS5, each word a prefix."""
+    """id, rank (higher is better), snippet, title_hit: FTS5, each word a prefix. The snippet is
+    of the text (column 1), as PostgreSQL's: the title is shown beside it anyway."""
     return (
         text(
             f"SELECT rowid AS id, -bm25({SEARCH_INDEX}, 10.0, 1.0) AS rank, "
@@ -388,10 +432,10 @@ def _municipalities(conn: Any, tenders: set[str]) -> dict[str, list[str]]:
     return found
 
 
-def _hit(row: Any, codes: list[str]) -> dict[str, Any]:
+def _found(row: Any, codes: list[str]) -> dict[str, Any]:
+    """A document row joined with its tender's columns: the document and its tender."""
     from .municipalities import municipality
 
-    snippet = (row.snippet or "").replace("**", "*\u200b*").replace(HIT, "**").replace(END, "**")
     return {
         "file": document_json(row),
         "tender": {
@@ -399,6 +443,12 @@ def _hit(row: Any, codes: list[str]) -> dict[str, Any]:
             "year": row.created_at.year if row.created_at else None,
             "municipalities": [{"code": c, "name": municipality(c).name} for c in codes],
         },
-        "title_hit": bool(row.title_hit), "rank": round(float(row.rank or 0), 6),
-        "snippet": snippet,
+    }  # fmt: skip
+
+
+def _hit(row: Any, codes: list[str]) -> dict[str, Any]:
+    snippet = (row.snippet or "").replace("**", "*\u200b*").replace(HIT, "**").replace(END, "**")
+    return {
+        **_found(row, codes), "title_hit": bool(row.title_hit),
+        "rank": round(float(row.rank or 0), 6), "snippet": snippet,
     }  # fmt: skip

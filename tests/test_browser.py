@@ -1,6 +1,6 @@
 """The dashboard in a real browser: Debian's Chromium, driven by Playwright, against `kflow serve`
 on 127.0.0.1 (the pilot on 2007-10-05: scoping steps five days overdue, Odense's messages
-failed). Every page is checked with axe-core (the npm package) for serious or critical
+failed, documents in the materials bank). Every page is checked with axe-core (the npm package) for serious or critical
 accessibility violations, and screenshotted into test-artifacts/browser/.
 
 `make test` installs both (Chromium with apt-get, axe-core with npm); without them these tests
@@ -63,7 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`kflow --now NOW serve --no-scheduler` on a free port; stopped cleanly after, and no
     token's text in what it wrote."""
     folder = tmp_path_factory.mktemp("browser")
-    board = make_board(folder)
+    board = make_board(folder, materials=True)
     port, log = free_port(), folder / "serve.log"
     env = {**os.environ, "KFLOW_DB": board.url, "KFLOW_USER": "kl-sek", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, str(ROOT / "cli.py"), "--now", NOW, "serve", "--no-scheduler",
@@ -225,6 +225,29 @@ def test_keyboard_users_can_skip_to_the_content_and_see_where_focus_is(
     assert page.evaluate("() => location.hash") == "#main"
 
 
+def test_a_leader_searches_the_materials_bank_and_downloads_a_hit(
+    served: Served, page: Any
+) -> None:
+    """The search marks the word found; the hit's link saves the PDF under its own name. The
+    page is checked at a phone's width too."""
+    sign_in(page, served, served.board.tokens["anna"], "/materials")
+    page.fill("#m-q", "funktionsevne")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url(f"{served.base}/materials?q=funktionsevne&area=&kind=")
+    assert page.locator("ol.hits mark").first.inner_text() == "funktionsevnemålinger"
+    assert page.locator("ol.hits > li").count() == 1
+    check(page, "materials-search")
+    with page.expect_download() as started:
+        page.click("ol.hits a[download]")
+    saved = started.value
+    assert saved.suggested_filename == "kravspecifikation-genoptraening.pdf"
+    assert Path(saved.path()).read_bytes().startswith(b"%PDF-")
+    page.set_viewport_size({"width": 390, "height": 844})
+    check(page, "materials-search-phone")
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
+
+
 # -- the secretariat ---------------------------------------------------------------------------------
 
 
@@ -268,7 +291,8 @@ def test_every_page_in_both_languages_passes_axe_and_is_captured(served: Served,
     base = served.base
     sign_in(page, served, served.board.tokens["kl-sek"])
     for path, name in (("/", "overview"), ("/gantt", "gantt"), ("/effects", "effects"),
-                       ("/overdue", "overdue-all"), ("/tenders/FRB-SUND-01", "tender-secretariat")):  # fmt: skip
+                       ("/overdue", "overdue-all"), ("/tenders/FRB-SUND-01", "tender-secretariat"),
+                       ("/materials", "materials"), ("/tenders/ODE-BESK-01", "tender-documents")):  # fmt: skip
         page.goto(f"{base}{path}")
         check(page, f"{name}-da")
         page.goto(f"{base}{path}?lang=en")

@@ -5,6 +5,7 @@ Each page asks `App` (as the signed-in person) or the dashboard's read models, a
 Jinja2 template; forms post back here and go through the same `App` calls as the CLI and the
 API, so the same rules refuse the same things with the same sentences. A refusal re-renders the
 page with that sentence; a success redirects to the tender (POST, redirect, GET).
+The materials bank's pages (search, downloads) are `bank`'s.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ..facts import parse_assignments
 from ..log import logger
 from ..programme import Milestone, Programme
 from ..store import Store
-from . import charts, session
+from . import bank, charts, session
 from .text import LANGUAGES, translator
 
 HERE = Path(__file__).parent
@@ -83,6 +84,7 @@ def create_pages(store: Store, clock: Clock, failures: Any) -> FastAPI:
     pages = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
                       trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env.filters.update(marked=bank.marked, file_size=bank.file_size)
     pages.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     view = _Views(store, clock, env, failures)
     _routes(pages, view)
@@ -154,6 +156,7 @@ def _routes(pages: FastAPI, view: _Views) -> None:
     _tender_routes(pages, view)
     _outbox_routes(pages, view)
     _export_routes(pages, view)
+    bank.routes(pages, view)
 
 
 # The calendar feed (no session: a calendar client has only the feed's secret URL)
@@ -441,7 +444,8 @@ def _tender_page(
     forms = [_trigger_form(definition, shown["state"], trigger) for trigger in shown["triggers"]]
     return view.render(request, "tender.html", status, person=app.actor, tender=shown,
                        history=history, labels=labels, forms=forms, done=done,
-                       refused=refused, form=form or {})  # fmt: skip
+                       refused=refused, form=form or {},
+                       documents=bank.tender_documents(app, tender_id))  # fmt: skip
 
 
 def _trigger_form(definition: Any, state: str, trigger: str) -> dict[str, Any]:

@@ -136,6 +136,54 @@ _DA = {
     "not_found": ("Findes ikke", "Not found"),
     "back": ("Tilbage", "Back"),
     "print": ("Udskriv", "Print"),
+    "materials": ("Materialebank", "Materials bank"),
+    "materials_sees_all": (
+        "Søg i tekst og titler på alle dokumenter, der er knyttet til netværkets udbud.",
+        "Search the text and titles of every document attached to the network's tenders.",
+    ),
+    "materials_sees": (
+        "Søg i tekst og titler på dokumenterne fra offentliggjorte udbud og fra din egen kommunes "
+        "udbud (et udbuds udkast ser kun dets deltagere og sekretariatet).",
+        "Search the text and titles of the documents of published tenders and of your own "
+        "municipality's tenders (a tender's drafts are for its participants and the secretariat).",
+    ),
+    "search_words": ("Søgeord", "Search words"),
+    "search_help": (
+        "Alle ordene skal stå i dokumentet; et ord finder også længere former "
+        "(»genoptræn« finder »genoptræning«).",
+        "Every word must be in the document; a word finds its longer forms too "
+        "(“genoptræn” finds “genoptræning”).",
+    ),
+    "search": ("Søg", "Search"),
+    "hits": ("Fundne dokumenter", "Documents found"),
+    "latest_documents": ("Senest tilføjede dokumenter", "Documents attached last"),
+    "no_hits": (
+        "Ingen dokumenter, du kan se, indeholder ordene.",
+        "No document you may see holds the words.",
+    ),
+    "no_documents": ("Ingen dokumenter, du kan se, endnu.", "No documents you may see yet."),
+    "documents": ("Dokumenter", "Documents"),
+    "documents_hidden": (
+        "Udbuddet er ikke offentliggjort endnu: dets dokumenter er kun for deltagerne og "
+        "sekretariatet.",
+        "The tender is not published yet: its documents are for its participants and the "
+        "secretariat only.",
+    ),
+    "no_documents_yet": ("Ingen dokumenter endnu.", "No documents yet."),
+    "version": ("Version", "Version"),
+    "file": ("Fil", "File"),
+    "format": ("Format", "Format"),
+    "size": ("Størrelse", "Size"),
+    "year": ("År", "Year"),
+    "attached": ("Tilføjet", "Attached"),
+    "attached_by": ("Af", "By"),
+    "download": ("Hent", "Download"),
+    "kind_udbudsbekendtgoerelse": ("Udbudsbekendtgørelse", "Contract notice"),
+    "kind_kravspecifikation": ("Kravspecifikation", "Requirement specification"),
+    "kind_kontrakt": ("Kontrakt", "Contract"),
+    "kind_evaluering": ("Evaluering", "Evaluation"),
+    "kind_effektmaaling": ("Effektmåling", "Measurement of effects"),
+    "kind_andet": ("Andet", "Other"),
     "invented": (
         "Personer, adresser og beløb i programfilerne er opdigtede.",
         "People, addresses and figures in the programme files are invented.",

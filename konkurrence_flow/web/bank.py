@@ -1,0 +1,104 @@
+"""The materials bank on the dashboard: the search page (`/materials`), a document's download
+(`/materials/files/ID`), and the list of documents a tender's page shows.
+
+Every answer comes from `App` as the signed-in person, so the bank's one rule of who sees what
+(`materials.check_may_see`, and `_visible` in SQL) decides here as at the API and the CLI: a
+document the person may not see is neither found, listed nor sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from markupsafe import Markup, escape
+
+from .. import dashboard
+from ..app import App
+from ..documents import KINDS
+from ..errors import Forbidden, InvalidInput
+from ..http import FILE_ID, download
+
+if TYPE_CHECKING:
+    from .pages import _Views
+
+MAX_QUERY = 200
+"""The most characters of a search the page reads (`materials.words` keeps 20 words of them)."""
+HITS = 50
+"""The most documents one page shows (the search's best, or the last attached)."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The search form's fields as given: words (perhaps none), an area and a kind."""
+
+    q: str
+    area: str | None
+    kind: str | None
+
+
+def routes(pages: FastAPI, view: _Views) -> None:
+    @pages.get("/materials")
+    def materials(request: Request) -> Response:
+        """The search form and its hits; without words, the documents attached last."""
+        app = view.app(request)
+        asked = _asked(request)
+        try:
+            hits, refused = _hits(app, asked), None
+        except InvalidInput as exc:  # only punctuation, an unknown kind: the sentence, a 400
+            hits, refused = [], str(exc)
+        return view.render(request, "materials.html", 400 if refused else 200, person=app.actor,
+                           asked=asked, hits=hits, refused=refused, kinds=KINDS,
+                           areas=dashboard.choices(view.store)["area"])  # fmt: skip
+
+    @pages.get("/materials/files/{file_id}")
+    def materials_file(request: Request, file_id: int = FILE_ID) -> Response:
+        """A document's bytes, if the signed-in person may see it (else the 403 page)."""
+        found, chunks = view.app(request).file_content(file_id)
+        return download(found, chunks)
+
+
+def _asked(request: Request) -> Asked:
+    query = request.query_params
+    return Asked(query.get("q", "")[:MAX_QUERY].strip(), query.get("area") or None,
+                 query.get("kind") or None)  # fmt: skip
+
+
+def _hits(app: App, asked: Asked) -> list[dict[str, Any]]:
+    if asked.q:
+        return app.search_materials(asked.q, area=asked.area, kind=asked.kind, limit=HITS)
+    return app.recent_materials(area=asked.area, kind=asked.kind, limit=HITS)
+
+
+def tender_documents(app: App, tender_id: str) -> list[dict[str, Any]] | None:
+    """The tender's documents for its page, each title's versions newest first; None when the
+    person may not see them (an unpublished tender of another municipality)."""
+    try:
+        found = app.files(tender_id)
+    except Forbidden:
+        return None
+    return sorted(found, key=lambda f: (f["title"].casefold(), f["title"], -f["version"]))
+
+
+# -- filters for the templates --------------------------------------------------------------------
+
+
+def marked(snippet: str) -> Markup:
+    """A search snippet as HTML: its text escaped, each `**hit**` in <mark>."""
+    parts = snippet.split("**")
+    return Markup("").join(
+        Markup("<mark>{}</mark>").format(part) if n % 2 else escape(part)
+        for n, part in enumerate(parts)
+    )
+
+
+def file_size(size: int, lang: str) -> str:
+    """A file's size for people: 850 B, 12 kB, 3.4 MB (3,4 MB in Danish)."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 999_500:
+        return f"{round(size / 1000)} kB"
+    shown = f"{size / 1_000_000:.1f} MB"
+    return shown.replace(".", ",") if lang == "da" else shown

@@ -1,0 +1,320 @@
+"""The materials bank on the dashboard: the search page, the downloads and the tender page's
+documents, for the signed-in person and by the bank's one rule of who sees what. The pilot's
+documents (`dashboard_store.attach_samples`): a PDF in two versions on Aarhus's AAR-SUND-01, a
+draft DOCX on Odense's ODE-BESK-01; neither tender is published."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dashboard_store import NOW, Board, make_board
+from support import ANNA, OLE, SEK, at
+from test_pages import client_for, signed_in
+
+from konkurrence_flow import materials
+from konkurrence_flow.app import App
+from konkurrence_flow.documents import KINDS
+from konkurrence_flow.errors import InvalidInput
+from konkurrence_flow.model import NewTender, Person
+from konkurrence_flow.store import Store
+from konkurrence_flow.web.bank import file_size, marked
+from konkurrence_flow.web.text import translator
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory) -> Board:
+    return make_board(tmp_path_factory.mktemp("bank"), materials=True)
+
+
+@pytest.fixture
+def store(board: Board, tmp_path: Path) -> Iterator[Store]:
+    """A copy of the board's store for one test."""
+    found = board.copy(tmp_path)
+    yield found
+    found.engine.dispose()
+
+
+def file_id(store: Store, tender: str, version: int = 1) -> int:
+    """The id of a version of the tender's document (it has one title)."""
+    found = App(store, at(NOW), store.person("kl-sek")).files(tender)
+    return next(f["id"] for f in found if f["version"] == version)
+
+
+def attach_text(store: Store, folder: Path, tender: str, text: str, title: str, name: str) -> int:
+    """A plain-text document attached to the tender by the secretariat; its id."""
+    path = folder / "upload.txt"
+    path.write_text(text, encoding="utf-8")
+    done = materials.attach(store, tender, [materials.Upload(path, name)], store.person("kl-sek"),
+                            at(NOW), title=title)  # fmt: skip
+    return int(done[0]["id"])
+
+
+def hit_titles(html: str) -> list[str]:
+    """The titles of the hits the page lists, in order."""
+    return re.findall(r"<li>\s*<h3>(.*?) <span", html)
+
+
+# -- the search ------------------------------------------------------------------------------------
+
+
+def test_the_search_finds_a_word_in_a_pdfs_text_and_marks_it(store: Store, board: Board) -> None:
+    """A word's longer forms match; the hit shows the latest version only, its tender (linked),
+    municipality, area and year, and a download link."""
+    page = signed_in(store, board, "anna").get("/materials?q=funktionsevne")
+    assert page.status_code == 200
+    assert "<mark>funktionsevnemålinger</mark>" in page.text
+    title = "Kravspecifikation: Genoptræning"
+    assert hit_titles(page.text) == [title]
+    assert '<span class="tag">v2</span>' in page.text and "v1<" not in page.text
+    tender = "AAR-SUND-01: Genoptræning efter sygehusudskrivning"
+    assert f'<a href="/tenders/AAR-SUND-01">{tender}</a>' in page.text
+    for shown in ("<dd>Aarhus</dd>", "<dd>sundhed</dd>", "<dd>2007</dd>", "<dd>Kravspecifikation</dd>"):  # fmt: skip
+        assert shown in page.text
+    newest = file_id(store, "AAR-SUND-01", 2)
+    link = f'href="/materials/files/{newest}" download>Hent kravspecifikation-genoptraening.pdf'
+    assert link in page.text
+    client = signed_in(store, board, "anna")
+    assert hit_titles(client.get("/materials?q=fem+dage").text) == [title]  # version 2's text
+    assert hit_titles(client.get("/materials?q=syv+dage").text) == []  # version 1's
+
+
+def test_without_words_the_page_lists_the_documents_attached_last(
+    store: Store, board: Board
+) -> None:
+    page = signed_in(store, board, "kl-sek").get("/materials").text
+    assert "Senest tilføjede dokumenter" in page
+    assert hit_titles(page) == ["Udkast: Mentorordning", "Kravspecifikation: Genoptræning"]
+    assert 'Genoptræning <span class="tag">v2</span>' in page  # the latest version only
+    assert "<mark>" not in page
+
+
+def test_area_and_kind_narrow_the_search_and_the_form_offers_the_stores_areas(
+    store: Store, board: Board
+) -> None:
+    client = signed_in(store, board, "kl-sek")
+    page = client.get("/materials?q=genoptræning&area=sundhed&kind=kravspecifikation").text
+    assert hit_titles(page) == ["Kravspecifikation: Genoptræning"]
+    assert '<option value="sundhed" selected>' in page
+    assert '<option value="kravspecifikation" selected>Kravspecifikation</option>' in page
+    assert '<option value="beskæftigelse">' in page
+    assert '<option value="udbudsbekendtgoerelse">Udbudsbekendtgørelse</option>' in page
+    for narrowed in ("area=beskæftigelse", "kind=kontrakt"):
+        page = client.get(f"/materials?q=genoptræning&{narrowed}").text
+        assert hit_titles(page) == [] and "Ingen dokumenter, du kan se, indeholder ordene." in page
+    assert hit_titles(client.get("/materials?area=beskæftigelse").text) == ["Udkast: Mentorordning"]
+
+
+def test_a_search_the_bank_refuses_shows_its_sentence_on_the_page(
+    store: Store, board: Board
+) -> None:
+    """Only punctuation, or an unknown kind: a 400 with the CLI's sentence and the form kept."""
+    client = signed_in(store, board, "anna")
+    for query, sentence in (
+        ("q=%21%22%23%3F*", "give a word to search for (letters or digits)"),
+        ("q=madservice&kind=nope", "unknown kind &#39;nope&#39; (kinds: udbudsbekendtgoerelse"),
+        ("kind=%3Cb%3E", "unknown kind &#39;&lt;b&gt;&#39;"),
+    ):
+        answer = client.get(f"/materials?{query}")
+        assert answer.status_code == 400, query
+        assert 'role="alert"' in answer.text and sentence in answer.text, answer.text
+        assert 'id="m-q"' in answer.text
+    long = client.get("/materials?q=" + "genoptræning+" * 500)
+    assert long.status_code == 200 and hit_titles(long.text) == ["Kravspecifikation: Genoptræning"]
+
+
+def test_markup_in_a_documents_title_or_text_is_shown_as_text(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    attach_text(store, tmp_path, "AAR-SUND-01",
+                'Tilbudsliste <script>alert("tekst")</script> <b>fed</b> a**b',
+                '<script>alert("titel")</script> Tilbudsliste', "tilbudsliste.txt")  # fmt: skip
+    client = signed_in(store, board, "anna")
+    for page in (client.get("/materials?q=tilbudsliste").text,
+                 client.get("/materials").text, client.get("/tenders/AAR-SUND-01").text):  # fmt: skip
+        assert "<script>" not in page and "<b>fed" not in page
+        assert "&lt;script&gt;alert(&#34;titel&#34;)&lt;/script&gt; Tilbudsliste" in page
+    page = client.get("/materials?q=tilbudsliste").text
+    assert "<mark>Tilbudsliste</mark> &lt;script&gt;alert(&#34;tekst&#34;)" in page
+    assert "&lt;b&gt;fed&lt;/b&gt; a*\u200b*b" in page  # a ** of the text marks nothing
+
+
+# -- who sees what ---------------------------------------------------------------------------------
+
+
+def test_a_leader_never_sees_another_municipalitys_unpublished_draft(
+    store: Store, board: Board
+) -> None:
+    """anna (Aarhus) neither finds, lists nor downloads Odense's draft; the tender page says in a
+    line that its documents are not hers to see."""
+    draft = file_id(store, "ODE-BESK-01")
+    client = signed_in(store, board, "anna")
+    for path in ("/materials?q=mentorforløb", "/materials?q=mentorordning", "/materials"):
+        page = client.get(path)
+        assert page.status_code == 200 and "Mentorordning" not in page.text, path
+    answer = client.get(f"/materials/files/{draft}")
+    assert answer.status_code == 403 and "<h1>Ingen adgang (403)</h1>" in answer.text
+    assert "tender ODE-BESK-01 is not published yet" in answer.text
+    assert "content-disposition" not in answer.headers
+    tender = client.get("/tenders/ODE-BESK-01")
+    assert tender.status_code == 200
+    assert "Udbuddet er ikke offentliggjort endnu: dets dokumenter er kun for deltagerne" in (
+        tender.text
+    )
+    assert "/materials/files/" not in tender.text
+
+
+@pytest.mark.parametrize("person", ["ole", "kl-sek"])
+def test_the_drafts_own_leader_and_the_secretariat_find_and_download_it(
+    store: Store, board: Board, person: str
+) -> None:
+    draft = file_id(store, "ODE-BESK-01")
+    client = signed_in(store, board, person)
+    page = client.get("/materials?q=mentorforløb").text
+    assert hit_titles(page) == ["Udkast: Mentorordning"] and "<mark>mentorforløb</mark>" in page
+    assert client.get(f"/materials/files/{draft}").status_code == 200
+    assert f'href="/materials/files/{draft}"' in client.get("/tenders/ODE-BESK-01").text
+
+
+def test_once_published_a_tenders_documents_are_for_everyone(store: Store, board: Board) -> None:
+    secretariat = App(store, at(NOW), store.person("kl-sek"))
+    for trigger in ("approve_scope", "publish"):
+        secretariat.advance("ODE-BESK-01", trigger)
+    client = signed_in(store, board, "anna")
+    assert hit_titles(client.get("/materials?q=mentorforløb").text) == ["Udkast: Mentorordning"]
+    assert client.get(f"/materials/files/{file_id(store, 'ODE-BESK-01')}").status_code == 200
+
+
+def test_the_bank_needs_a_session(store: Store, board: Board) -> None:
+    client = client_for(store)
+    for path in ("/materials?q=genoptræning", f"/materials/files/{file_id(store, 'AAR-SUND-01')}"):
+        answer = client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/signin?next=")
+
+
+# -- downloads -------------------------------------------------------------------------------------
+
+
+def test_a_download_is_the_documents_bytes_under_its_own_name(store: Store, board: Board) -> None:
+    original = Path(board.url.removeprefix("sqlite:///")).parent / "samples"
+    sent = (original / "kravspecifikation-genoptraening-fem.pdf").read_bytes()
+    answer = signed_in(store, board, "anna").get(
+        f"/materials/files/{file_id(store, 'AAR-SUND-01', 2)}"
+    )
+    assert answer.status_code == 200 and answer.content == sent
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.headers["content-length"] == str(len(sent))
+    assert answer.headers["x-content-sha256"] == hashlib.sha256(sent).hexdigest()
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="kravspecifikation-genoptraening.pdf"; '
+        "filename*=UTF-8''kravspecifikation-genoptraening.pdf"
+    )
+
+
+def test_a_danish_file_name_is_sent_whole_and_as_ascii(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    text = "Økonomisk ramme for genoptræning: 1,2 mio. kr. om året.\n"
+    made = attach_text(store, tmp_path, "AAR-SUND-01", text, "Økonomi", "bilag-økonomi.txt")
+    answer = signed_in(store, board, "anna").get(f"/materials/files/{made}")
+    assert answer.content == text.encode("utf-8")
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert answer.headers["content-disposition"] == (
+        "attachment; filename=\"bilag-_konomi.txt\"; filename*=UTF-8''bilag-%C3%B8konomi.txt"
+    )
+
+
+def test_an_unknown_or_malformed_file_is_a_page_not_a_failure(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    unknown = client.get("/materials/files/999")
+    assert unknown.status_code == 404 and "no file 999" in unknown.text
+    for bad in ("abc", "0", str(2**63)):
+        answer = client.get(f"/materials/files/{bad}")
+        assert answer.status_code == 400 and "malformed request" in answer.text, bad
+
+
+# -- the tender page -------------------------------------------------------------------------------
+
+
+def test_the_tender_page_lists_every_version_newest_first(store: Store, board: Board) -> None:
+    page = signed_in(store, board, "anna").get("/tenders/AAR-SUND-01").text
+    section = page[page.index('<h2 id="docs-h">Dokumenter</h2>') : page.index('id="hist-h"')]
+    newest, oldest = file_id(store, "AAR-SUND-01", 2), file_id(store, "AAR-SUND-01", 1)
+    assert section.index(f"/materials/files/{newest}") < section.index(f"/materials/files/{oldest}")
+    assert section.count("<td>v2</td>") == 1 and section.count("<td>v1</td>") == 1
+    assert "<td>Kravspecifikation</td>" in section and "<td>anna</td>" in section
+    empty = signed_in(store, board, "kl-sek").get("/tenders/FRB-SUND-01").text
+    assert "Ingen dokumenter endnu." in empty
+
+
+# -- the words and the filters -------------------------------------------------------------------
+
+
+def test_the_bank_is_in_the_menu_in_both_languages(store: Store, board: Board) -> None:
+    client = signed_in(store, board, "anna")
+    danish = client.get("/materials").text
+    assert '<a href="/materials" aria-current="page">Materialebank</a>' in danish
+    english = client.get("/materials?lang=en").text
+    assert "<h1>Materials bank</h1>" in english and "Requirement specification" in english
+    assert '<a href="/materials">Materials bank</a>' in client.get("/").text
+
+
+def test_every_kind_of_document_has_words_in_both_languages() -> None:
+    for lang in ("da", "en"):
+        t = translator(lang)
+        assert all(t(f"kind_{kind}") != f"kind_{kind}" for kind in KINDS), lang
+
+
+def test_a_snippet_is_escaped_and_its_hits_marked() -> None:
+    assert str(marked("før **Genoptræning** <i>&</i> **x**")) == (
+        "før <mark>Genoptræning</mark> &lt;i&gt;&amp;&lt;/i&gt; <mark>x</mark>"
+    )
+    assert str(marked("**a****b**")) == "<mark>a</mark><mark>b</mark>"
+    assert str(marked("ingen hits")) == "ingen hits"
+
+
+def test_a_file_size_reads_in_the_pages_language() -> None:
+    assert [file_size(n, "da") for n in (850, 12_345, 999_499, 999_500, 3_450_000)] == [
+        "850 B", "12 kB", "999 kB", "1,0 MB", "3,5 MB"
+    ]  # fmt: skip
+    assert file_size(3_450_000, "en") == "3.5 MB"
+
+
+# -- the bank's front page, on both stores ---------------------------------------------------------
+
+
+def test_the_documents_attached_last_are_the_latest_versions_the_viewer_may_see(
+    any_store: Store, tmp_path: Path
+) -> None:
+    """`materials.recent` on SQLite and PostgreSQL: the same rule of who sees what as the search,
+    one row per title (its latest version), the last attached first, area and kind narrowing;
+    a title hit's snippet is of the text on both."""
+    for spec, who in ((NewTender("individual-tender", "Genoptræning", ("751",), id="AAR-01",
+                                 area="sundhed"), ANNA),
+                      (NewTender("individual-tender", "Mentor", ("461",), id="ODE-01",
+                                 area="beskæftigelse"), OLE)):  # fmt: skip
+        any_store.create_tender(spec, who, at("2007-07-02"))
+    path = tmp_path / "a.txt"
+    for tender, who, title, text, when in (
+        ("AAR-01", ANNA, "Krav", "Træning i hjemmet.", "2007-08-01"),
+        ("AAR-01", ANNA, "Krav", "Træning i hjemmet eller på center.", "2007-08-02"),
+        ("ODE-01", OLE, "Udkast", "Mentorforløb i seks måneder.", "2007-08-03"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        materials.attach(any_store, tender, [materials.Upload(path, "a.txt")], who, at(when),
+                         kind="kravspecifikation", title=title)  # fmt: skip
+
+    def shown(viewer: Person | None, **chosen: str) -> list[tuple[str, int]]:
+        found = materials.recent(any_store, viewer, **chosen)
+        return [(f["file"]["title"], f["file"]["version"]) for f in found]
+
+    assert shown(SEK) == [("Udkast", 1), ("Krav", 2)]
+    assert shown(ANNA) == [("Krav", 2)] and shown(OLE) == [("Udkast", 1)] and shown(None) == []
+    assert shown(SEK, area="sundhed") == [("Krav", 2)] and shown(SEK, kind="kontrakt") == []
+    (hit,) = materials.search(any_store, "krav", SEK)
+    assert hit["title_hit"] and hit["snippet"] == "Træning i hjemmet eller på center."
+    with pytest.raises(InvalidInput, match=r"unknown kind 'x' \(kinds: udbudsbekendtgoerelse"):
+        materials.recent(any_store, SEK, kind="x")
