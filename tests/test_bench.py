@@ -18,6 +18,7 @@ from support import ROOT
         ("service.py", "HTTP / in-process throughput, 50 clients"),
         ("dashboard.py", "overview and Gantt under 1 s"),
         ("scale.py", "speed-up, four schedulers / two"),
+        ("materials.py", "file get, peak RSS"),
     ],
 )
 def test_benchmark_smoke_run(script: str, expected: str) -> None:
