@@ -666,6 +666,8 @@ def _move(event: dict[str, Any]) -> str:
             return f"overdue (due {data['overdue']})"
         if "attached" in data:
             doc = data["attached"]
+            if "withheld" in doc:
+                return f"attached a draft {doc.get('kind')} (v{doc.get('version')})"
             return f"attached '{doc.get('title')}' v{doc.get('version')} ({doc.get('kind')})"
         if "due_moved" in data:
             return f"due moved to {data['due_moved']['to']} ({data['due_moved']['milestone']})"
@@ -808,7 +810,7 @@ def file_get(file_id: int, output: str | None) -> None:
             sha.update(chunk)
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
-        _check_sha(found, sha.hexdigest())
+        _check_sha(found, sha.hexdigest(), sent=True)
         return
     target = Path(output) if output else Path(Path(found["filename"]).name or f"file-{file_id}")
     if output is None and target.exists():
@@ -833,10 +835,11 @@ def file_get(file_id: int, output: str | None) -> None:
                f"{_size(found['size'])})", err=True)  # fmt: skip
 
 
-def _check_sha(found: dict[str, Any], sha256: str) -> None:
+def _check_sha(found: dict[str, Any], sha256: str, sent: bool = False) -> None:
     if sha256 != found["sha256"]:
         _fail(f"file {found['id']}'s stored bytes do not match its SHA-256: the store was changed "
-              "behind kflow's back (see `kflow audit verify`); nothing was written")  # fmt: skip
+              "behind kflow's back (see `kflow audit verify`); "
+              f"{'discard what was printed' if sent else 'nothing was written'}")  # fmt: skip
 
 
 @main.group()

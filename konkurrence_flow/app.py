@@ -101,10 +101,17 @@ class App:
         return self._tender_json(self.store.tender(tender_id))
 
     def history(self, tender_id: str) -> list[dict[str, Any]]:
-        """A tender's events, in order."""
+        """A tender's events, in order (what a draft document attached to it is called, and its
+        hash, only for those who may see it)."""
+        from .materials import may_see, withheld
         from .reports import event_json
 
-        return [event_json(e) for e in self.store.history(tender_id)]
+        found = [event_json(e) for e in self.store.history(tender_id)]
+        drafts = [e for e in found if "attached" in e["data"]]
+        if drafts and not may_see(self.store, self.store.tender(tender_id), self.actor):
+            for event in drafts:  # a draft's title, file name and hash are its participants'
+                event["data"] = {**event["data"], "attached": withheld(event["data"]["attached"])}
+        return found
 
     def advance(
         self,
@@ -150,6 +157,14 @@ class App:
 
         return attach(self.store, tender_id, uploads, self._acting(), self.now, kind=kind,
                       title=title)  # fmt: skip
+
+    def check_attach(
+        self, tender_id: str, *, kind: str = "andet", title: str | None = None, files: int = 1
+    ) -> None:
+        """Refuse an attachment before its files are read (or uploaded)."""
+        from .materials import check_attach
+
+        check_attach(self.store, tender_id, self._acting(), kind, title, files)
 
     def files(self, tender_id: str) -> list[dict[str, Any]]:
         """Every version of the tender's documents, if the person asking may see them."""

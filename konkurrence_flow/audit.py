@@ -161,10 +161,13 @@ def _attached(tender_id: str, links: Sequence[Link]) -> Iterator[tuple[tuple[str
     """The documents a tender's events say were attached, by (tender, seq)."""
     for link in links:
         if link.content is not None and isinstance(link.content.data.get("attached"), Mapping):
-            yield (tender_id, link.seq), link.content.data["attached"]
+            said = link.content.data["attached"]
+            yield (tender_id, link.seq), {**said, "attached_by": link.content.actor,
+                                          "attached_at": link.content.occurred_at}  # fmt: skip
 
 
-_DOCUMENT_FIELDS = ("title", "kind", "version", "filename", "sha256", "size", "media_type")
+_DOCUMENT_FIELDS = ("title", "kind", "version", "filename", "sha256", "size", "media_type",
+                    "attached_by", "attached_at")  # fmt: skip
 
 
 def _check_documents(

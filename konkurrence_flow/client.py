@@ -221,7 +221,7 @@ class RemoteApp:
             yield tail
 
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
-                   "Content-Length": str(length)}  # fmt: skip
+                   "Content-Length": str(length), "X-Files": str(len(uploads))}  # fmt: skip
         query = {"kind": kind, "title": title}
         target = self._target(f"/tenders/{_segment(tender_id)}/files", query)
         return self._send("POST", target, body(), headers)

@@ -34,8 +34,8 @@ TEXT_LIMIT = 500_000
 DEFAULT_MAX_MB = 50
 MAX_ENTRIES = 10_000
 """A DOCX, XLSX or ODT with more entries than this is no office document (a ZIP bomb, say)."""
-MAX_PART = 64 * 1024 * 1024
-"""The largest unpacked part (a document's XML) whose text is read."""
+SHARED_STRINGS = 16 * 1024 * 1024
+"""The largest shared-strings part of an XLSX whose text is read (openpyxl holds all of it)."""
 
 
 @dataclass(frozen=True)
@@ -180,11 +180,11 @@ def sniff(path: Path) -> str | None:
 
 def _office(path: Path) -> str | None:
     """DOCX, XLSX or ODT by the ZIP's directory (and the ODT's `mimetype` entry)."""
+    if _entries(path) > MAX_ENTRIES:  # before ZipFile, which reads every entry's record
+        return None
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-            if len(entries) > MAX_ENTRIES:
-                return None
             names = {e.filename for e in entries}
             if "[Content_Types].xml" in names and "word/document.xml" in names:
                 return "docx"
@@ -197,6 +197,21 @@ def _office(path: Path) -> str | None:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         return None
     return None
+
+
+def _entries(path: Path) -> int:
+    """The number of entries a ZIP's end-of-central-directory record gives (ZIP64: as many as
+    may be, so too many)."""
+    with path.open("rb") as file:
+        file.seek(0, os.SEEK_END)
+        size = file.tell()
+        file.seek(max(0, size - 65_557))  # the record, and a comment of at most 65,535 bytes
+        tail = file.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return 0  # no record: zipfile will say it is no ZIP
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    return MAX_ENTRIES + 1 if count == 0xFFFF else count
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -226,7 +241,7 @@ def text_of(path: Path, format: str) -> str:
     length = 0
     try:
         for part in read(path):
-            folded = " ".join(part.split())
+            folded = " ".join(part.translate(_UNPRINTABLE).split())
             if folded:
                 parts.append(folded)
                 length += len(folded) + 1
@@ -235,6 +250,19 @@ def text_of(path: Path, format: str) -> str:
     except Exception as exc:  # a library's refusal of a file it cannot read: index the title
         logger().warning("no text read", file=path.name, format=format, reason=str(exc)[:200])
     return " ".join(parts)[:TEXT_LIMIT]
+
+
+class _Unprintable(dict[int, str]):
+    """`str.translate` table: every character that is not printable (NUL, ESC, …) a space (a
+    PDF's unmapped glyphs come out as NUL, which PostgreSQL's text cannot hold)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = found = char if char.isprintable() or char.isspace() else " "
+        return found
+
+
+_UNPRINTABLE = _Unprintable()
 
 
 def _pdf(path: Path) -> Iterator[str]:
@@ -249,20 +277,37 @@ def _pdf(path: Path) -> Iterator[str]:
 
 
 def _docx(path: Path) -> Iterator[str]:
-    _small_parts(path, ("word/document.xml",))
-    import docx
+    """The text of `word/document.xml`, a paragraph at a time, read as it is unpacked (the
+    document's pictures and other parts are never read)."""
+    yield from _paragraphs(path, "word/document.xml", (f"{{{_W}}}p",), f"{{{_W}}}t")
 
-    document = docx.Document(str(path))
-    for paragraph in document.paragraphs:
-        yield paragraph.text
-    for table in document.tables:
-        for row in table.rows:
-            yield " ".join(cell.text for cell in row.cells)
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+
+
+def _paragraphs(
+    path: Path, part: str, paragraphs: tuple[str, ...], run: str | None
+) -> Iterator[str]:
+    """Each paragraph's text in an office document's XML part, in document order: the text of its
+    `run` elements (of all its elements, if None) joined as written, so that a word split over
+    spans stays one word. A paragraph is let go once read: memory holds one at a time."""
+    from xml.etree.ElementTree import iterparse
+
+    with zipfile.ZipFile(path) as archive, archive.open(part) as content:
+        for _event, element in iterparse(content):
+            if element.tag in paragraphs:
+                if run is None:
+                    yield "".join(element.itertext())
+                else:
+                    yield "".join(t.text or "" for t in element.iter(run))
+                element.clear()
 
 
 def _xlsx(path: Path) -> Iterator[str]:
     from openpyxl import load_workbook
 
+    _small_parts(path, ("xl/sharedStrings.xml",), SHARED_STRINGS)  # openpyxl reads it whole
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         for sheet in workbook.worksheets:
@@ -274,13 +319,8 @@ def _xlsx(path: Path) -> Iterator[str]:
 
 
 def _odt(path: Path) -> Iterator[str]:
-    from xml.etree.ElementTree import iterparse
-
-    _small_parts(path, ("content.xml",))
-    with zipfile.ZipFile(path) as archive, archive.open("content.xml") as content:
-        for _event, element in iterparse(content):
-            yield " ".join(t for t in (element.text, element.tail) if t)
-            element.clear()
+    tags = (f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h")
+    yield from _paragraphs(path, "content.xml", tags, None)
 
 
 def _text(path: Path) -> Iterator[str]:
@@ -289,9 +329,9 @@ def _text(path: Path) -> Iterator[str]:
             yield chunk
 
 
-def _small_parts(path: Path, names: tuple[str, ...]) -> None:
-    """Refuse to unpack a part bigger than MAX_PART (a ZIP bomb would fill the memory)."""
+def _small_parts(path: Path, names: tuple[str, ...], limit: int) -> None:
+    """Refuse to read a part that unpacks to more than `limit` bytes (a ZIP bomb)."""
     with zipfile.ZipFile(path) as archive:
         for name in names:
-            if archive.getinfo(name).file_size > MAX_PART:
-                raise ValueError(f"{name} unpacks to more than {MAX_PART} bytes")
+            if name in archive.NameToInfo and archive.getinfo(name).file_size > limit:
+                raise ValueError(f"{name} unpacks to more than {limit} bytes")

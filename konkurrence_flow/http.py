@@ -98,6 +98,13 @@ MAX_FILES = 20
 """The most files one upload may carry."""
 
 
+def _declared_parts(request: Request) -> int:
+    """How many files an upload says it carries (`X-Files`, which `kflow` sends; else one): so
+    that `--title` with several is refused before the body is read (the body decides after)."""
+    given = request.headers.get("x-files", "1")
+    return int(given) if given.isdigit() and 0 < int(given) <= MAX_FILES else 1
+
+
 async def _received(request: Request, folder: Path) -> list[Upload]:
     """The uploaded files, each copied into `folder` a chunk at a time."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -321,6 +328,8 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
     ) -> list[dict[str, Any]]:
         """Attach files to a tender, all or none (as `kflow tender attach`): a
         multipart/form-data body, each file a part named `file`, with a Content-Length."""
+        parts = _declared_parts(request)
+        await run_in_threadpool(app.check_attach, tender_id, kind=kind, title=title, files=parts)
         with tempfile.TemporaryDirectory(prefix="kflow-upload-") as folder:
             uploads = await _received(request, Path(folder))
             return await run_in_threadpool(app.attach, tender_id, uploads, kind=kind, title=title)
@@ -454,9 +463,23 @@ class _BodyLimit:
             refusal = _error(413, f"the upload is over {limit // 1_000_000} MB "
                              f"({MAX_FILES} documents of at most {max_bytes() // 1_000_000} MB)")  # fmt: skip
         else:
-            await self.app(scope, receive, send)
+            await self.app(scope, _counted(receive, int(length)), send)
             return
         await refusal(scope, receive, send)
+
+
+def _counted(receive: Any, length: int) -> Any:
+    """An ASGI `receive` that ends the request (as a disconnect) once more than `length` bytes
+    came in: whatever the transfer encoding, an upload is no longer than it said."""
+    seen = 0
+
+    async def counted() -> Any:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        return {"type": "http.disconnect"} if seen > length else message
+
+    return counted
 
 
 UPLOAD = re.compile(rf"{API}/tenders/[^/]+/files$")

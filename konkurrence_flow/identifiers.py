@@ -55,6 +55,8 @@ def title_problem(value: str, what: str = "a title") -> str | None:
         return f"{what} cannot be empty"
     if len(value) > MAX_TITLE or "\n" in value or "\r" in value:
         return f"{what} must be one line of at most {MAX_TITLE} characters"
+    if not value.isprintable():
+        return f"{what} must be printable text (no control characters such as tab or escape)"
     return None
 
 

@@ -83,9 +83,23 @@ def sees_all(viewer: Person | None) -> bool:
     return viewer is not None and viewer.role == "secretariat"
 
 
+def may_see(store: Store, tender: Tender, viewer: Person | None) -> bool:
+    """May the viewer see the tender's documents?"""
+    return sees_all(viewer) or _participant(viewer, tender) or published(store, tender.id)
+
+
+WITHHELD = "a draft, for the tender's participants and the secretariat"
+
+
+def withheld(attached: Any) -> dict[str, Any]:
+    """What the history shows of a document the viewer may not see: its kind and version."""
+    said = attached if isinstance(attached, dict) else {}
+    return {"kind": said.get("kind"), "version": said.get("version"), "withheld": WITHHELD}
+
+
 def check_may_see(store: Store, tender: Tender, viewer: Person | None) -> None:
     """Refuse a viewer the documents of an unpublished tender they do not take part in."""
-    if sees_all(viewer) or _participant(viewer, tender) or published(store, tender.id):
+    if may_see(store, tender, viewer):
         return
     who = viewer.id if viewer is not None else "a reader the store does not know"
     raise Forbidden(
@@ -142,14 +156,7 @@ def attach(
     title: str | None = None,
 ) -> list[dict[str, Any]]:
     """Attach files to a tender, all or none: each an event and a document, one transaction."""
-    if kind not in KINDS:
-        shown = kind if len(kind) <= 40 else kind[:40] + "…"
-        raise InvalidInput(f"unknown kind {shown!r} (kinds: {', '.join(KINDS)})")
-    if not uploads:
-        raise InvalidInput("give at least one FILE to attach")
-    if title is not None and len(uploads) > 1:
-        raise InvalidInput("--title names one document: give one FILE with it")
-    check_may_touch(store.tender(tender_id), actor)  # refused before any file is read
+    check_attach(store, tender_id, actor, kind, title, len(uploads))
     checked = [documents.check(u.path, u.filename) for u in uploads]
     titles = [title if title is not None else default_title(c.filename) for c in checked]
     for given in titles:
@@ -174,6 +181,22 @@ def attach(
     return files_by_id(store, written)
 
 
+def check_attach(
+    store: Store, tender_id: str, actor: Person, kind: str, title: str | None, files: int
+) -> None:
+    """Refuse an attachment before any file is read (the service: before the upload is)."""
+    if kind not in KINDS:
+        shown = kind if len(kind) <= 40 else kind[:40] + "…"
+        raise InvalidInput(f"unknown kind {shown!r} (kinds: {', '.join(KINDS)})")
+    if files < 1:
+        raise InvalidInput("give at least one FILE to attach")
+    if title is not None and files > 1:
+        raise InvalidInput("--title names one document: give one FILE with it")
+    if title is not None and (problem := title_problem(title, "a document's title")):
+        raise InvalidInput(problem)
+    check_may_touch(store.tender(tender_id), actor)
+
+
 def default_title(filename: str) -> str:
     """A document's title from its file's name: the stem, with - and _ as spaces, capitalised."""
     stem = " ".join(Path(filename).stem.replace("_", " ").replace("-", " ").split())[:200]
@@ -196,9 +219,8 @@ def _writer(file: Checked, row: dict[str, Any], body: str, now: datetime, writte
     its row and its search entry."""
 
     def write(conn: Any) -> None:
-        stored = select(T_BLOB.c.sha256).where(T_BLOB.c.sha256 == file.sha256)
-        if conn.execute(stored).first() is None:
-            _store_bytes(conn, file, now)
+        if _new_blob(conn, file, now):  # the same bytes are stored once, whoever was first
+            _store_bytes(conn, file)
         doc_id = conn.execute(insert(T_DOC).values(row)).inserted_primary_key[0]
         _index(conn, doc_id, row["title"], body)
         written.append(doc_id)
@@ -206,9 +228,19 @@ def _writer(file: Checked, row: dict[str, Any], body: str, now: datetime, writte
     return write
 
 
-def _store_bytes(conn: Any, file: Checked, now: datetime) -> None:
-    conn.execute(insert(T_BLOB).values(sha256=file.sha256, size=file.size,
-                                       media_type=file.media_type, stored_at=now))  # fmt: skip
+def _new_blob(conn: Any, file: Checked, now: datetime) -> bool:
+    """Name the bytes (unless they are named already: then False)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect: Any = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(T_BLOB).values(
+        sha256=file.sha256, size=file.size, media_type=file.media_type, stored_at=now
+    )
+    named = statement.on_conflict_do_nothing().returning(T_BLOB.c.sha256)
+    return conn.execute(named).first() is not None
+
+
+def _store_bytes(conn: Any, file: Checked) -> None:
     sha, size = hashlib.sha256(), 0
     for n, chunk in enumerate(documents.chunks(file.path)):
         sha.update(chunk)
@@ -447,7 +479,7 @@ def _found(row: Any, codes: list[str]) -> dict[str, Any]:
 
 
 def _hit(row: Any, codes: list[str]) -> dict[str, Any]:
-    snippet = (row.snippet or "").replace("**", "*\u200b*").replace(HIT, "**").replace(END, "**")
+    snippet = (row.snippet or "").replace("*", "\u2217").replace(HIT, "**").replace(END, "**")
     return {
         **_found(row, codes), "title_hit": bool(row.title_hit),
         "rank": round(float(row.rank or 0), 6), "snippet": snippet,

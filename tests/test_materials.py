@@ -337,6 +337,7 @@ def test_hostile_searches_are_words_or_a_sentence(
         ("UPDATE document SET sha256 = (SELECT sha256 FROM blob WHERE sha256 <> document.sha256 "
          "LIMIT 1)", "its sha256 changed"),
         ("DELETE FROM document WHERE version = 1", "the document the event attached"),
+        ("UPDATE document SET attached_by = 'ole'", "its attached_by changed"),
     ],
 )  # fmt: skip
 def test_audit_verify_detects_a_changed_document(
@@ -598,3 +599,132 @@ def test_the_remote_cli_attaches_gets_and_searches_without_sqlalchemy(
     found = kflow("materials", "search", "sygehusophold", "--json")
     assert [h["file"]["id"] for h in json.loads(found.stdout)] == [file_id]
     assert found.stderr.strip().endswith("[]")
+
+
+# -- the review's findings -----------------------------------------------------------------------
+
+
+def test_the_history_withholds_a_drafts_title_and_hash_from_others(
+    tmp_path: Path, folder: Path
+) -> None:
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    secret = folder / "budget_rammeaftale_40mio.txt"
+    secret.write_text("Budget: 40 mio.\n", "utf-8")
+    attach(store, "AAR-SUND-01", [Upload(secret, secret.name)], ANNA, NOW, kind="kontrakt")
+    shown = {who: App(store, NOW, person).history("AAR-SUND-01")[-1]["data"]["attached"]
+             for who, person in (("anna", ANNA), ("sek", SEK), ("ole", OLE), ("none", None))}  # fmt: skip
+    assert shown["anna"]["title"] == shown["sek"]["title"] == "Budget rammeaftale 40mio"
+    assert shown["ole"] == shown["none"] == {
+        "kind": "kontrakt", "version": 1,
+        "withheld": "a draft, for the tender's participants and the secretariat",
+    }  # fmt: skip
+    publish(store, "AAR-SUND-01", ANNA)
+    later = App(store, at("2007-10-02"), OLE).history("AAR-SUND-01")
+    assert next(e for e in later if "attached" in e["data"])["data"]["attached"]["title"] == (
+        "Budget rammeaftale 40mio"
+    )
+    assert verify(store).ok  # withholding is in what is shown, never in what is stored
+
+
+def test_the_cli_history_says_a_draft_was_attached_without_its_title(
+    env: dict[str, str], folder: Path
+) -> None:
+    assert run(env, "tender", "attach", "AAR-SUND-01", str(folder / "krav.docx"),
+               user="anna").exit_code == 0  # fmt: skip
+    assert "attached 'Krav' v1 (andet)" in run(env, "tender", "history", "AAR-SUND-01").stdout
+    hidden = run(env, "tender", "history", "AAR-SUND-01", user="ole").stdout
+    assert "attached a draft andet (v1)" in hidden and "Krav" not in hidden
+
+
+def test_office_text_keeps_words_split_over_runs_and_spans(tmp_path: Path) -> None:
+    import zipfile
+
+    odt = tmp_path / "spans.odt"
+    content = (
+        '<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:'
+        'opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+        "<office:body><office:text><text:h>Overskrift</text:h><text:p>Leverandøren sørger for "
+        "Genop<text:span>træning</text:span> efter udskrivning.</text:p></office:text>"
+        "</office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(odt, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", content)
+    assert documents.text_of(odt, "odt") == (
+        "Overskrift Leverandøren sørger for Genoptræning efter udskrivning."
+    )
+    docx = samples.docx(tmp_path / "runs.docx", "Titel", ["første afsnit"])
+    import docx as python_docx
+
+    document = python_docx.Document(str(docx))
+    paragraph = document.add_paragraph("Genop")
+    paragraph.add_run("træning")
+    document.save(str(docx))
+    assert documents.text_of(docx, "docx") == "Titel første afsnit Genoptræning"
+
+
+def test_a_docx_is_read_without_its_pictures(tmp_path: Path) -> None:
+    """Only word/document.xml is unpacked: a 30 MB picture beside it is never read."""
+    import resource
+    import zipfile
+
+    docx = samples.docx(tmp_path / "billeder.docx", "Kravspecifikation", SPEC)
+    with zipfile.ZipFile(docx, "a") as archive:
+        archive.writestr("word/media/image1.png", bytes(30_000_000))  # compresses to ~30 kB
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    text = documents.text_of(docx, documents.check(docx).format)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert "varm mad" in text
+    assert grown < 20_000  # KiB: the picture (30 MB) was never held
+
+
+def test_text_and_titles_with_control_characters(any_store: Store, tmp_path: Path) -> None:
+    """A PDF's unmapped glyphs come out as NUL (which PostgreSQL's text cannot hold): they are
+    indexed as spaces; a title with control characters is refused."""
+    store = pilot_store(any_store.url)
+    pdf = tmp_path / "glyffer.pdf"
+    pdf.write_bytes(samples.pdf("Titel", ["madservice \x00\x1b[31m kravspecifikation"]))
+    made = attach(store, "AAR-SUND-01", [Upload(pdf, pdf.name)], SEK, NOW)
+    assert made[0]["indexed_chars"] > 0
+    hits = App(store, NOW, SEK).search_materials("kravspecifikation")
+    assert "\x00" not in hits[0]["snippet"] and "\x1b" not in hits[0]["snippet"]
+    before = counts(store)
+    for title in ("a\x00b", "rød\x1b[31m", "tab\there"):
+        with pytest.raises(InvalidInput, match="must be printable text"):
+            attach(store, "AAR-SUND-01", [Upload(pdf, pdf.name)], SEK, NOW, title=title)
+    assert counts(store) == before
+
+
+def test_a_zip_with_too_many_entries_is_no_office_document(tmp_path: Path) -> None:
+    import zipfile
+
+    many = tmp_path / "mange.docx"
+    with zipfile.ZipFile(many, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<x/>")
+        archive.writestr("word/document.xml", "<x/>")
+        for n in range(documents.MAX_ENTRIES):
+            archive.writestr(f"x{n}", "")
+    with pytest.raises(InvalidInput, match="is not a PDF, DOCX, XLSX, ODT or plain-text"):
+        documents.check(many)
+
+
+def test_an_upload_is_refused_before_its_body_is_read(
+    served: tuple[str, dict[str, str], Store],
+) -> None:
+    """A tender of another municipality: 403 while the 50 MB body is still unsent."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url, tokens, store = served
+    parts = urlsplit(url)
+    head = (
+        "POST /api/v1/tenders/ODE-BESK-01/files HTTP/1.1\r\n"
+        f"Host: {parts.hostname}\r\nAuthorization: Bearer {tokens['anna']}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=10) as conn:
+        conn.sendall(head.encode())
+        answer = conn.recv(65536).decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 403"), answer
+    assert "anna is project leader for municipality 751" in answer
+    assert counts(store)[:3] == (0, 0, 0)

@@ -176,6 +176,10 @@ _DA = {
     "size": ("Størrelse", "Size"),
     "year": ("År", "Year"),
     "attached": ("Tilføjet", "Attached"),
+    "draft_withheld": (
+        "et udkast, kun for udbuddets deltagere og sekretariatet",
+        "a draft, for the tender's participants and the secretariat only",
+    ),
     "attached_by": ("Af", "By"),
     "download": ("Hent", "Download"),
     "kind_udbudsbekendtgoerelse": ("Udbudsbekendtgørelse", "Contract notice"),
