@@ -7,7 +7,9 @@ import ipaddress
 import json
 import socket
 import ssl
+import subprocess
 import threading
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
@@ -17,6 +19,16 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def answers_healthz(url: str, process: subprocess.Popen[bytes]) -> bool:
+    """Has the `kflow serve` at `url` come up? (It must not have exited meanwhile.)"""
+    assert process.poll() is None, "kflow serve exited while starting"
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def free_port() -> int:

@@ -447,9 +447,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]:
     import signal
     import subprocess
     import sys
-    import urllib.request
 
-    from servers import free_port
+    from servers import answers_healthz, free_port
     from support import wait_for
 
     from konkurrence_flow import tokens as kinds_of_token
@@ -467,16 +466,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]:
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
 
-    def healthy() -> bool:
-        assert process.poll() is None, "kflow serve exited while starting"
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=1) as answer:
-                return bool(answer.status == 200)
-        except OSError:
-            return False
-
     try:
-        wait_for(healthy, seconds=30)
+        wait_for(lambda: answers_healthz(url, process), seconds=30)
         yield url, tokens, store
     finally:
         process.send_signal(signal.SIGTERM)

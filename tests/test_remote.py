@@ -14,7 +14,6 @@ import signal
 import stat
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
-from servers import free_port
+from servers import answers_healthz, free_port
 from support import DEFINITIONS, ROOT, wait_for
 
 from cli import main
@@ -77,15 +76,6 @@ class Service:
         return {"KFLOW_DB": f"sqlite:///{self.db}", "KFLOW_USER": "kl-sek", "KFLOW_NOW": NOW}
 
 
-def _healthy(url: str, process: subprocess.Popen[bytes]) -> bool:
-    assert process.poll() is None, "kflow serve exited while starting"
-    try:
-        with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`kflow serve --no-scheduler` on a free port of 127.0.0.1, stopped with SIGTERM after."""
@@ -101,7 +91,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _healthy(url, process), seconds=30)
+        wait_for(lambda: answers_healthz(url, process), seconds=30)
         yield Service(url, db, local_db, tokens)
     finally:
         process.send_signal(signal.SIGTERM)
