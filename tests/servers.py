@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
@@ -19,6 +24,30 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+@contextmanager
+def kflow_serve(env: Mapping[str, str]) -> Iterator[str]:
+    """`kflow serve --no-scheduler` on a free port of 127.0.0.1 with `env` added to ours, on a
+    clock that stands still (`--speed 1e-12`); its URL once /healthz answers. Stopped with
+    SIGTERM after, and it must exit cleanly."""
+    from support import ROOT, wait_for
+
+    port = free_port()
+    given = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+             **env}  # fmt: skip
+    given.pop("KFLOW_URL", None)
+    cmd = [sys.executable, str(ROOT / "cli.py"), "serve", "--no-scheduler", "--port", str(port),
+           "--speed", "1e-12"]  # fmt: skip
+    process = subprocess.Popen(cmd, env=given, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers_healthz(url, process), seconds=30)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=30)
+    assert process.returncode == 0, log.decode()
 
 
 def answers_healthz(url: str, process: subprocess.Popen[bytes]) -> bool:

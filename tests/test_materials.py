@@ -444,34 +444,17 @@ def test_file_get_refuses_bytes_changed_behind_its_back_and_writes_nothing(
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]:
     """`kflow serve` on 127.0.0.1 (a real uvicorn), the tokens of anna, ole and kl-sek."""
-    import signal
-    import subprocess
-    import sys
-
-    from servers import answers_healthz, free_port
-    from support import wait_for
+    from servers import kflow_serve
 
     from konkurrence_flow import tokens as kinds_of_token
 
     db = tmp_path / "served.db"
     store = pilot_store(f"sqlite:///{db}")
     tokens = {p.id: kinds_of_token.create(store, p.id)[1] for p in (ANNA, OLE, SEK)}
-    port = free_port()
-    env = {**os.environ, "KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-20T10:00",
-           "KFLOW_MAX_FILE_MB": "5", "KFLOW_USER": "kl-sek",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
-    env.pop("KFLOW_URL", None)
-    cmd = [sys.executable, str(ROOT / "cli.py"), "serve", "--no-scheduler", "--port", str(port),
-           "--speed", "1e-12"]  # fmt: skip
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-
-    try:
-        wait_for(lambda: answers_healthz(url, process), seconds=30)
+    env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": "2007-09-20T10:00",
+           "KFLOW_MAX_FILE_MB": "5", "KFLOW_USER": "kl-sek"}  # fmt: skip
+    with kflow_serve(env) as url:
         yield url, tokens, store
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
 
 
 def test_the_api_attaches_lists_gets_and_searches_with_the_same_rules(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -22,8 +21,8 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
-from servers import answers_healthz, free_port
-from support import DEFINITIONS, ROOT, wait_for
+from servers import free_port, kflow_serve
+from support import DEFINITIONS, ROOT
 
 from cli import main
 from konkurrence_flow.errors import InvalidInput
@@ -83,20 +82,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     db, local_db = folder / "service.db", folder / "local.db"
     tokens = _set_up(db)
     _set_up(local_db)
-    port = free_port()
-    env = {**os.environ, "KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": NOW, "KFLOW_USER": "kl-sek",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
-    cmd = [sys.executable, str(ROOT / "cli.py"), "serve", "--no-scheduler", "--port", str(port),
-           "--speed", "1e-12"]  # fmt: skip
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: answers_healthz(url, process), seconds=30)
+    env = {"KFLOW_DB": f"sqlite:///{db}", "KFLOW_NOW": NOW, "KFLOW_USER": "kl-sek"}
+    with kflow_serve(env) as url:
         yield Service(url, db, local_db, tokens)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, log = process.communicate(timeout=30)
-    assert process.returncode == 0, log.decode()
 
 
 # -- the same walk, both ways ---------------------------------------------------------------------
