@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -682,11 +684,26 @@ def test_a_zip_with_too_many_entries_is_no_office_document(tmp_path: Path) -> No
         documents.check(many)
 
 
+def _whole_answer(conn: socket.socket) -> str:
+    """Read one HTTP answer, head and body: they may come in separate packets."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536) or _closed()
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += conn.recv(65536) or _closed()
+    return (head + b"\r\n\r\n" + body).decode("utf-8", "replace")
+
+
+def _closed() -> bytes:
+    raise AssertionError("the server closed the connection before its answer was whole")
+
+
 def test_an_upload_is_refused_before_its_body_is_read(
     served: tuple[str, dict[str, str], Store],
 ) -> None:
     """A tender of another municipality: 403 while the 50 MB body is still unsent."""
-    import socket
     from urllib.parse import urlsplit
 
     url, tokens, store = served
@@ -698,7 +715,7 @@ def test_an_upload_is_refused_before_its_body_is_read(
     )
     with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=10) as conn:
         conn.sendall(head.encode())
-        answer = conn.recv(65536).decode("utf-8", "replace")
+        answer = _whole_answer(conn)
     assert answer.startswith("HTTP/1.1 403"), answer
     assert "anna is project leader for municipality 751" in answer
     assert counts(store)[:3] == (0, 0, 0)
