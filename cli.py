@@ -945,7 +945,8 @@ def overdue(municipality: str | None, limit: int | None, offset: int, as_json: b
         return
     first = next(found, None)
     if first is None:
-        click.echo("nothing is overdue")
+        click.echo(f"no overdue step from offset {offset}: there are fewer"
+                   if offset else "nothing is overdue")  # fmt: skip
         return
     _table(((r["tender"], r["state"], r["due"], r["days_overdue"], ",".join(r["municipalities"]),
              r["leader"]) for r in chain([first], found)),

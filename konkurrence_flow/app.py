@@ -212,6 +212,12 @@ class App:
         found = each_overdue(self.store, self.now, _code(municipality), limit=limit, offset=offset)
         return list(found)
 
+    def count_overdue(self, municipality: str | None = None) -> int:
+        """How many steps are overdue as of the clock (every page of `overdue`)."""
+        from .calendar import local_date
+
+        return self.store.count_due_before(local_date(self.now), _code(municipality))
+
     def each_overdue(self, municipality: str | None = None) -> Iterator[dict[str, Any]]:
         """Every overdue step as of the clock, most overdue first, read a chunk at a time."""
         from .reports import each_overdue

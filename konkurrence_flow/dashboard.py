@@ -27,6 +27,8 @@ from .store import Store
 
 GANTT_PAGE = 100
 """Tenders on one page of the Gantt (a page prints on a few sheets of A4)."""
+OVERDUE_PAGE = 100
+"""Overdue steps on one page of `/overdue` (the most overdue first)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,16 @@ class GanttRow:
 
 
 @dataclass(frozen=True)
+class Page:
+    """Where a page lies among all the rows: `shown` of them from `offset`, of `total` in all."""
+
+    shown: int
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
 class GanttPage:
     """A page of Gantt rows, and how many tenders the filters match in all."""
 
@@ -161,6 +173,10 @@ class GanttPage:
     total: int
     offset: int
     limit: int
+
+    @property
+    def place(self) -> Page:
+        return Page(len(self.rows), self.total, self.offset, self.limit)
 
 
 @dataclass(frozen=True)

@@ -471,18 +471,29 @@ class Store:
         """The lines of the tenders whose current step, in a state that is not final, was due
         before `day` (overdue on `day`), earliest due first: filtered and ordered in SQL; a page
         of `limit` from `offset`, or all of them, read `chunk` at a time."""
-        query = (
-            select(*rows.LINE_COLUMNS)
-            .where(T_TENDER.c.due < day, self._not_final())
-            .order_by(T_TENDER.c.due, T_TENDER.c.id)
-        )
-        query = _of_municipality(query, municipality_code)
-        if programme is not None:
-            query = query.where(T_TENDER.c.programme == programme)
+        query = self._due_before(select(*rows.LINE_COLUMNS), day, municipality_code, programme)
+        query = query.order_by(T_TENDER.c.due, T_TENDER.c.id)
         if limit is None and not offset:
             return self._each(query, ("due", "id"), chunk, rows.read_lines)
         with self.engine.connect() as conn:
             return iter(rows.read_lines(conn, query.offset(offset or None).limit(limit)))
+
+    def count_due_before(
+        self, day: date, municipality_code: str | None = None, programme: str | None = None
+    ) -> int:
+        """How many tenders `with_due_before` gives (all its pages)."""
+        query = self._due_before(select(func.count()), day, municipality_code, programme)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query.select_from(T_TENDER)).scalar_one())
+
+    def _due_before(
+        self, query: Any, day: date, municipality_code: str | None, programme: str | None
+    ) -> Any:
+        """`query` narrowed to the tenders overdue on `day` (a step in a state that is not final,
+        due before it), of one municipality and one programme if named."""
+        query = _of_municipality(query.where(T_TENDER.c.due < day, self._not_final()),
+                                 municipality_code)  # fmt: skip
+        return query if programme is None else query.where(T_TENDER.c.programme == programme)
 
     def notifications(
         self, status: str | None = None, *, limit: int | None = None, offset: int = 0

@@ -307,6 +307,8 @@ def test_tender_list_overdue_and_pages(pilot: Kflow) -> None:
                                now="2007-10-01"))  # fmt: skip
     assert page == late[3:]
     assert pilot.ok("overdue", now="2007-09-30") == "nothing is overdue\n"
+    beyond = pilot.ok("overdue", "--offset", "4", now="2007-10-01")
+    assert beyond == "no overdue step from offset 4: there are fewer\n"
     table = pilot.ok("overdue", now="2007-10-01").splitlines()
     assert table[0].split() == ["TENDER", "STATE", "DUE", "DAYS", "MUNICIPALITIES", "LEADER"]
     assert [line.split()[0] for line in table[1:]] == [r["tender"] for r in late]

@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from support import at
 
 from konkurrence_flow import dashboard, http, tokens
+from konkurrence_flow.app import App
 from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.store import Store
 from konkurrence_flow.web import charts
@@ -182,6 +184,43 @@ def test_the_overdue_board_lists_each_municipalitys_steps_most_overdue_first(
     assert '<td class="num late">5</td>' in page  # due 2007-09-30, today 2007-10-05
     only = client.get("/overdue?municipality=461").text
     assert "ODE-BESK-01" in only and "AAR-SUND-01" not in only
+
+
+def test_the_overdue_board_is_paged_most_overdue_first(
+    store: Store, board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two steps: together they are every overdue step once, each page no less overdue
+    than the next; a municipality's filter stays in the links; past the end, a way back."""
+    monkeypatch.setattr(dashboard, "OVERDUE_PAGE", 2)
+    client = signed_in(store, board, "anna")
+    every = App(store, at(NOW)).overdue()
+    assert len(every) > 2, "the board needs more overdue steps than one page"
+    pages: list[dict[str, int]] = []
+    path: str | None = "/overdue"
+    while path:
+        page = client.get(path).text
+        pages.append(_overdue_rows(page))
+        shown = sum(len(p) for p in pages)
+        assert f"Viser {shown - len(pages[-1]) + 1}–{shown} af {len(every)}" in page
+        found = re.search(r'<a href="([^"]*)">Næste</a>', page)
+        path = found.group(1).replace("&amp;", "&") if found else None
+    assert [t for p in pages for t in p] == [r["tender"] for r in every]
+    assert all(min(a.values()) >= max(b.values()) for a, b in pairwise(pages))
+    assert 'href="/overdue?offset=0">Forrige</a>' in client.get("/overdue?offset=2").text
+    only = client.get("/overdue?municipality=751&offset=1").text
+    assert "municipality=751&amp;offset=0" in only
+    beyond = client.get("/overdue?offset=500").text
+    assert "Der er ikke så mange." in beyond
+    assert 'href="/overdue?offset=0">Til første side' in beyond
+    assert "Intet er forsinket." not in beyond and "Viser" not in beyond
+
+
+def _overdue_rows(page: str) -> dict[str, int]:
+    """A page of `/overdue`: its tenders and their days overdue, most overdue first (a joint
+    tender, shown under each of its municipalities, once)."""
+    rows = re.findall(r'<tr><th scope="row"><a href="/tenders/([^"]+)">.*?class="num late">(\d+)<',
+                      page)  # fmt: skip
+    return dict(sorted(((t, int(d)) for t, d in rows), key=lambda r: -r[1]))
 
 
 def test_firing_a_trigger_through_the_form_moves_the_tender_as_the_person(

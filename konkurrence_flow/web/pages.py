@@ -299,13 +299,16 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         return view.render(request, "gantt.html", person=app.actor, page=page, chart=chart,
                            chosen=chosen, choices=dashboard.choices(view.store),
                            programmes=names, programme=programme,
-                           pager=_pager(request, page))  # fmt: skip
+                           pager=_pager(request, page.place))  # fmt: skip
 
     @pages.get("/overdue")
     def overdue(request: Request) -> Response:
         app = view.app(request)
         municipality = request.query_params.get("municipality") or None
-        rows = app.overdue(municipality)
+        offset = _offset(request.query_params.get("offset"))
+        rows = app.overdue(municipality, limit=dashboard.OVERDUE_PAGE, offset=offset)
+        page = dashboard.Page(len(rows), app.count_overdue(municipality), offset,
+                              dashboard.OVERDUE_PAGE)  # fmt: skip
         groups: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             for code in row["municipalities"] or ["—"]:
@@ -313,7 +316,8 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         names = {code: dashboard.municipality_name(code) for code in groups}
         ordered = sorted(groups.items(), key=lambda kv: -kv[1][0]["days_overdue"])
         return view.render(request, "overdue.html", person=app.actor, groups=ordered,
-                           names=names, count=len(rows), municipality=municipality)  # fmt: skip
+                           names=names, page=page, pager=_pager(request, page),
+                           municipality=municipality)  # fmt: skip
 
     @pages.get("/effects")
     def effects(request: Request) -> Response:
@@ -373,14 +377,17 @@ def _offset(text: str | None) -> int:
     return int(text) if text and text.isascii() and text.isdigit() and len(text) < 9 else 0
 
 
-def _pager(request: Request, page: dashboard.GanttPage) -> dict[str, str | None]:
+def _pager(request: Request, page: dashboard.Page) -> dict[str, str | None]:
+    """Links to the first, previous and next pages (None where there is none)."""
+
     def link(offset: int) -> str:
         query = {k: v for k, v in request.query_params.items() if k != "offset"}
         return f"{request.url.path}?{urlencode({**query, 'offset': offset})}"
 
     previous = link(max(0, page.offset - page.limit)) if page.offset > 0 else None
     following = page.offset + page.limit
-    return {"previous": previous, "next": link(following) if following < page.total else None}
+    return {"first": link(0), "previous": previous,
+            "next": link(following) if following < page.total else None}  # fmt: skip
 
 
 # A tender: its page and its forms

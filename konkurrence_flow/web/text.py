@@ -74,6 +74,8 @@ _DA = {
     "showing": ("Viser", "Showing"),
     "of": ("af", "of"),
     "previous": ("Forrige", "Previous"),
+    "past_the_end": ("Der er ikke så mange.", "There are not that many."),
+    "first_page": ("Til første side", "To the first page"),
     "next": ("Næste", "Next"),
     "timer": ("Tidsstyret skift", "Timer"),
     "facts": ("Fakta", "Facts"),
