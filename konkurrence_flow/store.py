@@ -526,17 +526,6 @@ class Store:
             raise NotFound(f"unknown notification {note_id} (see `kflow notify list`)")
         return rows.notification(row)
 
-    def due_notifications(self, now: datetime, limit: int = 500) -> list[Notification]:
-        """Queued messages whose (next) attempt is due by `now`, oldest first."""
-        query = (
-            select(T_NOTE)
-            .where(T_NOTE.c.status == "queued", T_NOTE.c.next_attempt_at <= now)
-            .order_by(T_NOTE.c.next_attempt_at, T_NOTE.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [rows.notification(r) for r in conn.execute(query)]
-
     def claim_notifications(
         self, now: datetime, real_now: datetime, owner: str, lease: timedelta, *, limit: int
     ) -> list[Notification]:
