@@ -199,6 +199,9 @@ def _check_documents(
                                        f"{named} is not what the event attached: its "
                                        f"{', '.join(changed)} changed"))  # fmt: skip
             continue
+        if problem := _entry_problem(conn, row.id, row.title, said.get("text_sha256")):
+            report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
+                                       f"the search entry of {named} {problem}"))  # fmt: skip
         blobs.setdefault(row.sha256, []).append((row, named))
     for (tender_id, seq), said in sorted(attached.items()):
         report.breaks.append(Break(tender_id, seq, chain.REMOVED,
@@ -209,6 +212,20 @@ def _check_documents(
         for row, named in documents if problem else ():
             report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
                                        f"the bytes of {named} {problem}"))  # fmt: skip
+
+
+def _entry_problem(conn: Any, doc_id: int, title: str, text_sha256: Any) -> str | None:
+    """Why a document's search entry is not what was indexed when it was attached (its title,
+    and its text as the event's `text_sha256` records it), or None when it is."""
+    from .materials import indexed, text_digest
+
+    entry = indexed(conn, doc_id)
+    if entry is None:
+        return "is gone: search no longer finds it"
+    changed = ["title"] if entry[0] != title else []
+    if text_sha256 is not None and text_digest(entry[1] or "") != text_sha256:
+        changed.append("text")  # an event from before text_sha256 was recorded has none
+    return f"is not what was indexed: its {' and '.join(changed)} changed" if changed else None
 
 
 def _blob_problem(conn: Any, sha256: str, size: int) -> str | None:

@@ -169,7 +169,7 @@ def attach(
         versions[name] += 1
         attached = {"title": name, "kind": kind, "version": version, "filename": file.filename,
                     "sha256": file.sha256, "size": file.size, "media_type": file.media_type}  # fmt: skip
-        seq = unit.attach(tender_id, actor, attached)
+        seq = unit.attach(tender_id, actor, {**attached, "text_sha256": text_digest(body)})
         row = {**attached, "tender_id": tender_id, "seq": seq, "attached_by": actor.id,
                "attached_at": now, "chars": len(body)}  # fmt: skip
         unit.also(_writer(file, row, body, now, written))
@@ -256,6 +256,19 @@ def _index(conn: Any, doc_id: int, title: str, body: str) -> None:
             f"INSERT INTO {SEARCH_INDEX} (document_id, title, body) VALUES (:id, :title, :body)"
         )
     conn.execute(text(statement), {"id": doc_id, "title": title, "body": body})
+
+
+def text_digest(body: str) -> str:
+    """The SHA-256 of the text a document was indexed with (its attach event records it)."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def indexed(conn: Any, doc_id: int) -> tuple[str, str] | None:
+    """A document's entry in the search index, its title and text (None: it has none)."""
+    key = "rowid" if conn.dialect.name == "sqlite" else "document_id"
+    statement = text(f"SELECT title, body FROM {SEARCH_INDEX} WHERE {key} = :id")
+    found = conn.execute(statement, {"id": doc_id}).first()
+    return None if found is None else (found[0], found[1])
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -340,6 +340,10 @@ def test_hostile_searches_are_words_or_a_sentence(
          "LIMIT 1)", "its sha256 changed"),
         ("DELETE FROM document WHERE version = 1", "the document the event attached"),
         ("UPDATE document SET attached_by = 'ole'", "its attached_by changed"),
+        ("UPDATE document_text SET body = 'Leverandøren skal intet' WHERE rowid = 1",
+         "the search entry of document 1 ('Krav' v1) is not what was indexed: its text changed"),
+        ("UPDATE document_text SET title = 'Hemmelig' WHERE rowid = 2", "its title changed"),
+        ("DELETE FROM document_text WHERE rowid = 1", "is gone: search no longer finds it"),
     ],
 )  # fmt: skip
 def test_audit_verify_detects_a_changed_document(
@@ -357,6 +361,24 @@ def test_audit_verify_detects_a_changed_document(
     report = verify(store)
     assert not report.ok
     assert any(says in b.detail for b in report.breaks), report.breaks
+
+
+def test_audit_verify_checks_the_search_entries_on_either_backend(
+    any_store: Store, folder: Path
+) -> None:
+    """The attach event records the SHA-256 of the text indexed: an entry rewritten behind the
+    store's back (search would show its words) is named; a true one is not."""
+    store = pilot_store(any_store.url)
+    attach(store, "AAR-SUND-01", files_of(folder, "krav.docx", "udbud.pdf"), ANNA, NOW)
+    said = store.history("AAR-SUND-01")[-1].data["attached"]
+    assert len(said["text_sha256"]) == 64
+    assert verify(store).ok
+    key = "rowid" if store.engine.dialect.name == "sqlite" else "document_id"
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE document_text SET body = body || ' gratis' WHERE {key} = 2")
+    breaks = [b.detail for b in verify(store).breaks]
+    assert breaks == ["the search entry of document 2 ('Udbud' v1) is not what was indexed: "
+                      "its text changed"]  # fmt: skip
 
 
 # -- the command line ---------------------------------------------------------------------------
