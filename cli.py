@@ -866,12 +866,37 @@ def materials_search(
         click.echo(f"no document you may see holds {query!r}")
         return
     for hit in hits:
-        f, t = hit["file"], hit["tender"]
-        places = ", ".join(m["name"] for m in t["municipalities"])
-        click.echo(f"file {f['id']}  {f['title']} v{f['version']} ({f['kind']}, {f['format']})")
-        click.echo(f"  {t['id']} {t['title']} · {places} · {t['area'] or 'no area'} · {t['year']}")
+        _echo_found(hit)
         if hit["snippet"]:
             click.echo(f"  {hit['snippet']}")
+
+
+@materials.command("recent")
+@click.option("--area", help="Only tenders of this area (e.g. sundhed).")
+@click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@JSON_OPTION
+def materials_recent(area: str | None, kind: str | None, limit: int, as_json: bool) -> None:
+    """The documents attached last, newest first (the latest version of each; only what you
+    may see)."""
+    found = _settings().app().recent_materials(area=area, kind=kind, limit=limit)
+    if as_json:
+        _emit(found)
+        return
+    if not found:
+        click.echo("no document you may see" + (" of that area or kind" if area or kind else ""))
+        return
+    for item in found:
+        _echo_found(item, attached=True)
+
+
+def _echo_found(item: dict[str, Any], *, attached: bool = False) -> None:
+    """A document of the materials bank in two lines: the file, then its tender."""
+    f, t = item["file"], item["tender"]
+    places = ", ".join(m["name"] for m in t["municipalities"])
+    when = f"  attached {f['attached_at'][:10]} by {f['attached_by']}" if attached else ""
+    click.echo(f"file {f['id']}  {f['title']} v{f['version']} ({f['kind']}, {f['format']}){when}")
+    click.echo(f"  {t['id']} {t['title']} · {places} · {t['area'] or 'no area'} · {t['year']}")
 
 
 # -- programmes --------------------------------------------------------------------------------

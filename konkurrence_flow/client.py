@@ -246,6 +246,13 @@ class RemoteApp:
         given = {"q": query, "area": area, "kind": kind, "limit": limit}
         return self._call("GET", "/materials/search", query=given)
 
+    def recent_materials(
+        self, *, area: str | None = None, kind: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The documents the token's person may see, attached last first."""
+        given = {"area": area, "kind": kind, "limit": limit}
+        return self._call("GET", "/materials/recent", query=given)
+
     # -- HTTP ---------------------------------------------------------------------------------------
 
     def _call(

@@ -362,6 +362,16 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         `kflow materials search --json`)."""
         return app.search_materials(q, area=area, kind=kind, limit=limit)
 
+    @api.get(f"{API}/materials/recent")
+    def recent(
+        area: str | None = Query(None, max_length=200),
+        kind: str | None = Query(None, max_length=40),
+        limit: int = Query(20, ge=1, le=200),
+        app: App = For,
+    ) -> list[dict[str, Any]]:
+        """The documents you may see, attached last first (as `kflow materials recent --json`)."""
+        return app.recent_materials(area=area, kind=kind, limit=limit)
+
     from .web.pages import Pages, create_pages
 
     api.router.routes.append(Pages(create_pages(store, clock, failures)))  # `/`, not `/api/…`

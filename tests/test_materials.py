@@ -433,6 +433,28 @@ def test_the_cli_attaches_lists_gets_and_searches(
     assert not (tmp_path / "x").exists()
 
 
+def test_materials_recent_lists_what_was_attached_last_that_you_may_see(
+    env: dict[str, str], folder: Path
+) -> None:
+    for user, tender, name, kind in (("anna", "AAR-SUND-01", "krav.docx", "kravspecifikation"),
+                                     ("ole", "ODE-BESK-01", "udbud.pdf", "andet")):  # fmt: skip
+        done = run(env, "tender", "attach", tender, str(folder / name), "--kind", kind, user=user)
+        assert done.exit_code == 0, done.output
+    everything = json.loads(run(env, "materials", "recent", "--json").stdout)  # the secretariat
+    assert [(h["file"]["id"], h["tender"]["id"]) for h in everything] == [
+        (2, "ODE-BESK-01"), (1, "AAR-SUND-01")
+    ]  # fmt: skip
+    assert [h["file"]["id"] for h in json.loads(run(env, "materials", "recent", "--kind",
+            "kravspecifikation", "--json").stdout)] == [1]  # fmt: skip
+    own = run(env, "materials", "recent", user="anna").stdout.splitlines()
+    assert own == ["file 1  Krav v1 (kravspecifikation, Word (DOCX))  attached 2007-09-20 by anna",
+                   "  AAR-SUND-01 Genoptræning efter sygehusudskrivning · Aarhus · sundhed · 2007"]  # fmt: skip
+    none = run(env, "materials", "recent", "--kind", "kontrakt", user="anna")
+    assert none.exit_code == 0 and none.stdout == "no document you may see of that area or kind\n"
+    refused = run(env, "materials", "recent", "--limit", "0")
+    assert refused.exit_code == 2 and "Invalid value for '--limit'" in refused.stderr
+
+
 def test_a_refused_cli_attach_writes_nothing(env: dict[str, str], folder: Path) -> None:
     history = run(env, "tender", "history", "AAR-SUND-01", "--json").stdout
     fake = folder / "krav.pdf"
@@ -499,6 +521,11 @@ def test_the_api_attaches_lists_gets_and_searches_with_the_same_rules(
     assert facts == made[0]
     assert [h["file"]["id"] for h in anna.search_materials("sygehusophold")] == [made[0]["id"]]
     assert ole.search_materials("sygehusophold") == []
+    assert [h["file"]["id"] for h in anna.recent_materials()] == [f["id"] for f in made][::-1]
+    assert anna.recent_materials() == App(store, NOW, ANNA).recent_materials()
+    assert ole.recent_materials() == []
+    with pytest.raises(InvalidInput, match="unknown kind 'hemmelig'"):
+        ole.recent_materials(kind="hemmelig")
     with pytest.raises(Forbidden, match="not published yet"):
         ole.files("AAR-SUND-01")
     with pytest.raises(Forbidden, match="not published yet"):
@@ -597,6 +624,9 @@ def test_the_remote_cli_attaches_gets_and_searches_without_sqlalchemy(
     found = kflow("materials", "search", "sygehusophold", "--json")
     assert [h["file"]["id"] for h in json.loads(found.stdout)] == [file_id]
     assert found.stderr.strip().endswith("[]")
+    recent = kflow("materials", "recent", "--kind", "andet", "--json")
+    assert [h["file"]["id"] for h in json.loads(recent.stdout)] == [file_id]
+    assert recent.stderr.strip().endswith("[]")
 
 
 # -- the review's findings -----------------------------------------------------------------------

@@ -258,6 +258,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/files/1", None),
     ("GET", "/files/1/content", None),
     ("GET", "/materials/search?q=madservice", None),
+    ("GET", "/materials/recent", None),
 ]
 
 
@@ -562,7 +563,7 @@ BEYOND_THE_ISSUE = {
 MATERIALS = {
     ("post", "/api/v1/tenders/{tender_id}/files"), ("get", "/api/v1/tenders/{tender_id}/files"),
     ("get", "/api/v1/files/{file_id}"), ("get", "/api/v1/files/{file_id}/content"),
-    ("get", "/api/v1/materials/search"),
+    ("get", "/api/v1/materials/search"), ("get", "/api/v1/materials/recent"),
 }  # fmt: skip
 """Issue 15's: the materials bank."""
 
