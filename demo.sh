@@ -178,6 +178,7 @@ print(digest["subject"]); print(); print(digest["body"])'
 
 say "The materials bank: what Odense's project leader finds from the other municipalities"
 printf '# published material is shared with the whole network; drafts stay with their tender\n'
+run --now 2008-10-01 --user ole materials recent --limit 3
 run --now 2008-10-01 --user ole materials search "madservice ældre"
 run --now 2008-10-01 --user ole materials search kravspecifikation --kind kravspecifikation
 run --now 2008-10-01 --user ole tender files GEN-SUND-01
