@@ -446,17 +446,21 @@ def test_another_municipalitys_leader_is_refused_before_the_body_is_read(
     store: Store, board: Board, tmp_path: Path
 ) -> None:
     """anna posts to Odense's tender with her own valid CSRF token: the 403 page with the
-    domain's sentence, nothing written."""
+    domain's sentence, nothing written; called directly, the application never asks for the
+    body."""
     client = signed_in(store, board, "anna")
     csrf = csrf_of(client.get("/tenders/AAR-SUND-01").text)
     before = written(store, "ODE-BESK-01")
     answer = post_files(client, [("a.pdf", sample_pdf(tmp_path).read_bytes())], csrf=csrf,
                         tender="ODE-BESK-01")  # fmt: skip
-    assert answer.status_code == 403
-    assert "anna is project leader for municipality 751; tender ODE-BESK-01 belongs to 461" in (
-        answer.text
-    )
+    sentence = "anna is project leader for municipality 751; tender ODE-BESK-01 belongs to 461"
+    assert answer.status_code == 403 and sentence in answer.text
     assert written(store, "ODE-BESK-01") == before
+    status, body, asked = asgi_post(store, "/tenders/ODE-BESK-01/files", {
+        "content-type": "multipart/form-data; boundary=x", "content-length": "50000000",
+        "cookie": f"kflow_session={client.cookies['kflow_session']}",
+    }, b"--x\r\n")  # fmt: skip
+    assert (status, asked) == (403, 0) and sentence in body
 
 
 def test_an_upload_without_a_session_goes_to_sign_in_and_writes_nothing(
