@@ -22,6 +22,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -105,23 +106,43 @@ def _declared_parts(request: Request) -> int:
     return int(given) if given.isdigit() and 0 < int(given) <= MAX_FILES else 1
 
 
-async def _received(request: Request, folder: Path) -> list[Upload]:
-    """The uploaded files, each copied into `folder` a chunk at a time."""
+@dataclass(frozen=True)
+class Received:
+    """An upload as received: its files, copied to disk, and the form's other fields."""
+
+    uploads: list[Upload]
+    fields: dict[str, str]
+
+
+async def received(request: Request, folder: Path, fields: tuple[str, ...] = ()) -> Received:
+    """The uploaded files, each copied into `folder` a chunk at a time, and the fields named in
+    `fields` (the API's upload has none; the dashboard's form its CSRF token, kind and title).
+    A part with neither a file name nor bytes is no file: a browser's file input left empty."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput("send the files as multipart/form-data, each a part named 'file'")
-    uploads = []
-    async with request.form(max_files=MAX_FILES, max_fields=0) as form:
+    uploads, given = [], {}
+    async with request.form(max_files=MAX_FILES, max_fields=len(fields)) as form:
         for n, (name, part) in enumerate(form.multi_items()):
-            if name != "file" or not isinstance(part, UploadFile):
-                raise InvalidInput(
-                    f"unexpected part {name[:40]!r}: each file is a part named 'file'"
-                )
-            path = folder / str(n)
-            with path.open("wb") as out:
-                while chunk := await part.read(CHUNK):
-                    out.write(chunk)
-            uploads.append(Upload(path, part.filename or f"file-{n}"))
-    return uploads
+            if isinstance(part, str) and name in fields and name not in given:
+                given[name] = part
+            elif name != "file" or not isinstance(part, UploadFile):
+                raise InvalidInput(f"unexpected part {name[:40]!r}: each file is a part named "
+                                   f"'file'{_besides(fields)}")  # fmt: skip
+            elif part.filename or part.size:
+                uploads.append(await _spooled(part, folder / str(n), f"file-{n}"))
+    return Received(uploads, given)
+
+
+def _besides(fields: tuple[str, ...]) -> str:
+    return f", beside the fields {', '.join(fields)}" if fields else ""
+
+
+async def _spooled(part: UploadFile, path: Path, default: str) -> Upload:
+    """The part copied to `path`, a chunk at a time."""
+    with path.open("wb") as out:
+        while chunk := await part.read(CHUNK):
+            out.write(chunk)
+    return Upload(path, part.filename or default)
 
 
 def download(found: Mapping[str, Any], chunks: Iterator[bytes]) -> StreamingResponse:
@@ -331,8 +352,9 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         parts = _declared_parts(request)
         await run_in_threadpool(app.check_attach, tender_id, kind=kind, title=title, files=parts)
         with tempfile.TemporaryDirectory(prefix="kflow-upload-") as folder:
-            uploads = await _received(request, Path(folder))
-            return await run_in_threadpool(app.attach, tender_id, uploads, kind=kind, title=title)
+            got = await received(request, Path(folder))
+            return await run_in_threadpool(app.attach, tender_id, got.uploads, kind=kind,
+                                           title=title)  # fmt: skip
 
     @api.get(f"{API}/tenders/{{tender_id}}/files")
     def files(tender_id: str, app: App = For) -> list[dict[str, Any]]:
@@ -443,7 +465,8 @@ class _BodyLimit:
     """ASGI middleware: refuse a body over MAX_BODY bytes, by its Content-Length or as it streams
     in. The body is read up to the limit before the application sees it (never further), so a
     chunked body is refused with the same 413: the framework would turn an error raised while it
-    reads into a 400."""
+    reads into a 400. An upload (`UPLOAD`: the API's, and the dashboard's form on a tender's
+    page) has a limit of its own."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -453,7 +476,7 @@ class _BodyLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
-        if scope["method"] == "POST" and UPLOAD.search(scope["path"]):
+        if scope["method"] == "POST" and UPLOAD.fullmatch(scope["path"]):
             await self._upload(scope, receive, send, length)
             return
         over = length is not None and (not length.isdigit() or int(length) > MAX_BODY)
@@ -465,17 +488,43 @@ class _BodyLimit:
 
     async def _upload(self, scope: Any, receive: Any, send: Any, length: bytes | None) -> None:
         """An upload streams on to the application (to disk, a chunk at a time), if it says
-        how long it is, and that is within what MAX_FILES documents may take."""
-        limit = MAX_FILES * max_bytes() + 1_000_000
-        if length is None or not length.isdigit():
-            refusal = _error(411, "an upload must give its Content-Length")
-        elif int(length) > limit:
-            refusal = _error(413, f"the upload is over {limit // 1_000_000} MB "
-                             f"({MAX_FILES} documents of at most {max_bytes() // 1_000_000} MB)")  # fmt: skip
+        how long it is, and that is within what MAX_FILES documents may take. Else the API
+        answers its JSON refusal; the dashboard's page is given the refusal (`upload_refusal`)
+        and no body, to say it on the tender's page."""
+        size = int(length) if length is not None and length.isdigit() else None
+        refusal = _upload_refusal(size)
+        if refusal is None:
+            await self.app(scope, _counted(receive, size or 0), send)
+        elif scope["path"].startswith(f"{API}/"):
+            await _error(*refusal)(scope, receive, send)
         else:
-            await self.app(scope, _counted(receive, int(length)), send)
-            return
-        await refusal(scope, receive, send)
+            scope[_REFUSED] = refusal
+            await self.app(scope, _unread, send)
+
+
+_REFUSED = "kflow.upload_refused"
+
+
+def _upload_refusal(size: int | None) -> tuple[int, str] | None:
+    """Why an upload of this Content-Length (None: none given) is refused unread, or None."""
+    limit = MAX_FILES * max_bytes() + 1_000_000
+    if size is None:
+        return 411, "an upload must give its Content-Length"
+    if size > limit:
+        return 413, (f"the upload is over {limit // 1_000_000} MB "
+                     f"({MAX_FILES} documents of at most {max_bytes() // 1_000_000} MB)")  # fmt: skip
+    return None
+
+
+def upload_refusal(request: Request) -> tuple[int, str] | None:
+    """The status and sentence `_BodyLimit` refused the dashboard's upload with, unread."""
+    found: tuple[int, str] | None = request.scope.get(_REFUSED)
+    return found
+
+
+async def _unread() -> Any:
+    """An ASGI `receive` for a body refused unread: the client is as good as gone."""
+    return {"type": "http.disconnect"}
 
 
 def _counted(receive: Any, length: int) -> Any:
@@ -492,7 +541,8 @@ def _counted(receive: Any, length: int) -> Any:
     return counted
 
 
-UPLOAD = re.compile(rf"{API}/tenders/[^/]+/files$")
+UPLOAD = re.compile(rf"(?:{API})?/tenders/[^/]+/files")
+"""The paths of uploads: the API's, and the dashboard's form on a tender's page."""
 
 
 async def _body_within_limit(receive: Any) -> list[Any] | None:

@@ -25,6 +25,8 @@ from dashboard_store import NOW, Board, make_board
 from servers import free_port
 from support import ROOT, wait_for
 
+from konkurrence_flow import samples
+
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -246,6 +248,46 @@ def test_a_leader_searches_the_materials_bank_and_downloads_a_hit(
     check(page, "materials-search-phone")
     wide = page.evaluate("() => document.documentElement.scrollWidth")
     assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
+
+
+def test_a_leader_attaches_documents_through_the_tender_pages_form(
+    served: Served, page: Any, tmp_path: Path
+) -> None:
+    """A file with a false extension is refused on the page (role=alert, nothing written); a PDF
+    and a DOCX chosen together are attached, listed, and in the history as anna's."""
+    base = served.base
+    pdf = tmp_path / "tilbudsliste.pdf"
+    pdf.write_bytes(samples.pdf("Tilbudsliste", ["Priser pr. træningsforløb, i kroner."]))
+    docx = samples.docx(tmp_path / "bilag.docx", "Bilag", ["Leverandørens ydelser."])
+    false = tmp_path / "falsk.docx"
+    false.write_bytes(pdf.read_bytes())
+    sign_in(page, served, served.board.tokens["anna"], "/tenders/AAR-SUND-01")
+    form = page.locator("form[action='/tenders/AAR-SUND-01/files']")
+    check(page, "tender-attach-form")
+    before = served.history("AAR-SUND-01")
+
+    form.get_by_label("Filer").set_input_files(str(false))
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "falsk.docx ends in .docx, but its content is PDF" in (
+        page.locator(".refusal[role=alert]").inner_text()
+    )
+    assert served.history("AAR-SUND-01") == before
+    check(page, "tender-attach-refused")
+
+    form.get_by_label("Filer").set_input_files([str(pdf), str(docx)])
+    form.get_by_label("Type").select_option("kravspecifikation")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{base}/tenders/AAR-SUND-01?attached=2")
+    assert "Tilføjet: 2 dokumenter." in page.locator("[role=status]").inner_text()
+    documents = page.locator("section", has=page.locator("#docs-h"))
+    for name in ("tilbudsliste.pdf", "bilag.docx"):
+        assert documents.locator("a[download]", has_text=name).is_visible()
+    added = served.history("AAR-SUND-01")[len(before) :]
+    assert [(e["actor"], e["data"]["attached"]["filename"]) for e in added] == [
+        ("anna", "tilbudsliste.pdf"), ("anna", "bilag.docx")
+    ]  # fmt: skip
+    check(page, "tender-attached")
 
 
 # -- the secretariat ---------------------------------------------------------------------------------

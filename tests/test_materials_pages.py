@@ -9,14 +9,18 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dashboard_store import NOW, Board, make_board
+from fastapi.testclient import TestClient
+from httpx import Response
 from support import ANNA, OLE, SEK, at
-from test_pages import client_for, signed_in
+from test_pages import client_for, csrf_of, signed_in
 
-from konkurrence_flow import materials
+from konkurrence_flow import http, materials, samples
 from konkurrence_flow.app import App
+from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.documents import KINDS
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.model import NewTender, Person
@@ -318,3 +322,296 @@ def test_the_documents_attached_last_are_the_latest_versions_the_viewer_may_see(
     assert hit["title_hit"] and hit["snippet"] == "Træning i hjemmet eller på center."
     with pytest.raises(InvalidInput, match=r"unknown kind 'x' \(kinds: udbudsbekendtgoerelse"):
         materials.recent(any_store, SEK, kind="x")
+
+
+# -- attaching from the tender page ----------------------------------------------------------------
+
+ATTACH = "/tenders/AAR-SUND-01/files"
+
+
+def attach_form_of(html: str) -> str:
+    """The tender page's form to attach documents ("" when the page has none)."""
+    found = re.search(r'<form method="post" action="/tenders/[^"]+/files".*?</form>', html, re.S)
+    return found.group(0) if found else ""
+
+
+def written(store: Store, tender: str = "AAR-SUND-01") -> tuple[int, int]:
+    """The tender's events and the bank's documents: what a refusal must leave as they were."""
+    return len(store.history(tender)), len(
+        App(store, at(NOW), store.person("kl-sek")).files(tender)
+    )
+
+
+def sample_pdf(folder: Path, name: str = "tilbudsliste.pdf") -> Path:
+    path = folder / name
+    path.write_bytes(samples.pdf("Tilbudsliste", ["Priser pr. træningsforløb, i kroner."]))
+    return path
+
+
+def post_files(
+    client: TestClient,
+    files: list[tuple[str, bytes]],
+    *,
+    csrf: str | None = None,
+    kind: str = "kravspecifikation",
+    title: str = "",
+    tender: str = "AAR-SUND-01",
+) -> Response:
+    """The attach form as a browser posts it: multipart, the page's own CSRF token unless
+    another is given, one `file` part per file (one with an empty name when none is chosen)."""
+    if csrf is None:
+        csrf = csrf_of(client.get(f"/tenders/{tender}").text)
+    fields = {"csrf": csrf, "kind": kind, "title": title}
+    body = b"".join(
+        [*(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+           .encode() for name, value in fields.items()),
+         *(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+           "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+           for name, data in files or [("", b"")]),
+         f"--{BOUNDARY}--\r\n".encode()]
+    )  # fmt: skip
+    return client.post(f"/tenders/{tender}/files", content=body,
+                       headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})  # fmt: skip
+
+
+BOUNDARY = "----kflowFormBoundary7MA4YWxkTrZu0gW"
+
+
+def test_a_participant_attaches_a_pdf_and_a_docx_through_the_tender_pages_form(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    """303 back to the tender, which says two documents were attached and lists them; the
+    history has both as anna's acts; each downloads byte for byte."""
+    pdf = sample_pdf(tmp_path).read_bytes()
+    docx = samples.docx(tmp_path / "bilag.docx", "Bilag", ["Leverandørens ydelser."]).read_bytes()
+    client = signed_in(store, board, "anna")
+    events, documents = written(store)
+    answer = post_files(client, [("tilbudsliste.pdf", pdf), ("bilag.docx", docx)])
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/tenders/AAR-SUND-01?attached=2"
+    assert written(store) == (events + 2, documents + 2)
+    history = store.history("AAR-SUND-01")[-2:]
+    assert [(e.actor, e.data["attached"]["filename"]) for e in history] == [
+        ("anna", "tilbudsliste.pdf"), ("anna", "bilag.docx")
+    ]  # fmt: skip
+    assert {e.data["attached"]["kind"] for e in history} == {"kravspecifikation"}
+    page = client.get(answer.headers["location"]).text
+    assert '<div class="success" role="status"><strong>Tilføjet: 2 dokumenter.</strong>' in page
+    made = {f["filename"]: f for f in App(store, at(NOW), ANNA).files("AAR-SUND-01")}
+    for name, data, title in (("tilbudsliste.pdf", pdf, "Tilbudsliste"),
+                              ("bilag.docx", docx, "Bilag")):  # fmt: skip
+        assert f'<th scope="row">{title}</th>' in page
+        assert f'href="/materials/files/{made[name]["id"]}" download>{name}</a>' in page
+        assert client.get(f"/materials/files/{made[name]['id']}").content == data
+    english = client.get(answer.headers["location"] + "&lang=en").text
+    assert "<strong>Attached: 2 documents.</strong>" in english
+
+
+def test_one_file_takes_the_title_given_and_the_page_says_one_document(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    client = signed_in(store, board, "kl-sek")
+    answer = post_files(client, [("a.pdf", sample_pdf(tmp_path).read_bytes())],
+                        title="  Tilbudsliste, endelig  ", kind="kontrakt")  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["location"].endswith("?attached=1")
+    (last,) = App(store, at(NOW), SEK).files("AAR-SUND-01")[-1:]
+    assert (last["title"], last["kind"], last["attached_by"]) == (
+        "Tilbudsliste, endelig", "kontrakt", "kl-sek"
+    )  # fmt: skip
+    page = client.get(answer.headers["location"]).text
+    assert "<strong>Tilføjet: 1 dokument.</strong>" in page
+
+
+def test_the_attach_form_is_for_the_tenders_participants_and_the_secretariat(
+    store: Store, board: Board
+) -> None:
+    """anna and the secretariat get the form (a labelled file input for several files, the kinds
+    in Danish, an optional title, the CSRF token); anna gets none on Odense's tender."""
+    for person in ("anna", "kl-sek"):
+        form = attach_form_of(signed_in(store, board, person).get("/tenders/AAR-SUND-01").text)
+        assert 'enctype="multipart/form-data"' in form, person
+        assert '<label for="attach-file">Filer</label>' in form
+        assert re.search(r'<input id="attach-file" name="file" type="file" multiple', form)
+        assert '<option value="andet" selected>Andet</option>' in form
+        assert '<option value="udbudsbekendtgoerelse">Udbudsbekendtgørelse</option>' in form
+        assert '<label for="attach-title">Titel (valgfri)</label>' in form
+        assert "højst 50,0 MB pr. dokument og 20 filer ad gangen" in form
+        assert re.search(r'name="csrf" value="[0-9a-f]{64}"', form)
+    english = signed_in(store, board, "anna").get("/tenders/AAR-SUND-01?lang=en").text
+    assert '<h3 id="attach-h">Attach documents</h3>' in english and "With one file only" in english
+    assert attach_form_of(signed_in(store, board, "anna").get("/tenders/ODE-BESK-01").text) == ""
+
+
+def test_another_municipalitys_leader_is_refused_before_the_body_is_read(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    """anna posts to Odense's tender with her own valid CSRF token: the 403 page with the
+    domain's sentence, nothing written; called directly, the application never asks for the
+    body."""
+    client = signed_in(store, board, "anna")
+    csrf = csrf_of(client.get("/tenders/AAR-SUND-01").text)
+    before = written(store, "ODE-BESK-01")
+    answer = post_files(client, [("a.pdf", sample_pdf(tmp_path).read_bytes())], csrf=csrf,
+                        tender="ODE-BESK-01")  # fmt: skip
+    sentence = "anna is project leader for municipality 751; tender ODE-BESK-01 belongs to 461"
+    assert answer.status_code == 403 and sentence in answer.text
+    assert written(store, "ODE-BESK-01") == before
+    status, body, asked = asgi_post(store, "/tenders/ODE-BESK-01/files", {
+        "content-type": "multipart/form-data; boundary=x", "content-length": "50000000",
+        "cookie": f"kflow_session={client.cookies['kflow_session']}",
+    }, b"--x\r\n")  # fmt: skip
+    assert (status, asked) == (403, 0) and sentence in body
+
+
+def test_an_upload_without_a_session_goes_to_sign_in_and_writes_nothing(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    before = written(store)
+    answer = post_files(client_for(store), [("a.pdf", sample_pdf(tmp_path).read_bytes())],
+                        csrf="x")  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["location"] == "/signin?next=%2F"
+    assert written(store) == before
+
+
+def test_an_upload_without_this_sessions_csrf_token_writes_nothing(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    client, other = signed_in(store, board, "anna"), signed_in(store, board, "kl-sek")
+    pdf = [("a.pdf", sample_pdf(tmp_path).read_bytes())]
+    before = written(store)
+    for csrf in ("", "forged", csrf_of(other.get("/").text)):
+        answer = post_files(client, pdf, csrf=csrf)
+        assert answer.status_code == 403, csrf
+        assert "this form has expired or did not come from this page; reload and try again" in (
+            answer.text
+        )
+    answer = client.post(ATTACH, data={"kind": "andet"}, files=[("file", ("a.pdf", pdf[0][1]))])
+    assert answer.status_code == 403 and "did not come from this page" in answer.text  # no field
+    assert written(store) == before
+
+
+@pytest.mark.parametrize(
+    ("files", "kind", "title", "sentence"),
+    [
+        ([("tilbud.docx", b"%PDF-1.4 not a word file")], "andet", "",
+         "tilbud.docx ends in .docx, but its content is PDF; name it .pdf (or attach the file "
+         "you meant)"),
+        ([("billede.png", b"\x89PNG\r\n\x1a\n\x00\x00")], "andet", "",
+         "billede.png is not a PDF, DOCX, XLSX, ODT or plain-text (UTF-8) file by its content"),
+        ([("a.txt", b"Tekst.")], "tilbud", "",
+         "unknown kind &#39;tilbud&#39; (kinds: udbudsbekendtgoerelse, kravspecifikation"),
+        ([("a.txt", b"Tekst."), ("b.txt", b"Mere tekst.")], "andet", "Bilag",
+         "--title names one document: give one FILE with it"),
+        ([], "andet", "", "give at least one FILE to attach"),
+        ([("a.txt", b"Tekst."), ("tom.txt", b"")], "andet", "", "tom.txt is empty"),
+    ],
+    ids=["false-extension", "not-a-document", "unknown-kind", "title-with-two", "no-file",
+         "one-empty"],
+)  # fmt: skip
+def test_a_refused_upload_shows_the_sentence_on_the_tender_page_and_writes_nothing(
+    store: Store,
+    board: Board,
+    files: list[tuple[str, bytes]],
+    kind: str,
+    title: str,
+    sentence: str,
+) -> None:
+    """A 400 with the tender's page, the domain's sentence in its alert, the kind and title as
+    chosen; no event, no document (all or none: a good file beside a bad one is not kept)."""
+    client = signed_in(store, board, "anna")
+    before = written(store)
+    answer = post_files(client, files, kind=kind, title=title)
+    assert answer.status_code == 400
+    alert = re.search(r'<div class="refusal" role="alert">(.*?)</div>', answer.text, re.S)
+    assert alert and sentence in alert.group(1), answer.text
+    assert written(store) == before
+    form = attach_form_of(answer.text)
+    assert f'value="{title}"' in form
+    if kind in KINDS:
+        assert f'<option value="{kind}" selected>' in form
+
+
+def test_a_file_over_the_limit_is_refused_and_writes_nothing(
+    store: Store, board: Board, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KFLOW_MAX_FILE_MB", "0.01")  # 10 kB
+    client = signed_in(store, board, "anna")
+    assert "højst 10 kB pr. dokument" in client.get("/tenders/AAR-SUND-01").text
+    big = samples.pdf("Stor", ["Fyld."], filler=20_000)
+    before = written(store)
+    answer = post_files(client, [("stor.pdf", big)])
+    assert answer.status_code == 400
+    assert "stor.pdf is 0.0 MB, over the 0.0 MB limit for one document (KFLOW_MAX_FILE_MB)" in (
+        answer.text
+    )
+    assert 'role="alert"' in answer.text and written(store) == before
+
+
+def test_a_body_over_the_upload_limit_is_refused_by_its_length_unread(
+    store: Store, board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Content-Length over what 20 documents may take: 413 on the tender's page, and the body is
+    never read (the application is called directly, counting what it asks of the client)."""
+    monkeypatch.setenv("KFLOW_MAX_FILE_MB", "0.01")
+    client = signed_in(store, board, "anna")
+    csrf = csrf_of(client.get("/tenders/AAR-SUND-01").text)
+    cookie = f"kflow_session={client.cookies['kflow_session']}"
+    before = written(store)
+    status, body, asked = asgi_post(store, ATTACH, {
+        "content-type": "multipart/form-data; boundary=x", "content-length": str(10**9),
+        "cookie": cookie,
+    }, f'--x\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'.encode())  # fmt: skip
+    assert status == 413 and asked == 0
+    assert "the upload is over 1 MB (20 documents of at most 0 MB)" in body
+    assert 'role="alert"' in body and "<h1>AAR-SUND-01: " in body
+    assert written(store) == before
+    status, body, asked = asgi_post(store, ATTACH, {
+        "content-type": "multipart/form-data; boundary=x", "cookie": cookie,
+    }, b"--x--\r\n")  # fmt: skip
+    assert status == 411 and asked == 0 and "an upload must give its Content-Length" in body
+
+
+def test_a_link_cannot_make_the_page_say_documents_were_attached(
+    store: Store, board: Board
+) -> None:
+    """`?attached=N` is believed only of the person's own last N acts, each an attachment; the
+    page never shows the link's text."""
+    client = signed_in(store, board, "ole")
+    for given in ("1", "2", "<b>3</b>", "99999999999"):
+        page = client.get(f"/tenders/AAR-SUND-01?attached={given}").text
+        assert 'role="status"' not in page and "<b>3" not in page, given
+    anna = signed_in(store, board, "anna")  # her last two acts are the sample's versions
+    assert (
+        "<strong>Tilføjet: 2 dokumenter.</strong>"
+        in anna.get("/tenders/AAR-SUND-01?attached=2").text
+    )
+    assert 'role="status"' not in anna.get("/tenders/AAR-SUND-01?attached=3").text
+
+
+def asgi_post(
+    store: Store, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, str, int]:
+    """POST to the service's ASGI application as a server would: its status, its body, and how
+    many times it asked the client for the request's body."""
+    import asyncio
+
+    app = http.create_app(store, FixedClock(at(NOW)))
+    asked, sent = 0, []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        asked += 1
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+             "headers": [(k.encode(), v.encode()) for k, v in
+                         {"host": "testserver", **headers}.items()]}  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], text.decode("utf-8"), asked

@@ -1,5 +1,6 @@
 """The materials bank on the dashboard: the search page (`/materials`), a document's download
-(`/materials/files/ID`), and the list of documents a tender's page shows.
+(`/materials/files/ID`), and the list of documents a tender's page shows, with its form to
+attach more (posted to `/tenders/ID/files`, a route of the tender's pages).
 
 Every answer comes from `App` as the signed-in person, so the bank's one rule of who sees what
 (`materials.check_may_see`, and `_visible` in SQL) decides here as at the API and the CLI: a
@@ -17,9 +18,11 @@ from markupsafe import Markup, escape
 
 from .. import dashboard
 from ..app import App
-from ..documents import KINDS
-from ..errors import Forbidden, InvalidInput
-from ..http import FILE_ID, download
+from ..documents import FORMATS, KINDS, max_bytes
+from ..errors import Forbidden, InvalidInput, NotAllowed
+from ..http import FILE_ID, MAX_FILES, download
+from ..identifiers import MAX_TITLE
+from ..model import Person
 
 if TYPE_CHECKING:
     from .pages import _Views
@@ -28,6 +31,10 @@ MAX_QUERY = 200
 """The most characters of a search the page reads (`materials.words` keeps 20 words of them)."""
 HITS = 50
 """The most documents one page shows (the search's best, or the last attached)."""
+ATTACH_FIELDS = ("csrf", "kind", "title")
+"""The attach form's fields beside its files."""
+ACCEPT = ",".join(e for f in FORMATS.values() for e in f.extensions)
+"""The file names the attach form's file input offers (the bank checks the content anyway)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,32 @@ def tender_documents(app: App, tender_id: str) -> list[dict[str, Any]] | None:
     except Forbidden:
         return None
     return sorted(found, key=lambda f: (f["title"].casefold(), f["title"], -f["version"]))
+
+
+def attach_form(app: App, tender_id: str) -> dict[str, Any] | None:
+    """What the tender page's form to attach documents offers; None when the person may not
+    attach to the tender (`App.check_attach`: its participants and the secretariat)."""
+    try:
+        app.check_attach(tender_id)
+    except (Forbidden, NotAllowed):
+        return None
+    return {"kinds": KINDS, "accept": ACCEPT, "max_bytes": max_bytes(), "max_files": MAX_FILES,
+            "max_title": MAX_TITLE}  # fmt: skip
+
+
+def attach_choices(fields: dict[str, str]) -> dict[str, Any]:
+    """The kind and title the form chose: `App.attach`'s keywords (a blank title is none)."""
+    return {"kind": fields.get("kind") or "andet", "title": fields.get("title", "").strip() or None}
+
+
+def attached_now(history: list[dict[str, Any]], actor: Person | None, given: str | None) -> int:
+    """How many documents to say were just attached (`?attached=N`): N if the tender's last N
+    events are attachments by the person; else 0, whatever a link says."""
+    if actor is None or not (given and given.isascii() and given.isdigit() and len(given) < 3):
+        return 0
+    count = int(given)
+    mine = [e for e in history[-count:] if "attached" in e["data"] and e["actor"] == actor.id]
+    return count if 0 < count == len(mine) else 0
 
 
 # -- filters for the templates --------------------------------------------------------------------

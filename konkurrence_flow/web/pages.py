@@ -10,6 +10,7 @@ The materials bank's pages (search, downloads) are `bank`'s.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..calendar import local_date, parse_instant
 from ..clock import Clock
 from ..errors import InvalidInput, KonkurrenceFlowError, NotFound, http_status
 from ..facts import parse_assignments
+from ..http import received, upload_refusal
 from ..log import logger
 from ..programme import Milestone, Programme
 from ..store import Store
@@ -397,7 +399,9 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
     @pages.get("/tenders/{tender_id}")
     def tender(request: Request, tender_id: str) -> Response:
         app = view.app(request)
-        return _tender_page(view, request, app, tender_id, done=request.query_params.get("done"))
+        query = request.query_params
+        return _tender_page(view, request, app, tender_id, done=query.get("done"),
+                            attached=query.get("attached"))  # fmt: skip
 
     @pages.post("/tenders/{tender_id}/advance")
     async def advance(request: Request, tender_id: str) -> Response:
@@ -410,12 +414,50 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
         try:
             await run_in_threadpool(_fire, app, tender_id, form)
         except KonkurrenceFlowError as exc:
-            code = http_status(exc)
-            if code in (401, 403, 404, 503):
-                return view.error(request, code, _sentence(exc))
-            return await run_in_threadpool(_tender_page, view, request, app, tender_id,
-                                           refused=_sentence(exc), form=form, status=code)  # fmt: skip
+            return await _refused(view, request, app, tender_id, exc, form)
         return RedirectResponse(f"/tenders/{tender_id}?{urlencode({'done': trigger})}", 303)
+
+    @pages.post("/tenders/{tender_id}/files")
+    async def attach(request: Request, tender_id: str) -> Response:
+        """The attach form's files, all or none. Who may attach is known from the session and
+        the URL, so a person who may not is refused before the body is read; so is a body over
+        the upload limit (`http._BodyLimit`). The CSRF token is in the body, checked once it is
+        parsed: before anything is written."""
+        app = await run_in_threadpool(view.app, request)
+        fields: dict[str, str] = {}
+        try:
+            await run_in_threadpool(app.check_attach, tender_id)
+            if (unread := upload_refusal(request)) is not None:
+                return await run_in_threadpool(_tender_page, view, request, app, tender_id,
+                                               refused=unread[1], status=unread[0])  # fmt: skip
+            with tempfile.TemporaryDirectory(prefix="kflow-upload-") as folder:
+                got = await received(request, Path(folder), bank.ATTACH_FIELDS)
+                fields = got.fields
+                session.check_form(request, fields)
+                done = await run_in_threadpool(app.attach, tender_id, got.uploads,
+                                               **bank.attach_choices(fields))  # fmt: skip
+        except session.BadForm as exc:
+            return view.error(request, exc.status, str(exc))
+        except KonkurrenceFlowError as exc:
+            return await _refused(view, request, app, tender_id, exc, fields)
+        return RedirectResponse(f"/tenders/{tender_id}?{urlencode({'attached': len(done)})}", 303)
+
+
+async def _refused(
+    view: _Views,
+    request: Request,
+    app: App,
+    tender_id: str,
+    exc: KonkurrenceFlowError,
+    form: dict[str, str],
+) -> Response:
+    """A form's refusal: the tender's page with the sentence and the form as it was filled in;
+    the error page when the tender is not there or not for this person."""
+    code = http_status(exc)
+    if code in (401, 403, 404, 503):
+        return view.error(request, code, _sentence(exc))
+    return await run_in_threadpool(_tender_page, view, request, app, tender_id,
+                                   refused=_sentence(exc), form=form, status=code)  # fmt: skip
 
 
 def _fire(app: App, tender_id: str, form: dict[str, str]) -> dict[str, Any]:
@@ -437,6 +479,7 @@ def _tender_page(
     tender_id: str,
     *,
     done: str | None = None,
+    attached: str | None = None,
     refused: str | None = None,
     form: dict[str, str] | None = None,
     status: int = 200,
@@ -451,8 +494,10 @@ def _tender_page(
     forms = [_trigger_form(definition, shown["state"], trigger) for trigger in shown["triggers"]]
     return view.render(request, "tender.html", status, person=app.actor, tender=shown,
                        history=history, labels=labels, forms=forms, done=done,
+                       attached=bank.attached_now(history, app.actor, attached),
                        refused=refused, form=form or {},
-                       documents=bank.tender_documents(app, tender_id))  # fmt: skip
+                       documents=bank.tender_documents(app, tender_id),
+                       attach=bank.attach_form(app, tender_id))  # fmt: skip
 
 
 def _trigger_form(definition: Any, state: str, trigger: str) -> dict[str, Any]:

@@ -183,6 +183,29 @@ _DA = {
         "a draft, for the tender's participants and the secretariat only",
     ),
     "attached_by": ("Af", "By"),
+    "attach_documents": ("Tilføj dokumenter", "Attach documents"),
+    "files": ("Filer", "Files"),
+    "attach_limits": (
+        "PDF, DOCX, XLSX, ODT eller ren tekst (UTF-8), højst {size} pr. dokument og {files} "
+        "filer ad gangen. Filen skal være, hvad dens navn siger.",
+        "PDF, DOCX, XLSX, ODT or plain text (UTF-8), at most {size} a document and {files} "
+        "files at once. A file must be what its name says.",
+    ),
+    "title_optional": ("Titel (valgfri)", "Title (optional)"),
+    "attach_title_help": (
+        "Kun med én fil. Uden titel bliver filens navn titlen; en titel, der findes, får en ny "
+        "version.",
+        "With one file only. Without a title the file's name is its title; a title that exists "
+        "gets a new version.",
+    ),
+    "attach_button": ("Tilføj", "Attach"),
+    "attached_now": ("Tilføjet", "Attached"),
+    "document_one": ("dokument", "document"),
+    "document_many": ("dokumenter", "documents"),
+    "attached_where": (
+        "De står under Dokumenter og i historikken.",
+        "They are under Documents and in the history.",
+    ),
     "download": ("Hent", "Download"),
     "kind_udbudsbekendtgoerelse": ("Udbudsbekendtgørelse", "Contract notice"),
     "kind_kravspecifikation": ("Kravspecifikation", "Requirement specification"),
