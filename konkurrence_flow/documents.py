@@ -149,15 +149,16 @@ def safe_filename(given: str) -> str:
 def _check_size(name: str, size: int, limit: int) -> None:
     if size > limit:
         raise InvalidInput(
-            f"{name} is {_mb(size)}, over the {_mb(limit)} limit for one document "
+            f"{name} is {megabytes(size)}, over the {megabytes(limit)} limit for one document "
             "(KFLOW_MAX_FILE_MB)"
         )
     if size == 0:
         raise InvalidInput(f"{name} is empty")
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+def megabytes(size: int) -> str:
+    """A size in megabytes, one decimal (6.0 MB); under 0.1 MB, in kilobytes (10 kB)."""
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.0f} kB"
 
 
 def chunks(path: Path) -> Iterator[bytes]:

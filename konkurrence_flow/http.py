@@ -36,12 +36,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from . import tokens
 from .app import App
 from .calendar import end_of_day, parse_date_expr, parse_instant
 from .clock import Clock
-from .documents import CHUNK, max_bytes
+from .documents import CHUNK, max_bytes, megabytes
 from .errors import InvalidInput, KonkurrenceFlowError, PeriodError, http_status
 from .facts import parse_assignments
 from .jsonsafe import finite
@@ -117,20 +118,36 @@ class Received:
 async def received(request: Request, folder: Path, fields: tuple[str, ...] = ()) -> Received:
     """The uploaded files, each copied into `folder` a chunk at a time, and the fields named in
     `fields` (the API's upload has none; the dashboard's form its CSRF token, kind and title).
-    A part with neither a file name nor bytes is no file: a browser's file input left empty."""
+    On the form, a part with neither a file name nor bytes is no file: a file input left empty
+    (the API's upload refuses such a part as an empty file)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput("send the files as multipart/form-data, each a part named 'file'")
     uploads, given = [], {}
-    async with request.form(max_files=MAX_FILES, max_fields=len(fields)) as form:
-        for n, (name, part) in enumerate(form.multi_items()):
-            if isinstance(part, str) and name in fields and name not in given:
-                given[name] = part
-            elif name != "file" or not isinstance(part, UploadFile):
-                raise InvalidInput(f"unexpected part {name[:40]!r}: each file is a part named "
-                                   f"'file'{_besides(fields)}")  # fmt: skip
-            elif part.filename or part.size:
-                uploads.append(await _spooled(part, folder / str(n), f"file-{n}"))
+    try:
+        async with request.form(max_files=MAX_FILES, max_fields=len(fields)) as form:
+            for n, (name, part) in enumerate(form.multi_items()):
+                if isinstance(part, str) and name in fields and name not in given:
+                    given[name] = part
+                elif name != "file" or not isinstance(part, UploadFile):
+                    raise InvalidInput(f"unexpected part {name[:40]!r}: each file is a part "
+                                       f"named 'file'{_besides(fields)}")  # fmt: skip
+                elif part.filename or part.size or not fields:
+                    uploads.append(await _spooled(part, folder / str(n), f"file-{n}"))
+    except HTTPException as exc:  # the framework's refusal of the body as a form
+        raise InvalidInput(_unreadable(str(exc.detail))) from None
+    except ClientDisconnect:  # the client went, or sent more than its Content-Length
+        raise InvalidInput(
+            "the upload was cut off (it ended early, or ran past its Content-Length); "
+            "nothing was attached, try again"
+        ) from None
     return Received(uploads, given)
+
+
+def _unreadable(detail: str) -> str:
+    """Our sentence for the framework's refusal of a multipart body."""
+    if detail.startswith("Too many files"):
+        return f"at most {MAX_FILES} files at once; nothing was attached"
+    return f"the upload is not a form this service can read ({detail.rstrip('.')})"
 
 
 def _besides(fields: tuple[str, ...]) -> str:
@@ -511,8 +528,8 @@ def _upload_refusal(size: int | None) -> tuple[int, str] | None:
     if size is None:
         return 411, "an upload must give its Content-Length"
     if size > limit:
-        return 413, (f"the upload is over {limit // 1_000_000} MB "
-                     f"({MAX_FILES} documents of at most {max_bytes() // 1_000_000} MB)")  # fmt: skip
+        return 413, (f"the upload is over {megabytes(limit)} "
+                     f"({MAX_FILES} documents of at most {megabytes(max_bytes())})")  # fmt: skip
     return None
 
 

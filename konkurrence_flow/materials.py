@@ -185,9 +185,9 @@ def check_attach(
         shown = kind if len(kind) <= 40 else kind[:40] + "…"
         raise InvalidInput(f"unknown kind {shown!r} (kinds: {', '.join(KINDS)})")
     if files < 1:
-        raise InvalidInput("give at least one FILE to attach")
+        raise InvalidInput("give at least one file to attach")
     if title is not None and files > 1:
-        raise InvalidInput("--title names one document: give one FILE with it")
+        raise InvalidInput("a title names one document: attach one file with it")
     if title is not None and (problem := title_problem(title, "a document's title")):
         raise InvalidInput(problem)
     check_may_touch(store.tender(tender_id), actor)

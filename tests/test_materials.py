@@ -195,7 +195,7 @@ def test_who_may_attach(tmp_path: Path, folder: Path) -> None:
         App(store, NOW, ANNA).attach("NOPE", files_of(folder, "krav.docx"))
     with pytest.raises(InvalidInput, match=r"unknown kind 'hemmelig' \(kinds: udbudsbekendt"):
         App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx"), kind="hemmelig")
-    with pytest.raises(InvalidInput, match="--title names one document: give one FILE with it"):
+    with pytest.raises(InvalidInput, match="a title names one document: attach one file with it"):
         App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx", "udbud.pdf"),
                                      title="Samlet")  # fmt: skip
     with pytest.raises(InvalidInput, match="a document's title must be one line"):
@@ -571,7 +571,8 @@ def test_uploads_are_refused_before_they_are_read(
     status, said = post(bearer, iter([b"--x--\r\n"]))  # chunked: no length
     assert (status, said) == (411, {"error": "an upload must give its Content-Length"})
     status, said = post({**bearer, "Content-Length": str(10**12)}, b"")
-    assert status == 413 and "the upload is over 101 MB" in said["error"]
+    assert status == 413
+    assert "the upload is over 101.0 MB (20 documents of at most 5.0 MB)" in said["error"]
     status, said = post({**bearer, "Content-Type": "application/json", "Content-Length": "2"},
                         b"{}")  # fmt: skip
     assert status == 400 and "multipart/form-data" in said["error"]

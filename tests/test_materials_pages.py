@@ -15,6 +15,7 @@ import pytest
 from dashboard_store import NOW, Board, make_board
 from fastapi.testclient import TestClient
 from httpx import Response
+from structlog.testing import capture_logs
 from support import ANNA, OLE, SEK, at
 from test_pages import client_for, csrf_of, signed_in
 
@@ -501,8 +502,8 @@ def test_an_upload_without_this_sessions_csrf_token_writes_nothing(
         ([("a.txt", b"Tekst.")], "tilbud", "",
          "unknown kind &#39;tilbud&#39; (kinds: udbudsbekendtgoerelse, kravspecifikation"),
         ([("a.txt", b"Tekst."), ("b.txt", b"Mere tekst.")], "andet", "Bilag",
-         "--title names one document: give one FILE with it"),
-        ([], "andet", "", "give at least one FILE to attach"),
+         "a title names one document: attach one file with it"),
+        ([], "andet", "", "give at least one file to attach"),
         ([("a.txt", b"Tekst."), ("tom.txt", b"")], "andet", "", "tom.txt is empty"),
     ],
     ids=["false-extension", "not-a-document", "unknown-kind", "title-with-two", "no-file",
@@ -541,9 +542,8 @@ def test_a_file_over_the_limit_is_refused_and_writes_nothing(
     before = written(store)
     answer = post_files(client, [("stor.pdf", big)])
     assert answer.status_code == 400
-    assert "stor.pdf is 0.0 MB, over the 0.0 MB limit for one document (KFLOW_MAX_FILE_MB)" in (
-        answer.text
-    )
+    said = re.search(r"stor\.pdf is (\d+) kB, over the 10 kB limit for one document", answer.text)
+    assert said and int(said.group(1)) == round(len(big) / 1000), answer.text
     assert 'role="alert"' in answer.text and written(store) == before
 
 
@@ -562,7 +562,7 @@ def test_a_body_over_the_upload_limit_is_refused_by_its_length_unread(
         "cookie": cookie,
     }, f'--x\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'.encode())  # fmt: skip
     assert status == 413 and asked == 0
-    assert "the upload is over 1 MB (20 documents of at most 0 MB)" in body
+    assert "the upload is over 1.2 MB (20 documents of at most 10 kB)" in body
     assert 'role="alert"' in body and "<h1>AAR-SUND-01: " in body
     assert written(store) == before
     status, body, asked = asgi_post(store, ATTACH, {
@@ -589,10 +589,11 @@ def test_a_link_cannot_make_the_page_say_documents_were_attached(
 
 
 def asgi_post(
-    store: Store, path: str, headers: dict[str, str], body: bytes
+    store: Store, path: str, headers: dict[str, str], body: bytes, *, then_gone: bool = False
 ) -> tuple[int, str, int]:
     """POST to the service's ASGI application as a server would: its status, its body, and how
-    many times it asked the client for the request's body."""
+    many times it asked the client for the request's body (`then_gone`: the client sends `body`
+    as if more were coming, then goes)."""
     import asyncio
 
     app = http.create_app(store, FixedClock(at(NOW)))
@@ -601,7 +602,9 @@ def asgi_post(
     async def receive() -> dict[str, Any]:
         nonlocal asked
         asked += 1
-        return {"type": "http.request", "body": body, "more_body": False}
+        if then_gone and asked > 1:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": body, "more_body": then_gone}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -615,3 +618,45 @@ def asgi_post(
     start = next(m for m in sent if m["type"] == "http.response.start")
     text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], text.decode("utf-8"), asked
+
+
+def test_more_files_than_twenty_are_refused_on_the_tender_page_and_write_nothing(
+    store: Store, board: Board, tmp_path: Path
+) -> None:
+    """A browser's file input takes any number: the 21st is refused with our sentence on the
+    tender's page (not the framework's on an error page), and nothing is attached."""
+    client = signed_in(store, board, "anna")
+    before = written(store)
+    text = [(f"noter-{n}.txt", f"Note {n}\n".encode()) for n in range(21)]
+    answer = post_files(client, text)
+    assert answer.status_code == 400
+    assert "at most 20 files at once; nothing was attached" in answer.text
+    assert 'role="alert"' in answer.text and "<h1>AAR-SUND-01: " in answer.text
+    assert written(store) == before
+
+
+def test_an_upload_cut_off_midway_is_a_sentence_not_a_failure_and_writes_nothing(
+    store: Store, board: Board
+) -> None:
+    """The client goes (a tab closed) before its body is whole: a 400 with a sentence, no
+    error logged as the page failing, nothing written, no upload left in the temp folder."""
+    import tempfile
+
+    client = signed_in(store, board, "anna")
+    csrf = csrf_of(client.get("/tenders/AAR-SUND-01").text)
+    cookie = f"kflow_session={client.cookies['kflow_session']}"
+    before = written(store)
+    temp = set(Path(tempfile.gettempdir()).glob("kflow-upload-*"))
+    start = (f'--x\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+             '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+             "Halvdelen af en").encode()  # fmt: skip
+    with capture_logs() as logs:
+        status, body, _ = asgi_post(store, ATTACH, {
+            "content-type": "multipart/form-data; boundary=x", "content-length": "100000",
+            "cookie": cookie,
+        }, start, then_gone=True)  # fmt: skip
+    assert status == 400
+    assert "the upload was cut off (it ended early, or ran past its Content-Length)" in body
+    assert not [e for e in logs if e["log_level"] in ("error", "critical")], logs
+    assert written(store) == before
+    assert set(Path(tempfile.gettempdir()).glob("kflow-upload-*")) == temp

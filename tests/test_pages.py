@@ -213,6 +213,8 @@ def test_the_overdue_board_is_paged_most_overdue_first(
     assert "Der er ikke så mange." in beyond
     assert 'href="/overdue?offset=0">Til første side' in beyond
     assert "Intet er forsinket." not in beyond and "Viser" not in beyond
+    last = (len(every) - 1) // 2 * 2  # where the last page of two starts
+    assert f'href="/overdue?offset={last}">Forrige</a>' in beyond
 
 
 def _overdue_rows(page: str) -> dict[str, int]:

@@ -386,7 +386,8 @@ def _pager(request: Request, page: dashboard.Page) -> dict[str, str | None]:
         query = {k: v for k, v in request.query_params.items() if k != "offset"}
         return f"{request.url.path}?{urlencode({**query, 'offset': offset})}"
 
-    previous = link(max(0, page.offset - page.limit)) if page.offset > 0 else None
+    last = max(0, (page.total - 1) // page.limit * page.limit)  # where the last page starts
+    previous = link(min(max(0, page.offset - page.limit), last)) if page.offset > 0 else None
     following = page.offset + page.limit
     return {"first": link(0), "previous": previous,
             "next": link(following) if following < page.total else None}  # fmt: skip
