@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from konkurrence_flow.store import Store
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+OFFSET_OPTION = click.option("--offset", default=0, type=click.IntRange(0, 2**62),
+                             help="Skip this many first.")  # fmt: skip
 
 
 @dataclass
@@ -580,7 +582,7 @@ def tender_create(as_json: bool, **options: Any) -> None:
 @click.option("--state")
 @click.option("--overdue", is_flag=True, help="Only tenders whose current step is overdue.")
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
-@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Skip this many first.")
+@OFFSET_OPTION
 @JSON_OPTION
 def tender_list(
     municipality: str | None,
@@ -852,18 +854,21 @@ def materials() -> None:
 @click.option("--area", help="Only tenders of this area (e.g. sundhed).")
 @click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@OFFSET_OPTION
 @JSON_OPTION
 def materials_search(
-    query: str, area: str | None, kind: str | None, limit: int, as_json: bool
+    query: str, area: str | None, kind: str | None, limit: int, offset: int, as_json: bool
 ) -> None:
     """Documents whose title or text holds every word of QUERY, title hits first (the latest
-    version of each; only what you may see)."""
-    hits = _settings().app().search_materials(query, area=area, kind=kind, limit=limit)
+    version of each; only what you may see; a page with --limit/--offset)."""
+    hits = _settings().app().search_materials(query, area=area, kind=kind, limit=limit,
+                                              offset=offset)  # fmt: skip
     if as_json:
         _emit(hits)
         return
     if not hits:
-        click.echo(f"no document you may see holds {query!r}")
+        click.echo(f"no document you may see holds {query!r}"
+                   + (f" from offset {offset}: there are fewer" if offset else ""))  # fmt: skip
         return
     for hit in hits:
         _echo_found(hit)
@@ -875,16 +880,20 @@ def materials_search(
 @click.option("--area", help="Only tenders of this area (e.g. sundhed).")
 @click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@OFFSET_OPTION
 @JSON_OPTION
-def materials_recent(area: str | None, kind: str | None, limit: int, as_json: bool) -> None:
+def materials_recent(
+    area: str | None, kind: str | None, limit: int, offset: int, as_json: bool
+) -> None:
     """The documents attached last, newest first (the latest version of each; only what you
-    may see)."""
-    found = _settings().app().recent_materials(area=area, kind=kind, limit=limit)
+    may see; a page with --limit/--offset)."""
+    found = _settings().app().recent_materials(area=area, kind=kind, limit=limit, offset=offset)
     if as_json:
         _emit(found)
         return
     if not found:
-        click.echo("no document you may see" + (" of that area or kind" if area or kind else ""))
+        click.echo("no document you may see" + (" of that area or kind" if area or kind else "")
+                   + (f" from offset {offset}: there are fewer" if offset else ""))  # fmt: skip
         return
     for item in found:
         _echo_found(item, attached=True)
@@ -956,7 +965,7 @@ def programme_show(name: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--municipality", help="Code or name.")
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
-@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Skip this many first.")
+@OFFSET_OPTION
 @JSON_OPTION
 def overdue(municipality: str | None, limit: int | None, offset: int, as_json: bool) -> None:
     """Every overdue step as of the clock, most overdue first (a page with --limit/--offset)."""
@@ -1621,7 +1630,7 @@ def _print_dispatch(report: Any, quiet: bool = False) -> None:
 @click.option("--failed", is_flag=True, help="Only messages that failed for good.")
 @click.option("--status", type=click.Choice(["queued", "sent", "failed"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
-@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Skip this many first.")
+@OFFSET_OPTION
 @JSON_OPTION
 def notify_list(
     failed: bool, status: str | None, limit: int | None, offset: int, as_json: bool

@@ -186,20 +186,32 @@ class App:
         return found, content(self.store, found["sha256"])
 
     def search_materials(
-        self, query: str, *, area: str | None = None, kind: str | None = None, limit: int = 20
+        self,
+        query: str,
+        *,
+        area: str | None = None,
+        kind: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """The documents the person asking may see that hold the query's words, best first."""
         from .materials import search
 
-        return search(self.store, query, self.actor, area=area, kind=kind, limit=limit)
+        return search(self.store, query, self.actor, area=area, kind=kind, limit=limit,
+                      offset=offset)  # fmt: skip
 
     def recent_materials(
-        self, *, area: str | None = None, kind: str | None = None, limit: int = 20
+        self,
+        *,
+        area: str | None = None,
+        kind: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """The documents the person asking may see, the last attached first (latest versions)."""
         from .materials import recent
 
-        return recent(self.store, self.actor, area=area, kind=kind, limit=limit)
+        return recent(self.store, self.actor, area=area, kind=kind, limit=limit, offset=offset)
 
     # -- the network ----------------------------------------------------------------------------
 

@@ -240,17 +240,28 @@ class RemoteApp:
         return found, self._download(self._target(f"/files/{int(file_id)}/content", {}))
 
     def search_materials(
-        self, query: str, *, area: str | None = None, kind: str | None = None, limit: int = 20
+        self,
+        query: str,
+        *,
+        area: str | None = None,
+        kind: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """The documents the token's person may see that hold the query's words, best first."""
-        given = {"q": query, "area": area, "kind": kind, "limit": limit}
+        given = {"q": query, "area": area, "kind": kind, "limit": limit, "offset": offset}
         return self._call("GET", "/materials/search", query=given)
 
     def recent_materials(
-        self, *, area: str | None = None, kind: str | None = None, limit: int = 20
+        self,
+        *,
+        area: str | None = None,
+        kind: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """The documents the token's person may see, attached last first."""
-        given = {"area": area, "kind": kind, "limit": limit}
+        given = {"area": area, "kind": kind, "limit": limit, "offset": offset}
         return self._call("GET", "/materials/recent", query=given)
 
     # -- HTTP ---------------------------------------------------------------------------------------

@@ -395,21 +395,24 @@ def create_app(store: Store, clock: Clock) -> FastAPI:
         area: str | None = Query(None, max_length=200),
         kind: str | None = Query(None, max_length=40),
         limit: int = Query(20, ge=1, le=200),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         app: App = For,
     ) -> list[dict[str, Any]]:
         """The documents you may see holding every word of `q`, title hits first (as
-        `kflow materials search --json`)."""
-        return app.search_materials(q, area=area, kind=kind, limit=limit)
+        `kflow materials search --json`); `limit` of them from `offset`."""
+        return app.search_materials(q, area=area, kind=kind, limit=limit, offset=offset)
 
     @api.get(f"{API}/materials/recent")
     def recent(
         area: str | None = Query(None, max_length=200),
         kind: str | None = Query(None, max_length=40),
         limit: int = Query(20, ge=1, le=200),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         app: App = For,
     ) -> list[dict[str, Any]]:
-        """The documents you may see, attached last first (as `kflow materials recent --json`)."""
-        return app.recent_materials(area=area, kind=kind, limit=limit)
+        """The documents you may see, attached last first (as `kflow materials recent --json`);
+        `limit` of them from `offset`."""
+        return app.recent_materials(area=area, kind=kind, limit=limit, offset=offset)
 
     from .web.pages import Pages, create_pages
 

@@ -342,9 +342,11 @@ def search(
     area: str | None = None,
     kind: str | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The latest versions of the documents the viewer may see that hold every word of the
-    query (a word matches its longer forms too), title hits first, then by the index's rank."""
+    query (a word matches its longer forms too), title hits first, then by the index's rank:
+    `limit` of them from `offset`."""
     _check_kind(kind)
     terms = words(query)
     if not terms:
@@ -358,6 +360,7 @@ def search(
         .where(_latest(), _visible(viewer), *_chosen(area, kind))
         .order_by(ranked.c.title_hit.desc(), ranked.c.rank.desc(), T_DOC.c.id)
         .limit(max(1, min(limit, MAX_HITS)))
+        .offset(offset or None)
     )
     rows, members = _read(store, statement, _params(terms, sqlite))
     return [_hit(r, members.get(r.tender_id, [])) for r in rows]
@@ -370,9 +373,10 @@ def recent(
     area: str | None = None,
     kind: str | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The latest versions of the documents the viewer may see, the last attached first: a
-    search hit's `file` and `tender`, without rank or snippet."""
+    search hit's `file` and `tender`, without rank or snippet; `limit` of them from `offset`."""
     _check_kind(kind)
     statement = (
         select(T_DOC, *_TENDER_COLUMNS)
@@ -380,6 +384,7 @@ def recent(
         .where(_latest(), _visible(viewer), *_chosen(area, kind))
         .order_by(T_DOC.c.attached_at.desc(), T_DOC.c.id.desc())
         .limit(max(1, min(limit, MAX_HITS)))
+        .offset(offset or None)
     )
     rows, members = _read(store, statement, {})
     return [_found(r, members.get(r.tender_id, [])) for r in rows]

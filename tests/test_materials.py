@@ -449,6 +449,12 @@ def test_materials_recent_lists_what_was_attached_last_that_you_may_see(
     own = run(env, "materials", "recent", user="anna").stdout.splitlines()
     assert own == ["file 1  Krav v1 (kravspecifikation, Word (DOCX))  attached 2007-09-20 by anna",
                    "  AAR-SUND-01 Genoptræning efter sygehusudskrivning · Aarhus · sundhed · 2007"]  # fmt: skip
+    page = json.loads(run(env, "materials", "recent", "--limit", "1", "--offset", "1",
+                          "--json").stdout)  # fmt: skip
+    assert [h["file"]["id"] for h in page] == [1]
+    beyond = run(env, "materials", "search", "leverandøren", "--offset", "5")
+    said = "no document you may see holds 'leverandøren' from offset 5: there are fewer\n"
+    assert beyond.stdout == said
     none = run(env, "materials", "recent", "--kind", "kontrakt", user="anna")
     assert none.exit_code == 0 and none.stdout == "no document you may see of that area or kind\n"
     refused = run(env, "materials", "recent", "--limit", "0")
@@ -524,6 +530,8 @@ def test_the_api_attaches_lists_gets_and_searches_with_the_same_rules(
     assert [h["file"]["id"] for h in anna.recent_materials()] == [f["id"] for f in made][::-1]
     assert anna.recent_materials() == App(store, NOW, ANNA).recent_materials()
     assert ole.recent_materials() == []
+    assert anna.recent_materials(limit=1, offset=1) == anna.recent_materials()[1:]
+    assert anna.search_materials("sygehusophold", offset=1) == []
     with pytest.raises(InvalidInput, match="unknown kind 'hemmelig'"):
         ole.recent_materials(kind="hemmelig")
     with pytest.raises(Forbidden, match="not published yet"):

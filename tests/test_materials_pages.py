@@ -26,6 +26,7 @@ from konkurrence_flow.documents import KINDS
 from konkurrence_flow.errors import InvalidInput
 from konkurrence_flow.model import NewTender, Person
 from konkurrence_flow.store import Store
+from konkurrence_flow.web import bank
 from konkurrence_flow.web.bank import file_size, marked
 from konkurrence_flow.web.text import translator
 
@@ -95,6 +96,38 @@ def test_without_words_the_page_lists_the_documents_attached_last(
     assert hit_titles(page) == ["Udkast: Mentorordning", "Kravspecifikation: Genoptræning"]
     assert 'Genoptræning <span class="tag">v2</span>' in page  # the latest version only
     assert "<mark>" not in page
+
+
+def test_hits_and_the_documents_attached_last_are_paged_with_the_search_kept(
+    store: Store, board: Board, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two: together the search's order, each hit once; the words, area and kind stay
+    in the links; past the end, a way back; without words, the latest documents page alike."""
+    monkeypatch.setattr(bank, "HITS", 2)
+    for n in range(5):
+        attach_text(store, tmp_path, "AAR-SUND-01", f"Fællesord nummer {n}.", f"Notat {n}",
+                    f"notat-{n}.txt")  # fmt: skip
+    client = signed_in(store, board, "kl-sek")
+    every = [h["file"]["title"] for h in App(store, at(NOW), SEK).search_materials("fællesord")]
+    assert len(every) == 5
+    seen: list[str] = []
+    path: str | None = "/materials?q=f%C3%A6llesord&area=sundhed"
+    while path:
+        page = client.get(path).text
+        titles = hit_titles(page)
+        assert f"Viser {len(seen) + 1}–{len(seen) + len(titles)}</p>" in page
+        seen += titles
+        found = re.search(r'<a href="([^"]*)">Næste</a>', page)
+        path = found.group(1).replace("&amp;", "&") if found else None
+        assert path is None or ("q=f%C3%A6llesord" in path and "area=sundhed" in path)
+    assert seen == every
+    beyond = client.get("/materials?q=f%C3%A6llesord&offset=40").text
+    assert hit_titles(beyond) == [] and "Der er ikke så mange." in beyond
+    assert "Ingen dokumenter" not in beyond and "Viser" not in beyond
+    latest = [h["file"]["title"] for h in App(store, at(NOW), SEK).recent_materials(limit=50)]
+    second = client.get("/materials?offset=2").text
+    assert hit_titles(second) == latest[2:4] and '<ol class="hits" start="3">' in second
+    assert 'href="/materials?offset=0">Forrige</a>' in second
 
 
 def test_area_and_kind_narrow_the_search_and_the_form_offers_the_stores_areas(

@@ -23,6 +23,7 @@ from ..errors import Forbidden, InvalidInput, NotAllowed
 from ..http import FILE_ID, MAX_FILES, download
 from ..identifiers import MAX_TITLE
 from ..model import Person
+from .paging import links, offset_of
 
 if TYPE_CHECKING:
     from .pages import _Views
@@ -44,6 +45,7 @@ class Asked:
     q: str
     area: str | None
     kind: str | None
+    offset: int = 0
 
 
 def routes(pages: FastAPI, view: _Views) -> None:
@@ -56,9 +58,12 @@ def routes(pages: FastAPI, view: _Views) -> None:
             hits, refused = _hits(app, asked), None
         except InvalidInput as exc:  # only punctuation, an unknown kind: the sentence, a 400
             hits, refused = [], str(exc)
+        more = len(hits) > HITS  # one more than a page was read: there is a next page
+        page = dashboard.Page(min(len(hits), HITS), asked.offset + len(hits), asked.offset, HITS)
         return view.render(request, "materials.html", 400 if refused else 200, person=app.actor,
-                           asked=asked, hits=hits, refused=refused, kinds=KINDS,
-                           areas=dashboard.choices(view.store)["area"])  # fmt: skip
+                           asked=asked, hits=hits[:HITS], refused=refused, kinds=KINDS,
+                           areas=dashboard.choices(view.store)["area"], page=page,
+                           more=more, pager=links(request, page))  # fmt: skip
 
     @pages.get("/materials/files/{file_id}")
     def materials_file(request: Request, file_id: int = FILE_ID) -> Response:
@@ -70,13 +75,16 @@ def routes(pages: FastAPI, view: _Views) -> None:
 def _asked(request: Request) -> Asked:
     query = request.query_params
     return Asked(query.get("q", "")[:MAX_QUERY].strip(), query.get("area") or None,
-                 query.get("kind") or None)  # fmt: skip
+                 query.get("kind") or None, offset_of(query.get("offset")))  # fmt: skip
 
 
 def _hits(app: App, asked: Asked) -> list[dict[str, Any]]:
+    """A page of the search's hits (or of the documents attached last), and one more if there
+    is a next page."""
+    area, kind, offset = asked.area, asked.kind, asked.offset
     if asked.q:
-        return app.search_materials(asked.q, area=asked.area, kind=asked.kind, limit=HITS)
-    return app.recent_materials(area=asked.area, kind=asked.kind, limit=HITS)
+        return app.search_materials(asked.q, area=area, kind=kind, limit=HITS + 1, offset=offset)
+    return app.recent_materials(area=area, kind=kind, limit=HITS + 1, offset=offset)
 
 
 def tender_documents(app: App, tender_id: str) -> list[dict[str, Any]] | None:

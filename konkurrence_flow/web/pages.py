@@ -37,7 +37,7 @@ from ..http import received, upload_refusal
 from ..log import logger
 from ..programme import Milestone, Programme
 from ..store import Store
-from . import bank, charts, session
+from . import bank, charts, paging, session
 from .text import LANGUAGES, translator
 
 HERE = Path(__file__).parent
@@ -291,7 +291,7 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         chosen = dashboard.GanttFilter(query.get("municipality") or None, query.get("area") or None,
                                        query.get("definition") or None,
                                        programme.name if programme and len(names) > 1 else None)  # fmt: skip
-        offset = _offset(query.get("offset"))
+        offset = paging.offset_of(query.get("offset"))
         page = dashboard.gantt(view.store, app.now, chosen, offset)
         milestones = [(m.date, m.label) for m in _milestones(programme)]
         rows = list(page.rows)
@@ -301,13 +301,13 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         return view.render(request, "gantt.html", person=app.actor, page=page, chart=chart,
                            chosen=chosen, choices=dashboard.choices(view.store),
                            programmes=names, programme=programme,
-                           pager=_pager(request, page.place))  # fmt: skip
+                           pager=paging.links(request, page.place))  # fmt: skip
 
     @pages.get("/overdue")
     def overdue(request: Request) -> Response:
         app = view.app(request)
         municipality = request.query_params.get("municipality") or None
-        offset = _offset(request.query_params.get("offset"))
+        offset = paging.offset_of(request.query_params.get("offset"))
         rows = app.overdue(municipality, limit=dashboard.OVERDUE_PAGE, offset=offset)
         page = dashboard.Page(len(rows), app.count_overdue(municipality), offset,
                               dashboard.OVERDUE_PAGE)  # fmt: skip
@@ -318,7 +318,7 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         names = {code: dashboard.municipality_name(code) for code in groups}
         ordered = sorted(groups.items(), key=lambda kv: -kv[1][0]["days_overdue"])
         return view.render(request, "overdue.html", person=app.actor, groups=ordered,
-                           names=names, page=page, pager=_pager(request, page),
+                           names=names, page=page, pager=paging.links(request, page),
                            municipality=municipality)  # fmt: skip
 
     @pages.get("/effects")
@@ -373,24 +373,6 @@ def _savings_chart(rows: list[tuple[str, float]]) -> charts.IkuChart | None:
     bars = [(f"{label} ({value:+.1f} %)" if value < 0 else label, 0.0, max(value, 0.0))
             for label, value in rows]  # fmt: skip
     return charts.iku_chart(bars, 0.0) if rows else None
-
-
-def _offset(text: str | None) -> int:
-    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 9 else 0
-
-
-def _pager(request: Request, page: dashboard.Page) -> dict[str, str | None]:
-    """Links to the first, previous and next pages (None where there is none)."""
-
-    def link(offset: int) -> str:
-        query = {k: v for k, v in request.query_params.items() if k != "offset"}
-        return f"{request.url.path}?{urlencode({**query, 'offset': offset})}"
-
-    last = max(0, (page.total - 1) // page.limit * page.limit)  # where the last page starts
-    previous = link(min(max(0, page.offset - page.limit), last)) if page.offset > 0 else None
-    following = page.offset + page.limit
-    return {"first": link(0), "previous": previous,
-            "next": link(following) if following < page.total else None}  # fmt: skip
 
 
 # A tender: its page and its forms
