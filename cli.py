@@ -849,13 +849,21 @@ def materials() -> None:
     """The materials bank: the network's tender documents, searchable."""
 
 
+def _bank_page(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of a list of the materials bank: area, kind, a page of it, JSON."""
+    for option in reversed((
+        click.option("--area", help="Only tenders of this area (e.g. sundhed)."),
+        click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind."),
+        click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200)),
+        OFFSET_OPTION, JSON_OPTION,
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @materials.command("search")
 @click.argument("query")
-@click.option("--area", help="Only tenders of this area (e.g. sundhed).")
-@click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
-@OFFSET_OPTION
-@JSON_OPTION
+@_bank_page
 def materials_search(
     query: str, area: str | None, kind: str | None, limit: int, offset: int, as_json: bool
 ) -> None:
@@ -877,11 +885,7 @@ def materials_search(
 
 
 @materials.command("recent")
-@click.option("--area", help="Only tenders of this area (e.g. sundhed).")
-@click.option("--kind", type=click.Choice(_KINDS), help="Only documents of this kind.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
-@OFFSET_OPTION
-@JSON_OPTION
+@_bank_page
 def materials_recent(
     area: str | None, kind: str | None, limit: int, offset: int, as_json: bool
 ) -> None:
