@@ -19,6 +19,7 @@ from support import at
 
 from konkurrence_flow import dashboard, http, tokens
 from konkurrence_flow.app import App
+from konkurrence_flow.calendar import local_date
 from konkurrence_flow.clock import FixedClock
 from konkurrence_flow.store import Store
 from konkurrence_flow.web import charts
@@ -387,8 +388,6 @@ def test_the_overview_counts_tenders_by_phase_and_overdue_steps(store: Store, bo
 
 
 def test_the_effects_csv_has_the_rows_of_the_effects_report(store: Store, board: Board) -> None:
-    from konkurrence_flow.app import App
-
     anna = store.person("anna")
     store.set_facts("AAR-SUND-01", {"contract_value": 900000, "baseline_cost": 1000000}, anna,
                     at(NOW))  # fmt: skip
@@ -473,12 +472,13 @@ def test_a_stale_session_cookie_does_not_stop_the_next_sign_in(store: Store, boa
 def test_revoking_an_api_token_ends_the_sessions_started_with_it(
     store: Store, board: Board
 ) -> None:
-    made, text = tokens.create(store, "ole", expires=date.today())
+    today = local_date(tokens.real_now())  # the service's day (Copenhagen), not the machine's
+    made, text = tokens.create(store, "ole", expires=today)
     client = client_for(store)
     sign_in(client, text)
     session_row = next(t for t in tokens.tokens(store) if t.kind == "session")
     assert session_row.expires_at is not None
-    assert session_row.expires_at <= tokens.end_of_day(date.today())  # not past its token's day
+    assert session_row.expires_at <= tokens.end_of_day(today)  # not past its token's day
     assert client.get("/").status_code == 200
     tokens.revoke(store, made.id)
     assert client.get("/").status_code == 303
