@@ -1799,6 +1799,7 @@ def _audit_json(report: Any) -> dict[str, Any]:
     return {
         "ok": report.ok, "tenders": report.tenders, "events": report.events,
         "documents": report.documents, "breaks": [asdict(b) for b in report.breaks],
+        "index": report.index,
         "head": None if head is None else {
             "digest": head.digest, "ok": head.ok, "found": checkpoint is not None,
             "intact": head.intact, "changed": head.changed,
@@ -1813,6 +1814,8 @@ def _audit_json(report: Any) -> dict[str, Any]:
 def _audit_text(report: Any) -> None:
     for found in report.breaks:
         click.echo(str(found))
+    for damage in report.index:
+        click.echo(f"search index: {damage}")
     head = report.head
     if head is not None:
         for line in _head_lines(head):
@@ -1822,6 +1825,9 @@ def _audit_text(report: Any) -> None:
               "tenders was changed behind the store's back (see above)")  # fmt: skip
     if head is not None and not head.ok:
         _fail(f"digest {head.digest} does not prove this history (see above)")
+    if report.index:
+        _fail("the search index was changed behind the store's back (see above); every chain "
+              "holds")  # fmt: skip
     documents = f", {report.documents} documents" if report.documents else ""
     click.echo(f"verified {report.tenders} tenders, {report.events} events{documents}: every "
                "chain holds")  # fmt: skip

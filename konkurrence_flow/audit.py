@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 T_CHECK = table(CheckpointRow)
 STREAM = 5000  # rows fetched at a time
+NAMED = 20  # orphan search entries named one by one; the rest are counted
+DOCUMENTS_AT_ONCE = 32  # each with its indexed text, up to documents.TEXT_LIMIT characters
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,11 @@ class Report:
     documents: int = 0
     breaks: list[Break] = field(default_factory=list)
     head: HeadCheck | None = None
+    index: list[str] = field(default_factory=list)  # the search index's own damage, store-wide
 
     @property
     def ok(self) -> bool:
-        return not self.breaks and (self.head is None or self.head.ok)
+        return not self.breaks and not self.index and (self.head is None or self.head.ok)
 
 
 def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -> Report:
@@ -97,6 +100,8 @@ def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -
             attached.update(_attached(tender_id, links))
         report.tenders += _tenders_without_events(conn, tenders, report)
         _check_documents(conn, tenders, attached, report)
+        if not tenders:
+            report.index = _index_damage(conn)
     if head is not None:
         report.head = _check_head(head, covered, seen)
     return report
@@ -178,13 +183,16 @@ def _check_documents(
 ) -> None:
     """Each document is what its event attached, and its bytes still hash to what the event
     recorded (read a chunk at a time); no document lacks its event, no event its document."""
-    from .materials import T_DOC
+    from .materials import T_DOC, index_table
 
-    query = select(T_DOC).order_by(T_DOC.c.id)
+    entry = index_table(conn.dialect.name)
+    joined = outerjoin(T_DOC, entry, entry.c.id == T_DOC.c.id)
+    columns = (entry.c.id.label("entry_id"), entry.c.title.label("entry_title"), entry.c.body)
+    query = select(T_DOC, *columns).select_from(joined).order_by(T_DOC.c.id)
     if tenders:
         query = query.where(T_DOC.c.tender_id.in_(list(tenders)))
     blobs: dict[str, list[Any]] = {}
-    for row in conn.execution_options(yield_per=STREAM).execute(query):
+    for row in conn.execution_options(yield_per=DOCUMENTS_AT_ONCE).execute(query):
         report.documents += 1
         said = attached.pop((row.tender_id, row.seq), None)
         named = f"document {row.id} ('{row.title}' v{row.version})"
@@ -199,7 +207,7 @@ def _check_documents(
                                        f"{named} is not what the event attached: its "
                                        f"{', '.join(changed)} changed"))  # fmt: skip
             continue
-        if problem := _entry_problem(conn, row.id, row.title, said.get("text_sha256")):
+        if problem := _entry_problem(row, said.get("text_sha256")):
             report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
                                        f"the search entry of {named} {problem}"))  # fmt: skip
         blobs.setdefault(row.sha256, []).append((row, named))
@@ -214,18 +222,37 @@ def _check_documents(
                                        f"the bytes of {named} {problem}"))  # fmt: skip
 
 
-def _entry_problem(conn: Any, doc_id: int, title: str, text_sha256: Any) -> str | None:
-    """Why a document's search entry is not what was indexed when it was attached (its title,
-    and its text as the event's `text_sha256` records it), or None when it is."""
-    from .materials import indexed, text_digest
+def _entry_problem(row: Any, text_sha256: Any) -> str | None:
+    """Why a document's search entry (`entry_id`, `entry_title`, `body` beside the document's
+    columns) is not what was indexed when it was attached (its title, and its text as the event's
+    `text_sha256` records it), or None when it is."""
+    from .materials import text_digest
 
-    entry = indexed(conn, doc_id)
-    if entry is None:
+    if row.entry_id is None:
         return "is gone: search no longer finds it"
-    changed = ["title"] if entry[0] != title else []
-    if text_sha256 is not None and text_digest(entry[1] or "") != text_sha256:
+    changed = ["title"] if row.entry_title != row.title else []
+    if text_sha256 is not None and text_digest(row.body or "") != text_sha256:
         changed.append("text")  # an event from before text_sha256 was recorded has none
     return f"is not what was indexed: its {' and '.join(changed)} changed" if changed else None
+
+
+def _index_damage(conn: Any) -> list[str]:
+    """What is wrong with the search index as a whole: entries of no document (written or left
+    behind the store's back), and an index that no longer agrees with its own text."""
+    from .materials import T_DOC, index_damage, index_table
+
+    entry = index_table(conn.dialect.name)
+    orphan = ~select(T_DOC.c.id).where(T_DOC.c.id == entry.c.id).exists()
+    orphans = select(entry.c.id, entry.c.title).where(orphan).order_by(entry.c.id)
+    found = [f"search entry {n} ({str(title)[:80]!r}) belongs to no document: written or left behind the "
+             "store's back" for n, title in conn.execute(orphans.limit(NAMED))]  # fmt: skip
+    if len(found) == NAMED:
+        more = conn.execute(select(func.count()).select_from(entry).where(orphan)).scalar_one()
+        if more > NAMED:
+            found.append(f"and {more - NAMED} more search entries that belong to no document")
+    if damage := index_damage(conn):
+        found.append(f"the search index is damaged: {damage}")
+    return found
 
 
 def _blob_problem(conn: Any, sha256: str, size: int) -> str | None:

@@ -29,12 +29,15 @@ from sqlalchemy import (
     LargeBinary,
     String,
     cast,
+    column,
     exists,
     func,
     insert,
     select,
     text,
 )
+from sqlalchemy import table as sql_table
+from sqlalchemy.exc import DBAPIError
 
 from . import documents
 from .documents import FORMAT_OF, FORMATS, KINDS, Checked, Upload
@@ -263,12 +266,28 @@ def text_digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def indexed(conn: Any, doc_id: int) -> tuple[str, str] | None:
-    """A document's entry in the search index, its title and text (None: it has none)."""
-    key = "rowid" if conn.dialect.name == "sqlite" else "document_id"
-    statement = text(f"SELECT title, body FROM {SEARCH_INDEX} WHERE {key} = :id")
-    found = conn.execute(statement, {"id": doc_id}).first()
-    return None if found is None else (found[0], found[1])
+def index_table(dialect: str) -> Any:
+    """The search index as a table to select from: `id` (the document's), `title`, `body`."""
+    key = "rowid" if dialect == "sqlite" else "document_id"
+    entries = sql_table(SEARCH_INDEX, column(key), column("title"), column("body"))
+    return select(entries.c[key].label("id"), entries.c.title, entries.c.body).subquery("entry")
+
+
+def index_damage(conn: Any) -> str | None:
+    """Why SQLite's full-text index no longer agrees with the text it holds (FTS5's own
+    integrity-check: search would find words no entry has, or miss some), or None when it does.
+    PostgreSQL's `tsvector` is a generated column, recomputed from the text on every write."""
+    if conn.dialect.name != "sqlite":
+        return None
+    check = f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}) VALUES ('integrity-check')"
+    try:
+        conn.exec_driver_sql(check)  # written as an INSERT, it writes nothing
+    except DBAPIError as exc:
+        return (f"FTS5's integrity-check fails ({str(exc.orig).strip()[:200]}): search may find "
+                "words no document holds, or miss some")  # fmt: skip
+    finally:
+        conn.rollback()  # the INSERT took the write lock: let the writers go at once
+    return None
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -381,6 +381,64 @@ def test_audit_verify_checks_the_search_entries_on_either_backend(
                       "its text changed"]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
+        ("INSERT INTO document_text (rowid, title, body) VALUES (99, 'Falsk', 'gratis')",
+         "search entry 99 ('Falsk') belongs to no document: written or left behind the store's "
+         "back"),
+        ("DELETE FROM document_text_data WHERE id > 10",
+         "the search index is damaged: FTS5's integrity-check fails (database disk image is "
+         "malformed): search may find words no document holds, or miss some"),
+    ],
+)  # fmt: skip
+def test_audit_verify_names_a_search_index_changed_as_a_whole(
+    tmp_path: Path, folder: Path, tamper: str, says: str
+) -> None:
+    """An index entry of no document, or an index that no longer agrees with its text (FTS5's
+    own check), is the index's damage: named apart from the chains, which still hold."""
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    attach(store, "AAR-SUND-01", files_of(folder, "krav.docx", "udbud.pdf"), ANNA, NOW)
+    assert verify(store).ok and verify(store).index == []
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute(tamper)
+    report = verify(store)
+    assert not report.ok and report.breaks == []
+    assert report.index == [says]
+    assert verify(store, ["AAR-SUND-01"]).ok  # a tender's own check does not read the index
+
+
+def test_audit_verify_counts_the_orphan_entries_past_the_first_twenty(any_store: Store) -> None:
+    store = pilot_store(any_store.url)
+    with store.engine.begin() as conn:
+        if store.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # no FK check
+        key = "rowid" if store.engine.dialect.name == "sqlite" else "document_id"
+        for n in range(100, 125):
+            conn.exec_driver_sql(f"INSERT INTO document_text ({key}, title, body) "
+                                 f"VALUES ({n}, 'Falsk', 'gratis')")  # fmt: skip
+    index = verify(store).index
+    assert len(index) == 21 and index[0].startswith("search entry 100 ('Falsk')")
+    assert index[-1] == "and 5 more search entries that belong to no document"
+
+
+def test_the_cli_says_the_index_is_damaged_and_the_chains_hold(
+    env: dict[str, str], folder: Path
+) -> None:
+    assert run(env, "tender", "attach", "AAR-SUND-01", str(folder / "krav.docx"),
+               user="anna").exit_code == 0  # fmt: skip
+    with sqlite3.connect(env["KFLOW_DB"].removeprefix("sqlite:///")) as conn:
+        conn.execute("INSERT INTO document_text (rowid, title, body) VALUES (7, 'Falsk', 'x')")
+    audit = run(env, "audit", "verify")
+    assert audit.exit_code == 1
+    assert audit.stdout.splitlines() == ["search index: search entry 7 ('Falsk') belongs to no "
+                                         "document: written or left behind the store's back"]  # fmt: skip
+    assert audit.stderr == ("kflow: the search index was changed behind the store's back (see "
+                            "above); every chain holds\n")  # fmt: skip
+    said = json.loads(run(env, "audit", "verify", "--json").stdout)
+    assert said["ok"] is False and said["breaks"] == [] and len(said["index"]) == 1
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 
