@@ -213,6 +213,15 @@ class App:
 
         return recent(self.store, self.actor, area=area, kind=kind, limit=limit, offset=offset)
 
+    def count_materials(
+        self, query: str | None = None, *, area: str | None = None, kind: str | None = None
+    ) -> int:
+        """How many documents `search_materials` finds in all (`recent_materials` lists, when
+        there is no query)."""
+        from .materials import count
+
+        return count(self.store, query, self.actor, area=area, kind=kind)
+
     # -- the network ----------------------------------------------------------------------------
 
     def overdue(

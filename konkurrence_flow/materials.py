@@ -409,6 +409,45 @@ def recent(
     return [_found(r, members.get(r.tender_id, [])) for r in rows]
 
 
+def count(
+    store: Store,
+    query: str | None,
+    viewer: Person | None,
+    *,
+    area: str | None = None,
+    kind: str | None = None,
+) -> int:
+    """How many documents `search` finds in all for the query (`recent` lists, when None): the
+    latest versions the viewer may see, of the area and kind asked for."""
+    _check_kind(kind)
+    statement = (
+        select(func.count())
+        .select_from(T_DOC)
+        .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
+        .where(_latest(), _visible(viewer), *_chosen(area, kind))
+    )
+    params: dict[str, str] = {}
+    if query is not None:
+        terms = words(query)
+        if not terms:
+            raise InvalidInput("give a word to search for (letters or digits)")
+        sqlite = store.engine.dialect.name == "sqlite"
+        statement = statement.where(T_DOC.c.id.in_(_matching(sqlite)))
+        params = {"all_words": _params(terms, sqlite)["all_words"]}
+    with store.engine.connect() as conn:
+        return int(conn.execute(statement, params).scalar_one())
+
+
+def _matching(sqlite: bool) -> Any:
+    """SQL: the ids of the documents whose entry holds every word (`:all_words`), unranked."""
+    if sqlite:
+        found = f"SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH :all_words"
+    else:
+        found = (f"SELECT document_id FROM {SEARCH_INDEX} "
+                 "WHERE search @@ to_tsquery('danish', :all_words)")  # fmt: skip
+    return text(found).columns(id=Integer)
+
+
 _TENDER_COLUMNS = (T_TENDER.c.title.label("tender_title"), T_TENDER.c.state, T_TENDER.c.area,
                    T_TENDER.c.created_at)  # fmt: skip
 

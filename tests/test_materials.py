@@ -287,6 +287,30 @@ def test_a_project_leader_never_finds_another_municipalitys_drafts(
                     "kl-sek": ["AAR-SUND-01", "ODE-BESK-01"]}  # fmt: skip
 
 
+def test_the_count_is_what_search_and_recent_find_in_all(any_store: Store, folder: Path) -> None:
+    """The dashboard's "af N": the same rule of who sees what, the same latest versions and
+    filters as the lists, counted past any page."""
+    store = pilot_store(any_store.url)
+    App(store, NOW, OLE).attach("ODE-BESK-01", files_of(folder, "krav.docx"), title="Odense krav")
+    for _ in range(2):  # a second version: still one document
+        App(store, NOW, ANNA).attach("AAR-SUND-01", files_of(folder, "krav.docx", "udbud.pdf"))
+    chosen = [{}, {"area": "sundhed"}, {"area": "beskæftigelse"}, {"kind": "andet"},
+              {"kind": "kontrakt"}]  # fmt: skip
+    for who in (ANNA, OLE, SEK):
+        app = App(store, NOW, who)
+        for query in ("krav", "varm", "udbud", "ingenting", None):
+            for narrowed in chosen:
+                listed = (app.search_materials(query, limit=200, **narrowed) if query
+                          else app.recent_materials(limit=200, **narrowed))  # fmt: skip
+                assert app.count_materials(query, **narrowed) == len(listed), (who, query, narrowed)
+    sek = App(store, NOW, SEK)
+    assert [sek.count_materials(q) for q in ("krav", None)] == [2, 3]  # the PDF says no "krav"
+    assert sek.count_materials("krav", area="sundhed") == 1
+    assert App(store, NOW, ANNA).count_materials(None) == 2  # not Odense's draft
+    with pytest.raises(InvalidInput, match="give a word"):
+        sek.count_materials("!!")
+
+
 def test_search_filters_and_latest_versions_only(any_store: Store, folder: Path) -> None:
     store = pilot_store(any_store.url)
     app = App(store, NOW, SEK)

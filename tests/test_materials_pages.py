@@ -115,7 +115,8 @@ def test_hits_and_the_documents_attached_last_are_paged_with_the_search_kept(
     while path:
         page = client.get(path).text
         titles = hit_titles(page)
-        assert f"Viser {len(seen) + 1}–{len(seen) + len(titles)}</p>" in page
+        assert f"Viser {len(seen) + 1}–{len(seen) + len(titles)} af 5</p>" in page
+        assert "Fundne dokumenter (5)" in page
         seen += titles
         found = re.search(r'<a href="([^"]*)">Næste</a>', page)
         path = found.group(1).replace("&amp;", "&") if found else None

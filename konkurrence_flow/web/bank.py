@@ -55,15 +55,14 @@ def routes(pages: FastAPI, view: _Views) -> None:
         app = view.app(request)
         asked = _asked(request)
         try:
-            hits, refused = _hits(app, asked), None
+            hits, total, refused = _hits(app, asked), _total(app, asked), None
         except InvalidInput as exc:  # only punctuation, an unknown kind: the sentence, a 400
-            hits, refused = [], str(exc)
-        more = len(hits) > HITS  # one more than a page was read: there is a next page
-        page = dashboard.Page(min(len(hits), HITS), asked.offset + len(hits), asked.offset, HITS)
+            hits, total, refused = [], 0, str(exc)
+        page = dashboard.Page(len(hits), total, asked.offset, HITS)
         return view.render(request, "materials.html", 400 if refused else 200, person=app.actor,
-                           asked=asked, hits=hits[:HITS], refused=refused, kinds=KINDS,
+                           asked=asked, hits=hits, refused=refused, kinds=KINDS,
                            areas=dashboard.choices(view.store)["area"], page=page,
-                           more=more, pager=links(request, page))  # fmt: skip
+                           pager=links(request, page))  # fmt: skip
 
     @pages.get("/materials/files/{file_id}")
     def materials_file(request: Request, file_id: int = FILE_ID) -> Response:
@@ -79,12 +78,16 @@ def _asked(request: Request) -> Asked:
 
 
 def _hits(app: App, asked: Asked) -> list[dict[str, Any]]:
-    """A page of the search's hits (or of the documents attached last), and one more if there
-    is a next page."""
+    """A page of the search's hits (or of the documents attached last)."""
     area, kind, offset = asked.area, asked.kind, asked.offset
     if asked.q:
-        return app.search_materials(asked.q, area=area, kind=kind, limit=HITS + 1, offset=offset)
-    return app.recent_materials(area=area, kind=kind, limit=HITS + 1, offset=offset)
+        return app.search_materials(asked.q, area=area, kind=kind, limit=HITS, offset=offset)
+    return app.recent_materials(area=area, kind=kind, limit=HITS, offset=offset)
+
+
+def _total(app: App, asked: Asked) -> int:
+    """How many documents the search finds (or the list holds) in all."""
+    return app.count_materials(asked.q or None, area=asked.area, kind=asked.kind)
 
 
 def tender_documents(app: App, tender_id: str) -> list[dict[str, Any]] | None:
