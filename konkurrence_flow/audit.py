@@ -244,8 +244,8 @@ def _index_damage(conn: Any) -> list[str]:
     entry = index_table(conn.dialect.name)
     orphan = ~select(T_DOC.c.id).where(T_DOC.c.id == entry.c.id).exists()
     orphans = select(entry.c.id, entry.c.title).where(orphan).order_by(entry.c.id)
-    found = [f"search entry {n} ({str(title)[:80]!r}) belongs to no document: written or left behind the "
-             "store's back" for n, title in conn.execute(orphans.limit(NAMED))]  # fmt: skip
+    found = [f"search entry {n} ({str(title)[:80]!r}) belongs to no document: written or left "
+             "behind the store's back" for n, title in conn.execute(orphans.limit(NAMED))]  # fmt: skip
     if len(found) == NAMED:
         more = conn.execute(select(func.count()).select_from(entry).where(orphan)).scalar_one()
         if more > NAMED:

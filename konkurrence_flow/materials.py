@@ -353,6 +353,14 @@ def words(query: str) -> list[str]:
     return list(dict.fromkeys(w.casefold() for w in found))[:MAX_QUERY_WORDS]
 
 
+def _terms(query: str) -> list[str]:
+    """The words to search for; a query of none is refused."""
+    terms = words(query)
+    if not terms:
+        raise InvalidInput("give a word to search for (letters or digits)")
+    return terms
+
+
 def search(
     store: Store,
     query: str,
@@ -367,9 +375,7 @@ def search(
     query (a word matches its longer forms too), title hits first, then by the index's rank:
     `limit` of them from `offset`."""
     _check_kind(kind)
-    terms = words(query)
-    if not terms:
-        raise InvalidInput("give a word to search for (letters or digits)")
+    terms = _terms(query)
     sqlite = store.engine.dialect.name == "sqlite"
     ranked = _sqlite_hits(terms) if sqlite else _postgres_hits(terms)
     statement = (
@@ -428,12 +434,9 @@ def count(
     )
     params: dict[str, str] = {}
     if query is not None:
-        terms = words(query)
-        if not terms:
-            raise InvalidInput("give a word to search for (letters or digits)")
         sqlite = store.engine.dialect.name == "sqlite"
         statement = statement.where(T_DOC.c.id.in_(_matching(sqlite)))
-        params = {"all_words": _params(terms, sqlite)["all_words"]}
+        params = {"all_words": _params(_terms(query), sqlite)["all_words"]}
     with store.engine.connect() as conn:
         return int(conn.execute(statement, params).scalar_one())
 
