@@ -5,12 +5,12 @@ Run it from the repository root:
     .venv/bin/python bench/materials.py                    # full run: 1, 10, 40 MB; both backends
     .venv/bin/python bench/materials.py --quick            # smoke run: 1 and 8 MB, SQLite, < 60 s
     .venv/bin/python bench/materials.py --backend sqlite --repeats 5
-    .venv/bin/python bench/materials.py --sizes 1,10,40 --docs 20,200
+    .venv/bin/python bench/materials.py --sizes 1,10,40 --docs 20,200 --audit-docs 20,200,2000
 
 The issue's goal: memory stays flat when attaching and reading a 40 MB file. This is not a timed
 test: it prints figures, min / median of the repeats, and a verdict table; a MISS is a measurement.
 It fails (exit 1) only when the work measured was wrong: a command that failed, a fetched file that
-is not byte-identical to the one attached, a search with the wrong hits.
+is not byte-identical to the one attached, a search with the wrong hits, a verify not ok.
 
 Every store starts as users start one: `kflow init`, `definitions load definitions/`, `programme
 load workflows/forum-2007-2008.yaml` at --now 2007-06-01 (19 tenders and their people); each part
@@ -31,6 +31,15 @@ below works on a copy of it (a file copy; CREATE DATABASE ... TEMPLATE). The act
    document, one in a tenth of the titles, one in a single text), and `materials.search` in process
    with the store warm. The secretariat must get exactly the expected hits; Anna only documents of
    Aarhus's tenders (751: nothing is published yet, so she sees no one else's).
+4. `audit.verify` against the number of documents: stores with 20, 200 and 2000 small documents
+   (20 and 200 with --quick; filled as for 3, the same stores where the sizes are the same), the
+   whole store verified in process (one untimed verify first, which must report ok with every
+   document counted). Baselines, same run, between the verifies: what verify reads, with nothing
+   checked (the events in chain order, the documents joined with their search entries as verify
+   streams them, every blob's chunks by the same per-blob query), and the old way of reading the
+   search entries: one `SELECT title, body FROM document_text WHERE rowid = :id` (PostgreSQL:
+   `document_id`) per document, alone. Linear: verify's ms per document at the biggest store at
+   most 1.5x that at the smallest.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -57,11 +66,14 @@ from bigstore import PostgresStores, SqliteStores, Stores
 from common import ROOT, source_version, verdict
 from pgcluster import throwaway_cluster
 from scale import Run, run
+from sqlalchemy import LargeBinary, cast, outerjoin, select
+from sqlalchemy import text as sql_text
 
 import konkurrence_flow
-from konkurrence_flow import materials, samples
+from konkurrence_flow import audit, materials, samples
 from konkurrence_flow.calendar import parse_instant
-from konkurrence_flow.materials import Upload
+from konkurrence_flow.materials import T_CHUNK, T_DOC, Upload
+from konkurrence_flow.rows import T_EVENT, T_TENDER
 from konkurrence_flow.store import Store
 
 SETUP_NOW = "2007-06-01"
@@ -79,6 +91,8 @@ EVERY, TENTH, ONE = "leverandøren", "madservice", "fodterapi"
 QUERIES = ((EVERY, "a word in every document"), (TENTH, "a word in a tenth of the titles"),
            (ONE, "a word in one document's text"))  # fmt: skip
 ONE_DOC = 7  # the document whose text holds ONE
+GOAL_LINEAR = 1.5  # verify's ms per document, biggest store / smallest
+READS = ("events", "documents", "chunks")  # what verify reads, timed apart
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class Settings:
     backends: tuple[str, ...]
     repeats: int
     docs: tuple[int, int]  # documents in the small and the big search store
+    audit_docs: tuple[int, ...]  # documents in the stores audit.verify checks
     calls: int  # in-process searches per figure
 
 
@@ -100,6 +115,7 @@ class Results:
     searches: dict[tuple[str, int, str, str], list[Run]] = field(default_factory=dict)
     in_process: dict[tuple[str, int, str, str], list[float]] = field(default_factory=dict)
     hits: dict[tuple[str, int, str, str], int] = field(default_factory=dict)
+    audits: dict[tuple[str, int, str], list[float]] = field(default_factory=dict)
     wrong: dict[str, list[str]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -326,17 +342,25 @@ def trace(form: str, source: Path) -> str:
 # 3. Search
 
 
-def bench_search(stores: Stores, folder: Path, s: Settings, r: Results) -> None:
-    for n in s.docs:
-        part = f"{stores.name}, {n} documents: every search succeeded, with the expected hits"
-        r.problem(part)
-        url = stores.clone("base", f"search{n}")
+def bench_documents(stores: Stores, folder: Path, s: Settings, r: Results) -> None:
+    """Parts 3 and 4 on stores of small documents, each size filled once."""
+    for n in sorted({*s.docs, *s.audit_docs}):
+        url = stores.clone("base", f"docs{n}")
         fill(url, folder / f"docs{n}", n)
-        for problem in search_commands(stores.name, url, n, s, r):
-            r.problem(part, problem)
-        for problem in search_in_process(stores.name, url, n, s, r):
-            r.problem(part, problem)
-        stores.drop(f"search{n}")
+        if n in s.docs:
+            bench_search(stores.name, url, n, s, r)
+        if n in s.audit_docs:
+            bench_audit(stores.name, url, n, s, r)
+        stores.drop(f"docs{n}")
+
+
+def bench_search(backend: str, url: str, n: int, s: Settings, r: Results) -> None:
+    part = f"{backend}, {n} documents: every search succeeded, with the expected hits"
+    r.problem(part)
+    for problem in search_commands(backend, url, n, s, r):
+        r.problem(part, problem)
+    for problem in search_in_process(backend, url, n, s, r):
+        r.problem(part, problem)
 
 
 def fill(url: str, folder: Path, n: int) -> None:
@@ -403,6 +427,94 @@ def search_in_process(backend: str, url: str, n: int, s: Settings, r: Results) -
     store.engine.dispose()
 
 
+# 4. audit.verify
+
+
+def bench_audit(backend: str, url: str, n: int, s: Settings, r: Results) -> None:
+    """`audit.verify` on the whole store, then the same reads with nothing checked, then the old
+    way's one query per document for the search entries: in turn, `repeats` times, the store warm
+    (one verify first, untimed)."""
+    part = (f"{backend}, {n} documents: audit verify ok with every document; the reads read "
+            "every event, document, blob and search entry")  # fmt: skip
+    r.problem(part)
+    store = Store(url)
+    with store.engine.connect() as conn:
+        ids = list(conn.execute(select(T_DOC.c.id).order_by(T_DOC.c.id)).scalars())
+    for problem in verify_problems(audit.verify(store), n):
+        r.problem(part, problem)
+    for _ in range(s.repeats):
+        report = timed(r, (backend, n, "verify"), audit.verify, store)
+        with store.engine.connect() as conn:
+            events = timed(r, (backend, n, "events"), read_events, conn)
+            blobs = timed(r, (backend, n, "documents"), read_documents, conn)
+            chunks = timed(r, (backend, n, "chunks"), read_chunks, conn, dict.fromkeys(blobs))
+            entries = timed(r, (backend, n, "lookups"), look_up_entries, conn, ids)
+        r.add(r.audits, (backend, n, "read"), sum(r.audits[(backend, n, w)][-1] for w in READS))
+        for problem in verify_problems(report, n):
+            r.problem(part, problem)
+        if (events, len(blobs), entries) != (report.events, n, n) or chunks < len(set(blobs)):
+            r.problem(part, f"read {events} events of {report.events}, {len(blobs)} documents "
+                            f"and {entries} search entries of {n}, {chunks} chunks")  # fmt: skip
+    store.engine.dispose()
+
+
+def timed(r: Results, key: tuple[str, int, str], work: Callable[..., Any], *args: Any) -> Any:
+    """`work(*args)`, its wall time added to the figures of `key`."""
+    started = time.perf_counter()
+    found = work(*args)
+    r.add(r.audits, key, time.perf_counter() - started)
+    return found
+
+
+def verify_problems(report: audit.Report, n: int) -> list[str]:
+    if report.ok and report.documents == n:
+        return []
+    found = [str(b) for b in report.breaks[:3]] + report.index[:3]
+    return [f"audit verify: ok {report.ok}, {report.documents} documents of {n}: {found}"]
+
+
+def read_events(conn: Any) -> int:
+    """Baseline: every event joined to its tender, in chain order, as verify streams them (here
+    with the columns' types converted, where verify reads them raw)."""
+    joined = outerjoin(T_EVENT, T_TENDER, T_EVENT.c.tender_id == T_TENDER.c.id)
+    query = (select(T_EVENT, T_TENDER.c.seq.label("tender_seq"), T_TENDER.c.chain_head,
+                    T_TENDER.c.state).select_from(joined)
+             .order_by(T_EVENT.c.tender_id, T_EVENT.c.seq))  # fmt: skip
+    count = 0
+    for _row in conn.execution_options(yield_per=audit.STREAM).execute(query):
+        count += 1
+    return count
+
+
+def read_documents(conn: Any) -> list[str]:
+    """Baseline: every document joined with its search entry, the SELECT verify streams, fetched
+    as verify fetches it; only each row's blob is kept."""
+    entry = materials.index_table(conn.dialect.name)
+    joined = outerjoin(T_DOC, entry, entry.c.id == T_DOC.c.id)
+    query = (select(T_DOC, entry.c.id.label("entry_id"), entry.c.title.label("entry_title"),
+                    entry.c.body).select_from(joined).order_by(T_DOC.c.id))  # fmt: skip
+    rows = conn.execution_options(yield_per=audit.DOCUMENTS_AT_ONCE).execute(query)
+    return [row.sha256 for row in rows]
+
+
+def read_chunks(conn: Any, blobs: Iterable[str]) -> int:
+    """Baseline: each blob's chunks, one query a blob as verify reads them, not hashed."""
+    raw = cast(T_CHUNK.c.data, LargeBinary)
+    count = 0
+    for sha256 in blobs:
+        query = select(T_CHUNK.c.n, raw).where(T_CHUNK.c.sha256 == sha256).order_by(T_CHUNK.c.n)
+        for _row in conn.execution_options(yield_per=4).execute(query):
+            count += 1
+    return count
+
+
+def look_up_entries(conn: Any, ids: Sequence[int]) -> int:
+    """The old way (before 3421d0d): one query per document for its search entry, alone."""
+    key = "rowid" if conn.dialect.name == "sqlite" else "document_id"
+    statement = sql_text(f"SELECT title, body FROM {materials.SEARCH_INDEX} WHERE {key} = :id")
+    return sum(conn.execute(statement, {"id": doc_id}).first() is not None for doc_id in ids)
+
+
 # A backend, from start to end
 
 
@@ -423,7 +535,7 @@ def backend(name: str, folder: Path, r: Results) -> Iterator[Stores]:
 def bench_backend(stores: Stores, folder: Path, s: Settings, r: Results) -> None:
     build_base(stores)
     bench_files(stores, folder, s, r)
-    bench_search(stores, folder, s, r)
+    bench_documents(stores, folder, s, r)
 
 
 # The report
@@ -443,6 +555,7 @@ def report(s: Settings, r: Results, total: float) -> None:
     for name in s.backends:
         print_files(name, s, r)
         print_search(name, s, r)
+        print_audit(name, s, r)
     print_checks(r)
     print_goals(s, r)
     print(f"\nwhole run: {total:.0f} s")
@@ -536,6 +649,34 @@ def print_search(name: str, s: Settings, r: Results) -> None:
           "limit)")  # fmt: skip
 
 
+def print_audit(name: str, s: Settings, r: Results) -> None:
+    print(f"\n{name}: `audit.verify` of the whole store, ms (min / median of {s.repeats}) and "
+          "ms per document (min); the same reads with nothing checked (the events, the documents "
+          "joined with their search entries, the blobs' chunks) and one query per document for "
+          "its search entry (the old way), ms per document (min)")  # fmt: skip
+    print(f"  {'documents':<11}{'verify ms':>18}{'/doc':>8}{'read ms':>18}{'/doc':>8}"
+          f"{'verify/read':>13}{'events':>9}{'joined':>9}{'chunks':>9}{'one query each':>16}"
+          f"{'each/joined':>13}")  # fmt: skip
+    for n in s.audit_docs:
+        if (name, n, "verify") not in r.audits:
+            continue
+        ms = {what: [x * 1000 for x in r.audits[(name, n, what)]]
+              for what in ("verify", "read", *READS, "lookups")}  # fmt: skip
+        per = {what: min(values) / n for what, values in ms.items()}
+        print(f"  {n:<11,}{cell(ms['verify'], 18)}{per['verify']:>8.3f}{cell(ms['read'], 18)}"
+              f"{per['read']:>8.3f}{per['verify'] / per['read']:>12.2f}x{per['events']:>9.3f}"
+              f"{per['documents']:>9.3f}{per['chunks']:>9.3f}{per['lookups']:>16.3f}"
+              f"{per['lookups'] / per['documents']:>12.2f}x")  # fmt: skip
+    print("  (read: the same statements fetched the same way, one per blob for its chunks; "
+          "joined: the documents with their entries, one query; one query each: the entries "
+          "alone)")  # fmt: skip
+
+
+def per_document(r: Results, name: str, n: int, what: str) -> float:
+    """ms per document, min of the repeats."""
+    return min(r.audits[(name, n, what)]) * 1000 / n
+
+
 def print_checks(r: Results) -> None:
     print("\nchecks: the work measured is the right work")
     for part, problems in r.wrong.items():
@@ -560,6 +701,7 @@ def goals(s: Settings, r: Results) -> list[tuple[str, str, str, bool | None]]:
                 rows += memory_goal(name, what, form, s, r)
         rows += speed_ratios(name, s, r)
         rows += search_ratios(name, s, r)
+        rows += audit_goal(name, s, r)
     return rows
 
 
@@ -608,6 +750,30 @@ def search_ratios(name: str, s: Settings, r: Results) -> list[tuple[str, str, st
     return rows
 
 
+def audit_goal(name: str, s: Settings, r: Results) -> list[tuple[str, str, str, bool | None]]:
+    sizes = [n for n in s.audit_docs if (name, n, "verify") in r.audits]
+    if len(sizes) < 2:
+        return []
+    small, before, big = sizes[0], sizes[-2], sizes[-1]
+    low, mid, high = (per_document(r, name, n, "verify") for n in (small, before, big))
+    grown = high / low
+    rows: list[tuple[str, str, str, bool | None]] = [
+        (f"{name}: audit verify per document, {big} / {small} documents",
+         f"{high:.3f} / {low:.3f} ms = {grown:.2f}x", f"<= {GOAL_LINEAR}x", grown <= GOAL_LINEAR),
+    ]  # fmt: skip
+    if before != small:
+        rows.append((f"{name}: audit verify per document, {big} / {before} documents",
+                     f"{high:.3f} / {mid:.3f} ms = {high / mid:.2f}x", "none", None))  # fmt: skip
+    read, each, joined = (per_document(r, name, big, w) for w in ("read", "lookups", "documents"))
+    rows += [
+        (f"{name}: audit verify / the same reads, {big} documents",
+         f"{high:.3f} / {read:.3f} ms per doc = {high / read:.2f}x", "none", None),
+        (f"{name}: one entry query per document / the join, {big} docs",
+         f"{each:.3f} / {joined:.3f} ms per doc = {each / joined:.2f}x", "none", None),
+    ]  # fmt: skip
+    return rows
+
+
 # The command line
 
 
@@ -616,6 +782,8 @@ def settings(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--quick", action="store_true", help="1 and 8 MB, SQLite, one repeat")
     parser.add_argument("--sizes", help="file sizes in MB, comma-separated (1,10,40), at most 50")
     parser.add_argument("--docs", help="documents in the two search stores (20,200)")
+    parser.add_argument("--audit-docs", help="documents in the stores audit.verify checks, at "
+                        "least two sizes (20,200,2000; 20,200 with --quick)")  # fmt: skip
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"))
     parser.add_argument("--repeats", type=int, help="repeats of every figure (3; 1 with --quick)")
     args = parser.parse_args(argv)
@@ -625,11 +793,15 @@ def settings(argv: Sequence[str] | None = None) -> Settings:
     docs = tuple(sorted(int(n) for n in args.docs.split(","))) if args.docs else (20, 200)
     if len(docs) != 2 or docs[0] < 1:
         parser.error("--docs: two numbers of documents, e.g. 20,200")
+    audit_docs = (tuple(sorted({int(n) for n in args.audit_docs.split(",")})) if args.audit_docs
+                  else (20, 200) if args.quick else (20, 200, 2000))  # fmt: skip
+    if len(audit_docs) < 2 or audit_docs[0] < 1:
+        parser.error("--audit-docs: at least two numbers of documents, e.g. 20,200,2000")
     chosen = args.backend or ("sqlite" if args.quick else "both")
     backends = ("sqlite", "postgresql") if chosen == "both" else (chosen,)
     return Settings(sizes=sizes or ((1, 8) if args.quick else (1, 10, 40)), backends=backends,
                     repeats=args.repeats or (1 if args.quick else 3), docs=(docs[0], docs[1]),
-                    calls=5 if args.quick else 20)  # fmt: skip
+                    audit_docs=audit_docs, calls=5 if args.quick else 20)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
