@@ -215,9 +215,8 @@ def _check_documents(
         report.breaks.append(Break(tender_id, seq, chain.REMOVED,
                                    f"the document the event attached ('{said.get('title')}' "
                                    f"v{said.get('version')}) is gone"))  # fmt: skip
-    for sha256, documents in blobs.items():
-        problem = _blob_problem(conn, sha256, documents[0][0].size)
-        for row, named in documents if problem else ():
+    for sha256, problem in _blob_problems(conn, tenders, blobs):
+        for row, named in blobs[sha256]:
             report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
                                        f"the bytes of {named} {problem}"))  # fmt: skip
 
@@ -255,15 +254,38 @@ def _index_damage(conn: Any) -> list[str]:
     return found
 
 
-def _blob_problem(conn: Any, sha256: str, size: int) -> str | None:
-    """Why the stored bytes are not the ones named `sha256`, or None when they are."""
-    from .materials import T_CHUNK
+def _blob_problems(
+    conn: Any, tenders: Sequence[str], blobs: dict[str, list[Any]]
+) -> Iterator[tuple[str, str]]:
+    """Each blob of the documents checked whose stored bytes are not the ones named by its
+    SHA-256, and why: every chunk read in one stream, a few at a time, hashed as it comes."""
+    from .materials import T_CHUNK, T_DOC
 
     raw = cast(T_CHUNK.c.data, LargeBinary)  # bytes, whatever a hand-made UPDATE stored
-    query = select(T_CHUNK.c.n, raw).where(T_CHUNK.c.sha256 == sha256).order_by(T_CHUNK.c.n)
-    digest, count = hashlib.sha256(), 0
+    checked = select(T_DOC.c.sha256)
+    if tenders:
+        checked = checked.where(T_DOC.c.tender_id.in_(list(tenders)))
+    query = (
+        select(T_CHUNK.c.sha256, T_CHUNK.c.n, raw)
+        .where(T_CHUNK.c.sha256.in_(checked))
+        .order_by(T_CHUNK.c.sha256, T_CHUNK.c.n)
+    )
     rows = conn.execution_options(yield_per=4).execute(query)
-    for expected, (n, data) in enumerate(rows):
+    unread = set(blobs)
+    for sha256, chunks in groupby(rows, key=lambda r: r[0]):
+        unread.discard(sha256)
+        if sha256 in blobs and (problem := _blob_problem(chunks, sha256, blobs[sha256][0][0].size)):
+            yield sha256, problem
+    for sha256 in sorted(unread):
+        if problem := _blob_problem(iter(()), sha256, blobs[sha256][0][0].size):
+            yield sha256, problem
+
+
+def _blob_problem(chunks: Iterator[Any], sha256: str, size: int) -> str | None:
+    """Why a blob's chunks, (sha256, n, data) in order, are not the bytes named `sha256`, or None
+    when they are."""
+    digest, count = hashlib.sha256(), 0
+    for expected, (_, n, data) in enumerate(chunks):
         if n != expected:
             return f"are incomplete: chunk {expected} is missing"
         digest.update(data or b"")

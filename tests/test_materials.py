@@ -408,6 +408,34 @@ def test_audit_verify_checks_the_search_entries_on_either_backend(
 @pytest.mark.parametrize(
     ("tamper", "says"),
     [
+        ("DELETE FROM blob_chunk WHERE n = 1", "are incomplete: chunk 1 is missing"),
+        ("DELETE FROM blob_chunk WHERE n = 2", "are 2097152 bytes, not the 2500000 the event "
+         "recorded"),
+        ("UPDATE blob_chunk SET n = 3 WHERE n = 2", "are incomplete: chunk 2 is missing"),
+    ],
+)  # fmt: skip
+def test_audit_verify_reads_a_big_documents_bytes_chunk_by_chunk(
+    any_store: Store, folder: Path, tmp_path: Path, tamper: str, says: str
+) -> None:
+    """Every blob's chunks are read in one stream: a chunk gone from the middle or the end of a
+    file of three is named on that document only, on either backend."""
+    store = pilot_store(any_store.url)
+    big = tmp_path / "bilag.txt"
+    big.write_bytes(b"Bilag om madservice. " * 119_047 + b"x" * 13)  # 2,500,000 bytes
+    assert big.stat().st_size == 2_500_000
+    attach(store, "AAR-SUND-01", [Upload(big, "bilag.txt")], ANNA, NOW)
+    attach(store, "ODE-BESK-01", files_of(folder, "udbud.pdf"), OLE, NOW)
+    assert verify(store).ok
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(tamper)
+    breaks = [(b.tender, b.detail) for b in verify(store).breaks]
+    assert breaks == [("AAR-SUND-01", f"the bytes of document 1 ('Bilag' v1) {says}")]
+    assert verify(store, ["ODE-BESK-01"]).ok and not verify(store, ["AAR-SUND-01"]).ok
+
+
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
         ("INSERT INTO document_text (rowid, title, body) VALUES (99, 'Falsk', 'gratis')",
          "search entry 99 ('Falsk') belongs to no document: written or left behind the store's "
          "back"),
