@@ -39,7 +39,7 @@ def test_verify_says_every_chain_holds(kflow: Kflow) -> None:
     assert "verified 1 tenders, 2 events: every chain holds" in kflow.ok("audit", "verify")
     found = json.loads(kflow.ok("audit", "verify", "AAR-01", "--json"))
     assert found == {"ok": True, "tenders": 1, "events": 2, "documents": 0, "breaks": [],
-                     "head": None}  # fmt: skip
+                     "index": [], "head": None}  # fmt: skip
 
 
 def test_verify_names_the_tender_and_event_where_the_chain_breaks(kflow: Kflow) -> None:
