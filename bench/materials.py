@@ -495,10 +495,10 @@ def read_events(conn: Any) -> int:
 def read_documents(conn: Any) -> list[str]:
     """Baseline: every document joined with its search entry, the SELECT verify streams, fetched
     as verify fetches it; only each row's blob is kept."""
-    entry = materials.index_table(conn.dialect.name)
-    joined = outerjoin(T_DOC, entry, entry.c.id == T_DOC.c.id)
-    query = (select(T_DOC, entry.c.id.label("entry_id"), entry.c.title.label("entry_title"),
-                    entry.c.body).select_from(joined).order_by(T_DOC.c.id))  # fmt: skip
+    entries, entry_id = materials.index_table(conn.dialect.name)
+    joined = outerjoin(T_DOC, entries, entry_id == T_DOC.c.id)
+    query = (select(T_DOC, entry_id.label("entry_id"), entries.c.title.label("entry_title"),
+                    entries.c.body).select_from(joined).order_by(T_DOC.c.id))  # fmt: skip
     rows = conn.execution_options(yield_per=audit.DOCUMENTS_AT_ONCE).execute(query)
     return [row.sha256 for row in rows]
 

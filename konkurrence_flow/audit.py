@@ -77,11 +77,17 @@ class Report:
         return not self.breaks and not self.index and (self.head is None or self.head.ok)
 
 
-def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -> Report:
+def verify(
+    store: Store, tenders: Sequence[str] = (), head: str | None = None, check_index: bool = False
+) -> Report:
     """Check the chains of the named tenders (all when none is named), or the whole store against
-    a digest that `take_head` handed out."""
+    a digest that `take_head` handed out. `check_index` also runs SQLite's full-text index's own
+    integrity-check, which holds the store's write lock while it runs."""
     if head is not None and tenders:
         raise InvalidInput("--head checks the whole store; name no tender with it")
+    if check_index and tenders:
+        raise InvalidInput("--check-index checks the whole store's search index; name no tender "
+                           "with it")  # fmt: skip
     for tender_id in tenders:
         store.tender(tender_id)  # an unknown id is refused with a hint, before any work
     covered = _checkpoint_heads(store, head) if head else None
@@ -101,7 +107,7 @@ def verify(store: Store, tenders: Sequence[str] = (), head: str | None = None) -
         report.tenders += _tenders_without_events(conn, tenders, report)
         _check_documents(conn, tenders, attached, report)
         if not tenders:
-            report.index = _index_damage(conn)
+            report.index = _index_damage(conn, check_index)
     if head is not None:
         report.head = _check_head(head, covered, seen)
     return report
@@ -185,9 +191,9 @@ def _check_documents(
     recorded (read a chunk at a time); no document lacks its event, no event its document."""
     from .materials import T_DOC, index_table
 
-    entry = index_table(conn.dialect.name)
-    joined = outerjoin(T_DOC, entry, entry.c.id == T_DOC.c.id)
-    columns = (entry.c.id.label("entry_id"), entry.c.title.label("entry_title"), entry.c.body)
+    entries, entry_id = index_table(conn.dialect.name)
+    joined = outerjoin(T_DOC, entries, entry_id == T_DOC.c.id)
+    columns = (entry_id.label("entry_id"), entries.c.title.label("entry_title"), entries.c.body)
     query = select(T_DOC, *columns).select_from(joined).order_by(T_DOC.c.id)
     if tenders:
         query = query.where(T_DOC.c.tender_id.in_(list(tenders)))
@@ -210,15 +216,16 @@ def _check_documents(
         if problem := _entry_problem(row, said.get("text_sha256")):
             report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
                                        f"the search entry of {named} {problem}"))  # fmt: skip
-        blobs.setdefault(row.sha256, []).append((row, named))
+        blobs.setdefault(row.sha256, []).append((row.tender_id, row.seq, row.size, named))
     for (tender_id, seq), said in sorted(attached.items()):
         report.breaks.append(Break(tender_id, seq, chain.REMOVED,
                                    f"the document the event attached ('{said.get('title')}' "
                                    f"v{said.get('version')}) is gone"))  # fmt: skip
-    for sha256, problem in _blob_problems(conn, tenders, blobs):
-        for row, named in blobs[sha256]:
-            report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
-                                       f"the bytes of {named} {problem}"))  # fmt: skip
+    problems = dict(_blob_problems(conn, tenders, blobs))
+    for sha256, documents in blobs.items():  # in document order
+        for tender_id, seq, _size, named in documents if sha256 in problems else ():
+            report.breaks.append(Break(tender_id, seq, chain.CHANGED,
+                                       f"the bytes of {named} {problems[sha256]}"))  # fmt: skip
 
 
 def _entry_problem(row: Any, text_sha256: Any) -> str | None:
@@ -235,21 +242,21 @@ def _entry_problem(row: Any, text_sha256: Any) -> str | None:
     return f"is not what was indexed: its {' and '.join(changed)} changed" if changed else None
 
 
-def _index_damage(conn: Any) -> list[str]:
+def _index_damage(conn: Any, check_index: bool) -> list[str]:
     """What is wrong with the search index as a whole: entries of no document (written or left
-    behind the store's back), and an index that no longer agrees with its own text."""
+    behind the store's back), and, when asked, an index that no longer agrees with its text."""
     from .materials import T_DOC, index_damage, index_table
 
-    entry = index_table(conn.dialect.name)
-    orphan = ~select(T_DOC.c.id).where(T_DOC.c.id == entry.c.id).exists()
-    orphans = select(entry.c.id, entry.c.title).where(orphan).order_by(entry.c.id)
+    entries, entry_id = index_table(conn.dialect.name)
+    orphan = ~select(T_DOC.c.id).where(T_DOC.c.id == entry_id).exists()
+    orphans = select(entry_id, entries.c.title).where(orphan).order_by(entry_id)
     found = [f"search entry {n} ({str(title)[:80]!r}) belongs to no document: written or left "
              "behind the store's back" for n, title in conn.execute(orphans.limit(NAMED))]  # fmt: skip
     if len(found) == NAMED:
-        more = conn.execute(select(func.count()).select_from(entry).where(orphan)).scalar_one()
+        more = conn.execute(select(func.count()).select_from(entries).where(orphan)).scalar_one()
         if more > NAMED:
             found.append(f"and {more - NAMED} more search entries that belong to no document")
-    if damage := index_damage(conn):
+    if check_index and (damage := index_damage(conn)):
         found.append(f"the search index is damaged: {damage}")
     return found
 
@@ -274,10 +281,10 @@ def _blob_problems(
     unread = set(blobs)
     for sha256, chunks in groupby(rows, key=lambda r: r[0]):
         unread.discard(sha256)
-        if sha256 in blobs and (problem := _blob_problem(chunks, sha256, blobs[sha256][0][0].size)):
+        if sha256 in blobs and (problem := _blob_problem(chunks, sha256, blobs[sha256][0][2])):
             yield sha256, problem
     for sha256 in sorted(unread):
-        if problem := _blob_problem(iter(()), sha256, blobs[sha256][0][0].size):
+        if problem := _blob_problem(iter(()), sha256, blobs[sha256][0][2]):
             yield sha256, problem
 
 

@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from . import documents
 from .documents import FORMAT_OF, FORMATS, KINDS, Checked, Upload
 from .engine import PUBLISHED, check_may_touch
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, RunError
 from .identifiers import title_problem
 from .model import Person, Tender
 from .rows import T_STEP, T_TENDER, T_TM
@@ -266,28 +266,48 @@ def text_digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def index_table(dialect: str) -> Any:
-    """The search index as a table to select from: `id` (the document's), `title`, `body`."""
+def index_table(dialect: str) -> tuple[Any, Any]:
+    """The search index as a table to select from (`title`, `body`), and its column naming the
+    document. Joined as it is, not as a subquery: SQLite would copy a subquery over FTS5 whole."""
     key = "rowid" if dialect == "sqlite" else "document_id"
     entries = sql_table(SEARCH_INDEX, column(key), column("title"), column("body"))
-    return select(entries.c[key].label("id"), entries.c.title, entries.c.body).subquery("entry")
+    return entries, entries.c[key]
+
+
+CORRUPT = 11  # SQLITE_CORRUPT, the primary code of SQLITE_CORRUPT_VTAB too
 
 
 def index_damage(conn: Any) -> str | None:
     """Why SQLite's full-text index no longer agrees with the text it holds (FTS5's own
     integrity-check: search would find words no entry has, or miss some), or None when it does.
-    PostgreSQL's `tsvector` is a generated column, recomputed from the text on every write."""
+    The check is an INSERT that writes nothing, but it holds the store's write lock while it reads
+    every entry. PostgreSQL's `tsvector` is a generated column, recomputed on every write: None."""
     if conn.dialect.name != "sqlite":
         return None
     check = f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}) VALUES ('integrity-check')"
     try:
-        conn.exec_driver_sql(check)  # written as an INSERT, it writes nothing
+        conn.exec_driver_sql(check)
     except DBAPIError as exc:
-        return (f"FTS5's integrity-check fails ({str(exc.orig).strip()[:200]}): search may find "
-                "words no document holds, or miss some")  # fmt: skip
+        said = str(exc.orig).strip()[:200]
+        if getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF != CORRUPT:
+            raise RunError(f"the search index's integrity-check could not run ({said}): "
+                           f"{_why_unchecked(said)}") from exc  # fmt: skip
+        return (f"FTS5's integrity-check fails ({said}): search may find words no document "
+                "holds, or miss some")  # fmt: skip
     finally:
-        conn.rollback()  # the INSERT took the write lock: let the writers go at once
+        conn.rollback()  # let the writers go as soon as the check is done
     return None
+
+
+def _why_unchecked(said: str) -> str:
+    if "locked" in said or "busy" in said:
+        return "another program was writing to the store all along; try again"
+    if "readonly" in said or "read-only" in said:
+        return (
+            "the store may not be written to, and the check takes its write lock; leave out "
+            "--check-index, or check a copy you may write"
+        )
+    return "nothing was found wrong or right"
 
 
 # -- reading ------------------------------------------------------------------------------------

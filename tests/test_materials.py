@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from support import ANNA, DEFINITIONS, OLE, ROOT, SEK, at, pilot_store
 
 from cli import _KINDS, main
 from konkurrence_flow import documents, samples
 from konkurrence_flow.app import App
 from konkurrence_flow.audit import verify
-from konkurrence_flow.errors import Forbidden, InvalidInput, NotFound
+from konkurrence_flow.errors import Forbidden, InvalidInput, NotFound, RunError
 from konkurrence_flow.materials import T_BLOB, T_CHUNK, T_DOC, Upload, attach
 from konkurrence_flow.store import Store
 
@@ -451,13 +451,43 @@ def test_audit_verify_names_a_search_index_changed_as_a_whole(
     own check), is the index's damage: named apart from the chains, which still hold."""
     store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
     attach(store, "AAR-SUND-01", files_of(folder, "krav.docx", "udbud.pdf"), ANNA, NOW)
-    assert verify(store).ok and verify(store).index == []
+    assert verify(store, check_index=True).ok and verify(store, check_index=True).index == []
     with sqlite3.connect(tmp_path / "s.db") as conn:
         conn.execute(tamper)
-    report = verify(store)
+    report = verify(store, check_index=True)
     assert not report.ok and report.breaks == []
     assert report.index == [says]
     assert verify(store, ["AAR-SUND-01"]).ok  # a tender's own check does not read the index
+    inner = "integrity-check" in says  # FTS5's own check runs only when asked (it locks)
+    assert verify(store).index == ([] if inner else [says])
+
+
+def test_the_index_check_that_cannot_run_says_why_and_finds_nothing(
+    tmp_path: Path, folder: Path
+) -> None:
+    """A store another program writes to all along, or one that may not be written to: the
+    check cannot take the write lock, and says so; it never calls the index damaged."""
+    store = pilot_store(f"sqlite:///{tmp_path / 's.db'}")
+    attach(store, "AAR-SUND-01", files_of(folder, "krav.docx"), ANNA, NOW)
+    read_only = Store(f"sqlite:///file:{tmp_path / 's.db'}?mode=ro&uri=true")
+    assert verify(read_only).ok  # the rest of the audit only reads
+    with pytest.raises(RunError, match=r"could not run \(attempt to write a readonly database\): "
+                       "the store may not be written to, .* leave out --check-index"):  # fmt: skip
+        verify(read_only, check_index=True)
+    event.listen(store.engine, "connect", lambda c, _r: c.execute("PRAGMA busy_timeout = 50"))
+    store.engine.dispose()
+    writer = sqlite3.connect(tmp_path / "s.db")
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(RunError, match=r"could not run \(database is locked\): another "
+                           "program was writing to the store all along; try again"):  # fmt: skip
+            verify(store, check_index=True)
+    finally:
+        writer.rollback()
+        writer.close()
+    assert verify(store, check_index=True).ok
+    with pytest.raises(InvalidInput, match="--check-index checks the whole store's search index"):
+        verify(store, ["AAR-SUND-01"], check_index=True)
 
 
 def test_audit_verify_counts_the_orphan_entries_past_the_first_twenty(any_store: Store) -> None:
@@ -489,6 +519,16 @@ def test_the_cli_says_the_index_is_damaged_and_the_chains_hold(
                             "above); every chain holds\n")  # fmt: skip
     said = json.loads(run(env, "audit", "verify", "--json").stdout)
     assert said["ok"] is False and said["breaks"] == [] and len(said["index"]) == 1
+    with sqlite3.connect(env["KFLOW_DB"].removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM document_text WHERE rowid = 7")
+        conn.execute("DELETE FROM document_text_data WHERE id > 10")  # the inner tables
+    assert run(env, "audit", "verify").exit_code == 0  # FTS5's own check runs when asked
+    checked = run(env, "audit", "verify", "--check-index")
+    assert checked.exit_code == 1 and checked.stdout.startswith(
+        "search index: the search index is damaged: FTS5's integrity-check fails"
+    )
+    refused = run(env, "audit", "verify", "AAR-SUND-01", "--check-index")
+    assert refused.exit_code == 1 and "name no tender with it" in refused.stderr
 
 
 # -- the command line ---------------------------------------------------------------------------
