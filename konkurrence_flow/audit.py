@@ -197,7 +197,8 @@ def _check_documents(
     query = select(T_DOC, *columns).select_from(joined).order_by(T_DOC.c.id)
     if tenders:
         query = query.where(T_DOC.c.tender_id.in_(list(tenders)))
-    blobs: dict[str, list[Any]] = {}
+    blobs: dict[str, list[tuple[str, int, str]]] = {}  # the documents of each blob checked
+    sizes: dict[str, int] = {}
     for row in conn.execution_options(yield_per=DOCUMENTS_AT_ONCE).execute(query):
         report.documents += 1
         said = attached.pop((row.tender_id, row.seq), None)
@@ -216,14 +217,15 @@ def _check_documents(
         if problem := _entry_problem(row, said.get("text_sha256")):
             report.breaks.append(Break(row.tender_id, row.seq, chain.CHANGED,
                                        f"the search entry of {named} {problem}"))  # fmt: skip
-        blobs.setdefault(row.sha256, []).append((row.tender_id, row.seq, row.size, named))
+        blobs.setdefault(row.sha256, []).append((row.tender_id, row.seq, named))
+        sizes[row.sha256] = row.size
     for (tender_id, seq), said in sorted(attached.items()):
         report.breaks.append(Break(tender_id, seq, chain.REMOVED,
                                    f"the document the event attached ('{said.get('title')}' "
                                    f"v{said.get('version')}) is gone"))  # fmt: skip
-    problems = dict(_blob_problems(conn, tenders, blobs))
+    problems = dict(_blob_problems(conn, tenders, sizes))
     for sha256, documents in blobs.items():  # in document order
-        for tender_id, seq, _size, named in documents if sha256 in problems else ():
+        for tender_id, seq, named in documents if sha256 in problems else ():
             report.breaks.append(Break(tender_id, seq, chain.CHANGED,
                                        f"the bytes of {named} {problems[sha256]}"))  # fmt: skip
 
@@ -262,10 +264,11 @@ def _index_damage(conn: Any, check_index: bool) -> list[str]:
 
 
 def _blob_problems(
-    conn: Any, tenders: Sequence[str], blobs: dict[str, list[Any]]
+    conn: Any, tenders: Sequence[str], sizes: dict[str, int]
 ) -> Iterator[tuple[str, str]]:
-    """Each blob of the documents checked whose stored bytes are not the ones named by its
-    SHA-256, and why: every chunk read in one stream, a few at a time, hashed as it comes."""
+    """Each blob to check (its SHA-256 and the size its documents' events recorded) whose stored
+    bytes are not the ones it names, and why: every chunk read in one stream, a few at a time,
+    hashed as it comes."""
     from .materials import T_CHUNK, T_DOC
 
     raw = cast(T_CHUNK.c.data, LargeBinary)  # bytes, whatever a hand-made UPDATE stored
@@ -278,13 +281,13 @@ def _blob_problems(
         .order_by(T_CHUNK.c.sha256, T_CHUNK.c.n)
     )
     rows = conn.execution_options(yield_per=4).execute(query)
-    unread = set(blobs)
+    unread = set(sizes)
     for sha256, chunks in groupby(rows, key=lambda r: r[0]):
         unread.discard(sha256)
-        if sha256 in blobs and (problem := _blob_problem(chunks, sha256, blobs[sha256][0][2])):
+        if sha256 in sizes and (problem := _blob_problem(chunks, sha256, sizes[sha256])):
             yield sha256, problem
     for sha256 in sorted(unread):
-        if problem := _blob_problem(iter(()), sha256, blobs[sha256][0][2]):
+        if problem := _blob_problem(iter(()), sha256, sizes[sha256]):
             yield sha256, problem
 
 

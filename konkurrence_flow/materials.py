@@ -402,7 +402,7 @@ def search(
         select(T_DOC, *_TENDER_COLUMNS, ranked.c.rank, ranked.c.snippet, ranked.c.title_hit)
         .join(ranked, ranked.c.id == T_DOC.c.id)
         .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
-        .where(_latest(), _visible(viewer), *_chosen(area, kind))
+        .where(*_seen(viewer, area, kind))
         .order_by(ranked.c.title_hit.desc(), ranked.c.rank.desc(), T_DOC.c.id)
         .limit(max(1, min(limit, MAX_HITS)))
         .offset(offset or None)
@@ -426,7 +426,7 @@ def recent(
     statement = (
         select(T_DOC, *_TENDER_COLUMNS)
         .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
-        .where(_latest(), _visible(viewer), *_chosen(area, kind))
+        .where(*_seen(viewer, area, kind))
         .order_by(T_DOC.c.attached_at.desc(), T_DOC.c.id.desc())
         .limit(max(1, min(limit, MAX_HITS)))
         .offset(offset or None)
@@ -450,7 +450,7 @@ def count(
         select(func.count())
         .select_from(T_DOC)
         .join(T_TENDER, T_TENDER.c.id == T_DOC.c.tender_id)
-        .where(_latest(), _visible(viewer), *_chosen(area, kind))
+        .where(*_seen(viewer, area, kind))
     )
     params: dict[str, str] = {}
     if query is not None:
@@ -491,12 +491,14 @@ def _latest() -> Any:
     )  # fmt: skip
 
 
-def _chosen(area: str | None, kind: str | None) -> list[Any]:
-    """SQL: the conditions of the area and kind asked for."""
+def _seen(viewer: Person | None, area: str | None, kind: str | None) -> list[Any]:
+    """SQL: the documents a search or a list shows: latest versions the viewer may see, of the
+    area and kind asked for (the tender joined)."""
     return [
+        _latest(), _visible(viewer),
         *([T_TENDER.c.area == area] if area is not None else []),
         *([T_DOC.c.kind == kind] if kind is not None else []),
-    ]
+    ]  # fmt: skip
 
 
 def _read(
