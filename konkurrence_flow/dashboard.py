@@ -29,6 +29,8 @@ GANTT_PAGE = 100
 """Tenders on one page of the Gantt (a page prints on a few sheets of A4)."""
 OVERDUE_PAGE = 100
 """Overdue steps on one page of `/overdue` (the most overdue first)."""
+EFFECTS_PAGE = 100
+"""Awarded tenders on one page of `/effects` (the totals above and below count them all)."""
 
 
 @dataclass(frozen=True)

@@ -529,6 +529,38 @@ def test_a_link_cannot_make_a_page_say_something_was_done(store: Store, board: B
     assert client.get("/?programme=nope").status_code == 404
 
 
+def test_the_effects_page_pages_its_tenders_and_totals_them_all(
+    store: Store, board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of three awarded tenders: together every tender of the report once, in its order;
+    the totals by area and for the network count every tender on every page."""
+    monkeypatch.setattr(dashboard, "EFFECTS_PAGE", 3)
+    secretariat = store.person("kl-sek")
+    for n, tender in enumerate(store.tenders()):
+        store.set_facts(tender.id, {"contract_value": 100_000 * (n + 1), "baseline_cost": 900_000},
+                        secretariat, at(NOW))  # fmt: skip
+    every = [r["tender"] for r in App(store, at(NOW)).effects()["tenders"]]
+    assert len(every) == 4
+    client = signed_in(store, board, "kl-sek")
+    first, second = client.get("/effects").text, client.get("/effects?offset=3").text
+    assert "Viser 1–3 af 4" in first and "Viser 4–4 af 4" in second
+    assert 'href="/effects?offset=3">Næste</a>' in first
+    assert 'href="/effects?offset=0">Forrige</a>' in second and "Næste" not in second
+    shown = [_effects_rows(first), _effects_rows(second)]
+    assert shown == [every[:3], every[3:]]
+    for page in (first, second):  # the network's line counts all four, whichever page
+        assert re.search(r'<tfoot><tr><th scope="row">Netværket</th><td class="num">4</td>', page)
+    beyond = client.get("/effects?offset=40").text
+    assert "Der er ikke så mange." in beyond and _effects_rows(beyond) == []
+    assert 'href="/effects?offset=0">Til første side' in beyond
+
+
+def _effects_rows(page: str) -> list[str]:
+    """The tenders of a page of `/effects`'s table of tenders, in order."""
+    table = page.split('id="tenders-h"', 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<th scope="row"><a href="/tenders/([^"]+)">', table)
+
+
 def test_the_effects_csv_keeps_a_formula_as_text(store: Store, board: Board) -> None:
     anna = store.person("anna")
     store.set_facts("AAR-SUND-01", {"contract_value": 5, "quality_note": "=HYPERLINK(1)"}, anna,

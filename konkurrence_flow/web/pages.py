@@ -327,7 +327,11 @@ def _network_routes(pages: FastAPI, view: _Views) -> None:
         found = app.effects()
         chart = [(a["area"] or "—", a["saving_percent"]) for a in found["areas"]
                  if a["saving_percent"] is not None]  # fmt: skip
-        return view.render(request, "effects.html", person=app.actor, effects=found,
+        offset = paging.offset_of(request.query_params.get("offset"))
+        rows = found["tenders"][offset : offset + dashboard.EFFECTS_PAGE]
+        page = dashboard.Page(len(rows), len(found["tenders"]), offset, dashboard.EFFECTS_PAGE)
+        return view.render(request, "effects.html", person=app.actor, effects=found, rows=rows,
+                           page=page, pager=paging.links(request, page),
                            chart=_savings_chart(chart))  # fmt: skip
 
     @pages.get("/effects.csv")
