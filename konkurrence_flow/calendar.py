@@ -217,7 +217,9 @@ def wall_time(instant: datetime) -> str:
 # Holidays and working days
 
 _GREAT_PRAYER_DAY_ABOLISHED: Final = 2024  # Act no. 214 of 6 March 2023, from 1 January 2024
-_NOT_PUBLIC_HOLIDAYS: Final = ((6, 5), (12, 24), (12, 31))  # Grundlovsdag, juleaften, nytårsaften
+_NOT_PUBLIC_HOLIDAYS: Final = frozenset({"Constitution Day", "Christmas Eve", "New Year's Eve"})
+"""Days off that are working days in law (Grundlovsdag, juleaften, nytårsaften): dropped by name
+should the holiday table list them, never by date, since Whit Monday may fall on 5 June."""
 
 CLOSED_DAYS: Final[Mapping[str, tuple[int, int]]] = MappingProxyType({
     "grundlovsdag": (6, 5),
@@ -239,8 +241,12 @@ def _holidays_of(year: int) -> Mapping[date, str]:
     """The cached, read-only holiday table of one year."""
     table = dict(holidays.country_holidays("DK", years=year, language="en_US", categories="public"))
     _pin_great_prayer_day(table, year)
-    for month, day in _NOT_PUBLIC_HOLIDAYS:
-        table.pop(date(year, month, day), None)
+    for day, names in list(table.items()):
+        public = [name for name in names.split("; ") if name not in _NOT_PUBLIC_HOLIDAYS]
+        if public:
+            table[day] = "; ".join(public)
+        else:
+            del table[day]
     return MappingProxyType(table)
 
 

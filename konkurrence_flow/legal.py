@@ -200,11 +200,15 @@ class Minimum:
         agreed = _date_fact(facts, "agreed_tender_deadline")
         if agreed is None:
             return None
-        days = (agreed - start).days
-        if days < self.agreed_floor:
-            note = (f"the agreed tender deadline {agreed} is under {self.agreed_floor} days from "
-                    f"{start}; {self.agreed_floor} days apply")  # fmt: skip
-            return Answer(self.agreed_floor, self.source, (note,))
+        days, floor = (agreed - start).days, self.agreed_floor
+        ends = expiry_day(start, Period(floor, "D", rolls=True))  # the floor rolls, as a period
+        if days < floor:
+            note = f"the agreed tender deadline {agreed} is under {floor} days from {start}"
+            return Answer(floor, self.source, (f"{note}; {floor} days apply",))
+        if agreed < ends:  # on the floor's own non-working last day or the ones after it
+            note = (f"the agreed tender deadline {agreed} is before the end of {floor} days from "
+                    f"{start}, which run to the end of {ends} (Regulation 1182/71 Art. 3(4))")  # fmt: skip
+            return Answer(floor, self.source, (f"{note}; {floor} days apply",))
         note = f"tender deadline {agreed} agreed with the selected candidates"
         return Answer(days, self.source, (note,), rolls=False)
 
@@ -491,12 +495,20 @@ def resolve(ref: PeriodRef, tender: Tender, start: date) -> Period:
     return Period(answer.days, "D", rolls=answer.rolls and answer.days > 0)
 
 
-def with_closed(period: Period, closed: frozenset[str]) -> Period:
-    """`period` rolling past the programme's closed days too (a period that rolls), or counting
-    them out (a period in working days)."""
+def with_closed(ref: PeriodRef, period: Period, closed: frozenset[str]) -> Period:
+    """`period` (what `ref` resolved to) rolling past the programme's closed days too (a period
+    that rolls), or counting them out (a period in working days); never the award notice's."""
+    closed = closed_for(ref.stage if isinstance(ref, LegalPeriod) else None, closed)
     if closed and (period.rolls or period.unit == "WD"):
         return replace(period, closed=closed)
     return period
+
+
+def closed_for(stage: str | None, closed: frozenset[str]) -> frozenset[str]:
+    """The programme's closed days that move a stage's period: none for the award notice. A
+    minimum period only grows by them, which is the safe side; the award notice is the
+    authority's own duty, due within its days in law whatever days the office keeps closed."""
+    return frozenset() if stage == "award_notice" else closed
 
 
 def legal_days(ref: LegalPeriod, tender: Tender, start: date) -> int:
@@ -582,14 +594,20 @@ def calculate(
         none = "no standstill: the contract may follow the award decision at once"
         answer = replace(answer, notes=(*answer.notes, *answer.warnings, none), warnings=())
         return Calculated(regime, procedure, stage, start, answer, start, None)
-    period = Period(answer.days, "D", rolls=answer.rolls, closed=closed)
+    if closed and not closed_for(stage, closed):
+        kept = (f"closed days ({', '.join(sorted(closed))}) do not move the award notice: it is "
+                f"due within {answer.days} days in law")  # fmt: skip
+        answer = replace(answer, notes=(*answer.notes, kept))
+    period = Period(answer.days, "D", rolls=answer.rolls, closed=closed_for(stage, closed))
     last = expiry_day(start, period)
     plain = start + timedelta(days=answer.days)
     if last != plain:
-        why = "closed here" if is_working_day(plain) else "not a working day"
+        why, basis = (("not a working day", "Regulation 1182/71 Art. 3(4)")
+                      if not is_working_day(plain)
+                      else ("closed here", "the programme's closed days; in law a working day"))  # fmt: skip
         rolled = (
             f"day {answer.days} is {plain:%a} {plain}, {why}: the period runs to the end of "
-            f"{last:%a} {last} (Regulation 1182/71 Art. 3(4))"
+            f"{last:%a} {last} ({basis})"
         )
         answer = replace(answer, notes=(*answer.notes, rolled))
     answer = replace(answer, notes=(*answer.notes, *answer.warnings), warnings=())

@@ -620,7 +620,7 @@ class Store:
     def _resolve(self, ref: PeriodRef, tender: Tender, start: date) -> Period:
         """A definition's period for the tender: its regime's, rolling past the closed days."""
         return legal.with_closed(
-            legal.resolve(ref, tender, start), self.closed_days(tender.programme)
+            ref, legal.resolve(ref, tender, start), self.closed_days(tender.programme)
         )
 
     def secretariat(self) -> list[Person]:

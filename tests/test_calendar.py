@@ -220,6 +220,41 @@ def test_days_off_that_are_not_public_holidays(day: date) -> None:
     assert day not in danish_holidays(day.year)
 
 
+def _easter(year: int) -> date:
+    """Easter Sunday by the anonymous Gregorian algorithm (Meeus/Jones/Butcher), written out here
+    so the calendar's holiday table is checked against a count of its own."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month, day = divmod(h + l_ - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+@pytest.mark.parametrize("year", range(1990, 2101))
+def test_the_holidays_of_a_year_are_exactly_the_laws(year: int) -> None:
+    """New Year's Day, Maundy Thursday to Easter Monday, Store Bededag (before 2024), Ascension,
+    Whitsun and its Monday, 25 and 26 December: no more, no fewer, whatever day Easter falls."""
+    easter = _easter(year)
+    after = [-3, -2, 0, 1, *([26] if year < 2024 else []), 39, 49, 50]
+    expected = {date(year, 1, 1), date(year, 12, 25), date(year, 12, 26)}
+    expected |= {easter + timedelta(days=n) for n in after}
+    assert set(danish_holidays(year)) == expected
+    assert all(is_holiday(day) for day in expected)
+
+
+def test_whit_monday_on_constitution_day_is_a_holiday_and_a_period_rolls_past_it() -> None:
+    """Whit Monday falls on 5 June in 2006, 2017 and 2028: a holiday, though 5 June is not one by
+    its date. Day 35 from 2017-05-01 is that Monday, so the period runs to the end of Tuesday."""
+    for year in (2006, 2017, 2028):
+        assert is_holiday(date(year, 6, 5)) and not is_working_day(date(year, 6, 5))
+    assert expiry_day(date(2017, 5, 1), Period(35, "D", rolls=True)) == date(2017, 6, 6)
+    assert not is_holiday(date(2018, 6, 5))  # Grundlovsdag alone is a working day
+
+
 def test_danish_holidays_names_store_bededag() -> None:
     """Holidays carry their names; Store Bededag 2007 is the Great Prayer Day."""
     assert danish_holidays(2007)[date(2007, 5, 4)] == "Great Prayer Day"

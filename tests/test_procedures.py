@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,10 @@ from konkurrence_flow.errors import DefinitionError, InvalidInput, NotAllowed
 from konkurrence_flow.legal import (
     REGIMES,
     STAGES,
+    LegalPeriod,
     Minimum,
     calculate,
+    closed_for,
     deadline,
     procedures_of,
     with_closed,
@@ -614,9 +616,9 @@ def test_closed_days_roll_the_calculator_past_grundlovsdag_and_christmas() -> No
     closed = calculate("eu-2004-18", "open", "tenders", date(2008, 4, 14), {},
                        frozenset({"grundlovsdag"}))  # fmt: skip
     assert closed.last_day == date(2008, 6, 6)
-    assert (
-        "day 52 is Thu 2008-06-05, closed here: the period runs to the end of Fri 2008-06-06"
-        in (closed.answer.notes[-1])
+    assert closed.answer.notes[-1] == (
+        "day 52 is Thu 2008-06-05, closed here: the period runs to the end of Fri 2008-06-06 "
+        "(the programme's closed days; in law a working day)"
     )
     eve = calculate("eu-2004-18", "open", "tenders", date(2008, 11, 2), {},
                     frozenset({"juleaften"}))  # fmt: skip
@@ -627,9 +629,26 @@ def test_closed_days_are_not_counted_in_working_days() -> None:
     """Three working days from Mon 2008-06-02: Thu 06-05 by statute, Fri 06-06 with it closed."""
     three = Period(3, "WD")
     assert expiry_day(date(2008, 6, 2), three) == date(2008, 6, 5)
-    closed = with_closed(three, frozenset({"grundlovsdag"}))
+    closed = with_closed(three, three, frozenset({"grundlovsdag"}))
     assert expiry_day(date(2008, 6, 2), closed) == date(2008, 6, 6)
-    assert with_closed(Period(3, "D"), frozenset({"grundlovsdag"})).closed == frozenset()
+    plain = Period(3, "D")
+    assert with_closed(plain, plain, frozenset({"grundlovsdag"})).closed == frozenset()
+
+
+def test_closed_days_never_move_the_award_notice() -> None:
+    """The award notice is the authority's duty within 48 days (2004/18 Art. 35(4)): from a
+    contract of Thu 2008-11-06, day 48 is Wed 2008-12-24, a working day in law. A programme that
+    closes juleaften still owes the notice by the end of that day; a minimum period, which only
+    grows by a closed day, still rolls past it."""
+    christmas = frozenset({"juleaften"})
+    notice = calculate("eu-2004-18", "open", "award_notice", date(2008, 11, 6), {}, christmas)
+    assert notice.answer.days == 48 and notice.last_day == date(2008, 12, 24)
+    assert "closed days (juleaften) do not move the award notice" in " ".join(notice.answer.notes)
+    legal_notice = LegalPeriod("award_notice")
+    resolved = Period(48, "D", rolls=True)
+    assert with_closed(legal_notice, resolved, christmas).closed == frozenset()
+    tenders = LegalPeriod("tender_period")
+    assert with_closed(tenders, resolved, christmas).closed == christmas
 
 
 def test_a_programme_may_close_grundlovsdag_for_its_timers() -> None:
@@ -692,8 +711,8 @@ def test_every_answer_ends_on_an_open_working_day_no_earlier_than_its_days(
     flags: set[str],
     closed: set[str],
 ) -> None:
-    """Whatever the facts: the last day is a working day (closed days too) at least `days` after
-    the start, and no reduction takes a 2014/24 period below its PIN period."""
+    """Whatever the facts: the last day is the first working day (closed days too, but for the
+    award notice) at least `days` after the start, and no reduction takes a 2014/24 period below its PIN period."""
     regime, procedure, stage = case
     facts: dict[str, Any] = {flag: True for flag in flags}
     facts["notice_sent_on"] = start.isoformat()
@@ -706,8 +725,12 @@ def test_every_answer_ends_on_an_open_working_day_no_earlier_than_its_days(
     if found.ends_at is None:  # no standstill at all
         assert stage == "standstill" and found.answer.days == 0
         return
-    assert is_working_day(found.last_day, frozenset(closed))
+    shut = closed_for(stage, frozenset(closed))  # the award notice is due in law's days
+    assert is_working_day(found.last_day, shut)
     assert (found.last_day - start).days >= found.answer.days >= 0
+    plain = start + timedelta(days=found.answer.days)  # and it rolls no further than it must
+    between = (plain + timedelta(days=n) for n in range((found.last_day - plain).days))
+    assert not any(is_working_day(day, shut) for day in between)
     if regime == "eu-2014-24" and stage == "tenders" and procedure in ("open", "restricted"):
         floor = 15 if procedure == "open" else 10
         assert found.answer.days >= floor
@@ -743,6 +766,43 @@ def test_a_decision_notified_by_fax_has_the_electronic_standstill() -> None:
     day = date(2010, 8, 2)
     assert deadline("eu-2004-18", "open", "standstill", day, {}).days == 15
     assert deadline("eu-2004-18", "open", "standstill", day, {"notified_by_fax": True}).days == 10
+
+
+def test_an_agreed_tender_deadline_is_never_before_the_floors_rolled_end() -> None:
+    """Invited Thu 2024-03-21: 10 days end on Easter Sunday 03-31 and roll to Tue 04-02. An
+    agreed Easter Sunday or Monday is 10 and 11 days out, yet before that end: the floor applies,
+    so agreeing a later day never closes the bidding earlier than agreeing an earlier one."""
+    start = date(2024, 3, 21)
+    agreed = ("2024-03-29", "2024-03-31", "2024-04-01", "2024-04-02", "2024-04-03")
+    facts = [{"agreed_tender_deadline": day} for day in agreed]
+    ends = [calculate("eu-2014-24", "restricted", "tenders", start, f).last_day for f in facts]
+    assert ends == [date(2024, 4, 2)] * 4 + [date(2024, 4, 3)]
+    easter = deadline("eu-2014-24", "restricted", "tenders", start,
+                      {"agreed_tender_deadline": "2024-03-31"})  # fmt: skip
+    assert easter.days == 10 and easter.rolls
+    assert easter.notes[0] == (
+        "the agreed tender deadline 2024-03-31 is before the end of 10 days from 2024-03-21, which "
+        "run to the end of 2024-04-02 (Regulation 1182/71 Art. 3(4)); 10 days apply"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(date(2016, 4, 15), date(2030, 12, 31)), a=st.integers(0, 40),
+       b=st.integers(0, 40))  # fmt: skip
+def test_agreeing_a_later_tender_deadline_never_ends_the_bidding_earlier(
+    start: date, a: int, b: int
+) -> None:
+    """The bidding's last day rises with the agreed day, and is never a non-working day unless
+    it is the agreed day itself (an agreed date does not roll)."""
+    early, late = sorted((a, b))
+
+    def last(days: int) -> date:
+        agreed = (start + timedelta(days=days)).isoformat()
+        return calculate("eu-2014-24", "restricted", "tenders", start,
+                         {"agreed_tender_deadline": agreed}).last_day  # fmt: skip
+
+    assert last(early) <= last(late)
+    assert last(late) == start + timedelta(days=late) or is_working_day(last(late))
 
 
 def test_an_agreed_tender_deadline_is_a_date_and_does_not_roll() -> None:
