@@ -373,6 +373,10 @@ def _iso_date(text: str, normal: str) -> date:
 def _quarter_day(match: re.Match[str]) -> date:
     """The first or last day of the quarter a matched quarter expression names (bare = last)."""
     year, q = int(match["year"]), int(match["q1"] or match["q2"])
+    if not FIRST_YEAR <= year <= LAST_YEAR:  # before the dates: Q4 9999 ends past year 9999
+        raise PeriodError(
+            f"date {_quoted(match.string)} lies outside {FIRST_YEAR}-{LAST_YEAR}; check the year"
+        )
     return quarter_start(year, q) if match["start"] else quarter_end(year, q)
 
 

@@ -114,6 +114,15 @@ def _split(url: str, what: str) -> Any:
         raise InvalidInput(f"{what} URL '{_redacted(url)}' is not understood: {exc}") from exc
 
 
+def _site(parts: Any) -> str:
+    """A URL's scheme and host (and port): no user, password, path or query."""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
+
+
 def _redacted(url: str) -> str:
     """A URL as written, less any user and password."""
     return re.sub(r"//[^/@]*@", "//***@", url)
@@ -253,9 +262,12 @@ class WebhookChannel:
         parts = _split(url, "webhook")
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
             raise InvalidInput(
-                f"webhook URL '{_redacted(url)}' must be http:// or https:// and a host, no spaces"
+                f"webhook URL '{_site(parts)}…' must be http:// or https:// and a host, no spaces"
             )
         self.url = url
+        self.site = _site(parts)
+        """What a message says of the webhook: its scheme and host, never its path or query,
+        which chat tools make the secret (https://hooks.slack.com/services/T0/B0/XXXX)."""
         self.rest = Rest()
 
     def check(self, note: Notification) -> None:
@@ -282,11 +294,11 @@ class WebhookChannel:
         except urllib.error.HTTPError as exc:
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
             raise ChannelError(
-                f"{self.url} answered {exc.code} {exc.reason}", permanent=permanent
+                f"the webhook at {self.site} answered {exc.code} {exc.reason}", permanent=permanent
             ) from exc
         except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ChannelError(f"{self.url}: {reason}", unreachable=True) from exc
+            reason = str(getattr(exc, "reason", exc)).replace(self.url, self.site)
+            raise ChannelError(f"the webhook at {self.site}: {reason}", unreachable=True) from exc
 
     def close(self) -> None:
         """Nothing to close: one request per message."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import os
 import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .errors import InvalidInput
 from .log import logger
@@ -36,6 +38,12 @@ MAX_ENTRIES = 10_000
 """A DOCX, XLSX or ODT with more entries than this is no office document (a ZIP bomb, say)."""
 SHARED_STRINGS = 16 * 1024 * 1024
 """The largest shared-strings part of an XLSX whose text is read (openpyxl holds all of it)."""
+XML_LIMIT = 64 * 1024 * 1024
+"""The most unpacked bytes of a DOCX's or ODT's text part that are read for the search index."""
+PARAGRAPH_ELEMENTS = 100_000
+"""The most XML elements one paragraph of a DOCX or ODT may hold (it is held whole while read)."""
+XLSX_CELLS = 2_000_000
+"""The most rows and cells of an XLSX read for the search index."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,8 @@ def text_of(path: Path, format: str) -> str:
             if length >= TEXT_LIMIT:
                 break
     except Exception as exc:  # a library's refusal of a file it cannot read: index the title
-        logger().warning("no text read", file=path.name, format=format, reason=str(exc)[:200])
+        logger().warning("text not read to the end" if parts else "no text read",
+                         file=path.name, format=format, reason=str(exc)[:200])  # fmt: skip
     return " ".join(parts)[:TEXT_LIMIT]
 
 
@@ -293,30 +302,72 @@ def _paragraphs(
     """Each paragraph's text in an office document's XML part, in document order: the text of its
     `run` elements (of all its elements, if None) joined as written, so that a word split over
     spans stays one word. A paragraph is let go once read: memory holds one at a time."""
-    from xml.etree.ElementTree import iterparse
+    from xml.etree.ElementTree import Element, iterparse
 
+    open_: list[Element] = []  # the elements begun and not yet ended, outermost first
+    inside = 0  # how many of them are paragraphs
+    held = 0  # elements held in the paragraph being read
     with zipfile.ZipFile(path) as archive, archive.open(part) as content:
-        for _event, element in iterparse(content):
+        for event, element in iterparse(_Bounded(content, XML_LIMIT), ("start", "end")):
+            if event == "start":
+                open_.append(element)
+                inside += element.tag in paragraphs
+                held += inside > 0
+                if held > PARAGRAPH_ELEMENTS:
+                    raise ValueError(f"a paragraph of more than {PARAGRAPH_ELEMENTS:,} elements")
+                continue
+            open_.pop()
             if element.tag in paragraphs:
+                inside -= 1
                 if run is None:
                     yield "".join(element.itertext())
                 else:
                     yield "".join(t.text or "" for t in element.iter(run))
+            if not inside:  # let it go, paragraph or not: memory holds one paragraph at a time
+                held = 0
                 element.clear()
+                if open_:
+                    open_[-1].remove(element)
+
+
+class _Bounded(io.RawIOBase):
+    """A part of an archive read up to `limit` unpacked bytes, then refused: a few kilobytes may
+    unpack to gigabytes of XML (a ZIP bomb)."""
+
+    def __init__(self, source: IO[bytes], limit: int) -> None:
+        self.source, self.left, self.limit = source, limit, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(min(size, self.left + 1) if size >= 0 else self.left + 1)
+        self.left -= len(data)
+        if self.left < 0:
+            raise ValueError(f"the part unpacks to more than {self.limit:,} bytes")
+        return data
 
 
 def _xlsx(path: Path) -> Iterator[str]:
+    """Each sheet's title and rows. The rows as written (a sheet that says it runs to XFD1048576
+    is not padded out to it), and no more than XLSX_CELLS rows and cells in all."""
     from openpyxl import load_workbook
 
     _small_parts(path, ("xl/sharedStrings.xml",), SHARED_STRINGS)  # openpyxl reads it whole
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for sheet in workbook.worksheets:
-            yield sheet.title
-            for row in sheet.iter_rows(values_only=True):
-                yield " ".join(str(v) for v in row if v is not None)
-    finally:
-        workbook.close()
+    seen = 0
+    with path.open("rb") as file:  # a file, not a path: openpyxl goes by a path's extension
+        workbook = load_workbook(file, read_only=True, data_only=True)
+        try:
+            for sheet in workbook.worksheets:
+                yield sheet.title
+                sheet.reset_dimensions()
+                for row in sheet.iter_rows(values_only=True):
+                    seen += 1 + len(row)
+                    if seen > XLSX_CELLS:
+                        raise ValueError(f"more than {XLSX_CELLS:,} rows and cells")
+                    yield " ".join(str(v) for v in row if v is not None)
+        finally:
+            workbook.close()
 
 
 def _odt(path: Path) -> Iterator[str]:

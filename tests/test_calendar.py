@@ -433,6 +433,13 @@ def test_quarter_bounds_and_label() -> None:
     assert quarter_label(2007, 3) == "Q3 2007"
 
 
+@pytest.mark.parametrize("text", ["Q4 9999", "end of Q4 9999", "4. kvartal 9999", "Q1 1899"])
+def test_a_quarter_outside_the_years_is_refused_in_a_sentence(text: str) -> None:
+    """Q4 9999 ends past the last date Python knows: refused like 9999-12-31, not a crash."""
+    with pytest.raises(PeriodError, match=r"lies outside 1900-2200; check the year"):
+        parse_date_expr(text)
+
+
 @pytest.mark.parametrize("function", [quarter_start, quarter_end, quarter_label])
 def test_quarter_functions_refuse_a_fifth_quarter(function: object) -> None:
     """A quarter number is 1, 2, 3 or 4."""

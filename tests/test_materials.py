@@ -865,6 +865,83 @@ def test_a_docx_is_read_without_its_pictures(tmp_path: Path) -> None:
     assert grown < 20_000  # KiB: the picture (30 MB) was never held
 
 
+def _bomb(path: Path, body: str, paragraphs: str = "") -> Path:
+    """A DOCX whose document.xml is `body` inside <w:body>: a few kB that unpack to many MB."""
+    import zipfile
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml",
+                         f"<w:document {w}><w:body>{paragraphs}{body}</w:body></w:document>")  # fmt: skip
+    return path
+
+
+def test_an_xml_bomb_in_a_docx_is_read_in_bounded_memory(tmp_path: Path) -> None:
+    """400,000 empty elements outside any paragraph (1.6 MB from a 4 kB file; a 50 MB upload
+    could unpack to gigabytes): each is let go as soon as it ends, so memory stays flat; the
+    paragraph before them is still read."""
+    import tracemalloc
+
+    text = "<w:p><w:r><w:t>madservice</w:t></w:r></w:p>"
+    docx = _bomb(tmp_path / "bombe.docx", "<x/>" * 400_000, text)
+    assert docx.stat().st_size < 10_000
+    tracemalloc.start()
+    try:
+        found = documents.text_of(docx, documents.check(docx).format)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == "madservice"
+    assert peak < 2_000_000, f"{peak:,} bytes"  # every element was held before: 33 MB
+
+
+def test_an_endless_paragraph_or_part_stops_the_text_not_the_attach(
+    any_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paragraph of more than PARAGRAPH_ELEMENTS elements, or a part that unpacks to more than
+    XML_LIMIT bytes, is read no further: the document is attached, its title searchable, and
+    the text read before it kept."""
+    monkeypatch.setattr(documents, "PARAGRAPH_ELEMENTS", 1_000)
+    monkeypatch.setattr(documents, "XML_LIMIT", 200_000)
+    first = "<w:p><w:r><w:t>genoptræning</w:t></w:r></w:p>"
+    wide = _bomb(tmp_path / "bred.docx", "<w:p>" + "<w:r/>" * 2_000 + "</w:p>", first)
+    long = _bomb(tmp_path / "lang.docx", first * 10_000)  # 460 kB unpacked
+    assert documents.text_of(wide, "docx") == "genoptræning"
+    assert documents.text_of(long, "docx").startswith("genoptræning genoptræning")
+    assert len(documents.text_of(long, "docx")) < 200_000 // 46 * 13
+    store = pilot_store(any_store.url)
+    made = attach(store, "AAR-SUND-01", [Upload(wide, wide.name)], SEK, NOW, title="Bred")
+    assert made[0]["indexed_chars"] == len("genoptræning")
+    assert [h["file"]["title"] for h in App(store, NOW, SEK).search_materials("bred")] == ["Bred"]
+
+
+def test_a_sheet_that_claims_every_cell_is_read_as_written(tmp_path: Path) -> None:
+    """A sheet whose cells stand at A1 and XFD20000 is not padded out to 20,000 × 16,384 cells:
+    its text is read at once; one with more rows and cells than XLSX_CELLS stops there."""
+    import time
+    import zipfile
+
+    book = samples.xlsx(tmp_path / "vid.xlsx", "Priser", [["madservice", 1]])
+    with zipfile.ZipFile(book) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
+    xml = parts[sheet].decode()
+    xml = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD20000"/>', xml)
+    far = '<row r="20000"><c r="XFD20000" t="inlineStr"><is><t>sidst</t></is></c></row>'
+    parts[sheet] = xml.replace("</sheetData>", far + "</sheetData>").encode()
+    wide = tmp_path / "bred.xlsx"
+    with zipfile.ZipFile(wide, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    started = time.process_time()
+    assert documents.text_of(wide, "xlsx").endswith("madservice 1 sidst")
+    assert time.process_time() - started < 2  # padded, it took 5 s of CPU
+    renamed = tmp_path / "uden-endelse"  # uploads are copied under a number: no .xlsx
+    renamed.write_bytes(wide.read_bytes())
+    assert "madservice" in documents.text_of(renamed, "xlsx")
+
+
 def test_text_and_titles_with_control_characters(any_store: Store, tmp_path: Path) -> None:
     """A PDF's unmapped glyphs come out as NUL (which PostgreSQL's text cannot hold): they are
     indexed as spaces; a title with control characters is refused."""

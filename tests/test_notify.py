@@ -171,6 +171,29 @@ def test_a_failing_webhook_is_retried_with_growing_delays(webhook: WebhookServer
     )
 
 
+def test_a_webhooks_secret_path_is_never_in_an_error(webhook: WebhookServer) -> None:
+    """Chat tools put the secret in the webhook's path: an answer of 404, or no answer at all,
+    names the scheme and host, never the path or query, in what the outbox keeps."""
+    host = webhook.url.split("/hooks", 1)[0]
+    webhook.status = 404
+    answered = f"{host}/services/T00/B00/hemmelig?token=xyz"
+    silent = f"http://127.0.0.1:{free_port()}/services/T00/B00/hemmelig"  # nothing listens
+    errors: list[str] = []
+    for url in (answered, silent):
+        store = pilot_store()
+        tick(store, at("2007-09-16"))
+        report = dispatch(store, [WebhookChannel(url)], at("2007-09-16"))
+        errors += [n.last_error for n in store.notifications() if n.last_error]
+        errors += [report.unreachable] if report.unreachable else []
+    assert len(errors) == 5  # four refused messages, and a channel that did not answer
+    assert sum(e.startswith(f"the webhook at {host} answered 404 Not Found") for e in errors) == 4
+    assert errors[-1].startswith("the webhook at http://127.0.0.1:")
+    assert not any("hemmelig" in e or "xyz" in e or "T00" in e for e in errors), errors
+    with pytest.raises(InvalidInput) as refused:
+        WebhookChannel("ftp://chat.example.dk/hooks/hemmelig")
+    assert "hemmelig" not in str(refused.value)
+
+
 def test_with_the_smtp_server_down_nothing_is_lost() -> None:
     """Down: one line of error, messages wait; back up: every message arrives exactly once."""
     server = SmtpServer(port=free_port())

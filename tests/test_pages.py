@@ -366,6 +366,21 @@ def test_an_unknown_tender_is_a_404_page_with_the_clis_hint(store: Store, board:
     assert answer.status_code == 404 and "did you mean AAR-SUND-01?" in answer.text
 
 
+@pytest.mark.parametrize("path", ["/%2Fevil.example", "/%2F%2Fevil.example", "/%5Cevil.example"])
+def test_the_language_link_never_leads_to_another_site(
+    store: Store, board: Board, path: str
+) -> None:
+    """A crafted path (`//evil.example` once decoded) must not become the language link's
+    address: the link is the page's query alone, kept with the page's own parameters."""
+    for client in (client_for(store), signed_in(store, board, "anna")):
+        page = client.get(path).text
+        links = re.findall(r'<a href="([^"]*)" lang="en"', page)
+        assert links == ["?lang=en"], links
+        assert 'href="//' not in page and 'href="/\\' not in page
+    gantt = signed_in(store, board, "anna").get("/gantt?municipality=461").text
+    assert '<a href="?municipality=461&amp;lang=en" lang="en">' in gantt
+
+
 def test_the_gantt_filters_and_shows_overdue_stretches_in_red(store: Store, board: Board) -> None:
     client = signed_in(store, board, "anna")
     page = client.get("/gantt").text

@@ -483,6 +483,8 @@ MALFORMED: list[tuple[str, str, Any]] = [
     ),
     ("GET", "/forecast", None),
     ("GET", "/forecast?until=someday", None),
+    ("GET", "/forecast?until=Q4 9999", None),  # a quarter past the dates Python has: not a 500
+    ("GET", "/forecast?until=end of Q4 9999", None),
     ("GET", "/notifications?status=lost", None),
     ("POST", "/notifications/one/retry", None),
 ]

@@ -134,10 +134,11 @@ def _language(request: Request) -> str:
 
 
 def _other_language(request: Request, lang: str) -> str:
-    """The link that shows this page in the other language."""
+    """The link that shows this page in the other language: a query alone, relative to the page
+    (a path such as `//evil.example` in the link would be another site's address)."""
     query = dict(request.query_params)
     query["lang"] = "en" if lang == "da" else "da"
-    return f"{request.url.path}?{urlencode(query)}"
+    return f"?{urlencode(query)}"
 
 
 async def _form(request: Request, *, signin: bool = False) -> dict[str, str]:
