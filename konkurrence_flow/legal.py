@@ -623,11 +623,12 @@ def threshold_on(day: date) -> Threshold | None:
 
 
 def threshold_warning(tender: Tender, day: date) -> str | None:
-    """A warning when a national-only tender's estimated value reaches the EU threshold."""
+    """A warning when a national-only tender's estimated value reaches the EU threshold: the
+    threshold in force when its notice was sent (`notice_sent_on`), else on `day`."""
     value = tender.facts.get("estimated_value")
     if not tender.regime or tender.regime not in REGIMES or not isinstance(value, int | float):
         return None
-    threshold = threshold_on(day)
+    threshold = threshold_on(_date_fact(tender.facts, "notice_sent_on") or day)
     if threshold is None or not REGIMES[tender.regime].national_only:
         return None
     works = tender.facts.get("contract_type") == "works"

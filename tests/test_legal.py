@@ -143,19 +143,37 @@ def test_a_missing_or_unknown_procedure_or_regime_says_what_is_allowed() -> None
 
 
 def test_thresholds_warn_for_a_national_only_regime() -> None:
-    """DKK 1,570,203 (2006-07) and 1,535,109 (2008-09) for services; national regimes are warned."""
-    assert threshold_warning(tender("tilbudsloven", estimated_value=1_600_000), date(2007, 6, 1))
+    """DKK 1,570,203 (2006-07) and 1,535,109 (2008-09) for services; national regimes are warned.
+    No notice sent yet: the threshold of the day asked about."""
+    unsent = {"notice_sent_on": ""}
+    assert threshold_warning(
+        tender("tilbudsloven", estimated_value=1_600_000, **unsent), date(2007, 6, 1)
+    )
     assert (
-        threshold_warning(tender("tilbudsloven", estimated_value=1_550_000), date(2007, 6, 1))
+        threshold_warning(
+            tender("tilbudsloven", estimated_value=1_550_000, **unsent), date(2007, 6, 1)
+        )
         is None
     )
-    warning = threshold_warning(tender("tilbudsloven", estimated_value=1_550_000), date(2008, 6, 1))
+    warning = threshold_warning(
+        tender("tilbudsloven", estimated_value=1_550_000, **unsent), date(2008, 6, 1)
+    )
     assert warning is not None and "DKK 1,535,109" in warning and "No 1422/2007" in warning
     assert (
         threshold_warning(tender("eu-2004-18", estimated_value=9_000_000), date(2008, 6, 1)) is None
     )
     works = tender("tilbudsloven", estimated_value=9_000_000, contract_type="works")
     assert threshold_warning(works, date(2008, 6, 1)) is None
+
+
+def test_the_threshold_is_the_one_in_force_when_the_notice_was_sent() -> None:
+    """A notice sent in December 2007 is measured against 2006-07's DKK 1,570,203, though the
+    tender is looked at in 2008 (when DKK 1,535,109 applies to new notices)."""
+    sent = tender("tilbudsloven", estimated_value=1_550_000, notice_sent_on="2007-12-20")
+    assert threshold_warning(sent, date(2008, 6, 1)) is None
+    later = tender("tilbudsloven", estimated_value=1_550_000, notice_sent_on="2008-01-02")
+    warning = threshold_warning(later, date(2008, 6, 1))
+    assert warning is not None and "DKK 1,535,109" in warning
 
 
 def test_min_period_refuses_closing_the_bidding_early_with_the_expiry(store: Store) -> None:
