@@ -262,6 +262,11 @@ def test_a_refused_trigger_shows_the_clis_sentence_and_writes_nothing(
     assert answer.status_code == 409
     assert ("'cancel' on tender AAR-SUND-01 needs a note saying why (give --note)"
             in answer.text.replace("&#39;", "'"))  # fmt: skip
+    assert (
+        "<strong>Afvist:</strong> Handlingen kan ikke udføres. Begrundelse (på engelsk"
+        in answer.text
+    )
+    assert '<span lang="en">&#39;cancel&#39; on tender AAR-SUND-01 needs a note' in answer.text
     assert "bidders=4</textarea>" in answer.text
     assert dump(store) == before
     for facts, when, sentence in (
@@ -273,8 +278,32 @@ def test_a_refused_trigger_shows_the_clis_sentence_and_writes_nothing(
         answer = client.post("/tenders/AAR-SUND-01/advance", data={
             "csrf": csrf_of(page.text), "trigger": "approve_scope", "facts": facts, "at": when})  # fmt: skip
         assert sentence in answer.text, answer.text
+        assert "Afvist:</strong> Noget af det angivne kan ikke bruges." in answer.text
         assert answer.status_code == 400
     assert dump(store) == before
+
+
+def test_a_refusal_leads_with_its_kind_in_the_pages_words() -> None:
+    """Each kind of no has a lead in Danish and English; the CLI's sentence follows as it is."""
+    from konkurrence_flow.errors import (
+        ConcurrentChange,
+        Forbidden,
+        InvalidInput,
+        NotAllowed,
+        RunError,
+    )
+    from konkurrence_flow.web.text import refusal, translator
+
+    danish, english = translator("da"), translator("en")
+    cases = [(ConcurrentChange("tender X changed; try again"), "En anden ændrede udbuddet imens."),
+             (NotAllowed("not in scoping"), "Handlingen kan ikke udføres."),
+             (Forbidden("not yours"), "Handlingen kan ikke udføres."),
+             (InvalidInput("bad"), "Noget af det angivne kan ikke bruges."),
+             (RunError("store busy"), "Det blev afvist.")]  # fmt: skip
+    for exc, lead in cases:
+        said = refusal(exc)
+        assert danish(said.reason).startswith(lead) and said.text == str(exc)
+        assert english(said.reason) != said.reason  # every lead has its English words
 
 
 def test_a_form_without_this_sessions_csrf_token_or_from_another_site_writes_nothing(

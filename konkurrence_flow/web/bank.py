@@ -24,6 +24,7 @@ from ..http import FILE_ID, MAX_FILES, download
 from ..identifiers import MAX_TITLE
 from ..model import Person
 from .paging import links, offset_of
+from .text import refusal
 
 if TYPE_CHECKING:
     from .pages import _Views
@@ -57,7 +58,7 @@ def routes(pages: FastAPI, view: _Views) -> None:
         try:
             hits, total, refused = _hits(app, asked), _total(app, asked), None
         except InvalidInput as exc:  # only punctuation, an unknown kind: the sentence, a 400
-            hits, total, refused = [], 0, str(exc)
+            hits, total, refused = [], 0, refusal(exc)
         page = dashboard.Page(len(hits), total, asked.offset, HITS)
         return view.render(request, "materials.html", 400 if refused else 200, person=app.actor,
                            asked=asked, hits=hits, refused=refused, kinds=KINDS,

@@ -38,7 +38,7 @@ from ..log import logger
 from ..programme import Milestone, Programme
 from ..store import Store
 from . import bank, charts, paging, session
-from .text import LANGUAGES, translator
+from .text import LANGUAGES, Refusal, refusal, translator
 
 HERE = Path(__file__).parent
 FORM_FIELDS = 20
@@ -417,7 +417,8 @@ def _tender_routes(pages: FastAPI, view: _Views) -> None:
             await run_in_threadpool(app.check_attach, tender_id)
             if (unread := upload_refusal(request)) is not None:
                 return await run_in_threadpool(_tender_page, view, request, app, tender_id,
-                                               refused=unread[1], status=unread[0])  # fmt: skip
+                                               refused=Refusal("refused_input", unread[1]),
+                                               status=unread[0])  # fmt: skip
             with tempfile.TemporaryDirectory(prefix="kflow-upload-") as folder:
                 got = await received(request, Path(folder), bank.ATTACH_FIELDS)
                 fields = got.fields
@@ -445,7 +446,7 @@ async def _refused(
     if code in (401, 403, 404, 503):
         return view.error(request, code, _sentence(exc))
     return await run_in_threadpool(_tender_page, view, request, app, tender_id,
-                                   refused=_sentence(exc), form=form, status=code)  # fmt: skip
+                                   refused=refusal(exc), form=form, status=code)  # fmt: skip
 
 
 def _fire(app: App, tender_id: str, form: dict[str, str]) -> dict[str, Any]:
@@ -468,7 +469,7 @@ def _tender_page(
     *,
     done: str | None = None,
     attached: str | None = None,
-    refused: str | None = None,
+    refused: Refusal | None = None,
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:

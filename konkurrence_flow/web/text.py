@@ -4,6 +4,7 @@ their definitions give them; these are the page's own words."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 LANGUAGES = ("da", "en")
 
@@ -101,6 +102,14 @@ _DA = {
     "needs_note": ("kræver en note", "needs a note"),
     "needs_facts": ("kræver fakta", "needs facts"),
     "refused": ("Afvist", "Refused"),
+    "refused_changed": (
+        "En anden ændrede udbuddet imens. Prøv igen.",
+        "Someone else changed the tender meanwhile. Try again.",
+    ),
+    "refused_not_now": ("Handlingen kan ikke udføres.", "This cannot be done."),
+    "refused_input": ("Noget af det angivne kan ikke bruges.", "Something given cannot be used."),
+    "refused_other": ("Det blev afvist.", "It was refused."),
+    "in_english": ("Begrundelse (på engelsk, som i kflow)", "Why (as kflow says it)"),
     "done_now": ("Udført", "Done"),
     "now_in": ("Udbuddet er nu i fasen", "The tender is now in"),
     "warnings": ("Advarsler", "Warnings"),
@@ -219,6 +228,29 @@ _DA = {
     ),
 }
 Translate = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal on a page: what kind of no it is, in the page's words (`reason`, a key of the
+    words above), and the sentence `kflow` prints for it (English, as the CLI and API say it)."""
+
+    reason: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def refusal(exc: Exception) -> Refusal:
+    """The page's refusal for an error the package raised on purpose."""
+    from ..errors import ConcurrentChange, InvalidInput, NotAllowed, PeriodError
+
+    reason = next((key for kind, key in ((ConcurrentChange, "refused_changed"),
+                                         (NotAllowed, "refused_not_now"),
+                                         ((InvalidInput, PeriodError), "refused_input"))
+                   if isinstance(exc, kind)), "refused_other")  # fmt: skip
+    return Refusal(reason, str(exc) or type(exc).__name__)
 
 
 def translator(lang: str) -> Translate:
