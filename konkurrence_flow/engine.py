@@ -9,7 +9,7 @@ here first, so that a refusal can name the rule and what is allowed instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -453,7 +453,9 @@ def pending(
     """What the current visit still owes, in order; decided from the tender alone, never from now.
 
     `escalate_after` (the programme's setting) adds an escalation to the secretariat once the
-    step has been overdue that long.
+    step has been overdue that long. Nothing is owed before the tender's last event: a step
+    entered after its due date is overdue from its entry, which is when the flag is recorded
+    (and what a forecast says, and the soonest a tick does it).
     """
     state = definition.state(tender.state)
     if state.final:
@@ -463,7 +465,8 @@ def pending(
         items.append(Pending(tender.timer_at, _RANK["advance"], "advance", state.after.trigger))
     if tender.due is not None:
         items.extend(_due_items(state, tender, tender.due, escalate_after))
-    return sorted(items)
+    last = tender.last_event_at
+    return [replace(p, at=last) if p.at < last else p for p in sorted(items)]
 
 
 def escalation_key(period: Period | str) -> str:
@@ -478,7 +481,8 @@ def _due_items(
     items = []
     if tender.overdue_flagged_at is None:
         items.append(Pending(late_at, _RANK["overdue"], "overdue", due.isoformat()))
-    if escalate_after is not None and escalation_key(escalate_after) not in tender.reminded:
+    escalated = any(key.startswith(escalation_key("")) for key in tender.reminded)
+    if escalate_after is not None and not escalated:  # once a visit, whatever the period was
         at = max(start_of_day(expiry_day(due, escalate_after)), late_at)
         items.append(Pending(at, _RANK["escalation"], "escalation", str(escalate_after)))
     for period in state.remind:

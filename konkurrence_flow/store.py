@@ -717,6 +717,7 @@ class Store:
         for tender in self.tenders():
             if tender.programme == programme.name and not self._is_final(tender):
                 self._follow_milestone(unit, tender, moved, report)
+                unit.recheck(tender.id)  # an escalation set or changed reaches steps late already
         changed = {
             p.id: p for p in programme.people if p.id in report.people_added + report.people_updated
         }

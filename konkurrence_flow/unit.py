@@ -320,7 +320,7 @@ class Unit:
             self.store.resolve,
         )  # fmt: skip
         changes: dict[str, Any] = {}
-        if plan.timer_at != tender.timer_at and tender.timer_at is not None:
+        if plan.timer_at != tender.timer_at:  # moved, or armed again after a refusal
             changes["timer_at"] = plan.timer_at
         if plan.due != tender.due and tender.overdue_flagged_at is None and plan.due is not None:
             changes["due"] = plan.due

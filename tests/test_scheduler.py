@@ -143,6 +143,22 @@ def test_timers_cascade_and_a_refused_timer_is_recorded_once() -> None:
     assert tick(store, at("2008-03-01")).happenings == []
 
 
+def test_a_refused_timer_is_armed_again_once_the_missing_fact_is_recorded() -> None:
+    """The refusal says to record the fact: once it is, the timer is planned again from its
+    period and, its instant long past, fires at once; the tender is never stuck in c."""
+    store = Store("sqlite://")
+    store.init("kl-sek")
+    store.load_definition(parse_definition(CHAIN, "chain.yaml"), at("2008-01-01"))
+    store.create_tender(NewTender("chain", "Kæde", ("751",), id="K-1"), SEK, at("2008-01-01"))
+    assert [h.what for h in tick(store, at("2008-01-08T12:00")).happenings][-1] == "refused"
+    assert store.tender("K-1").timer_at is None
+    store.set_facts("K-1", {"report": "afleveret"}, SEK, at("2008-01-09"))
+    done = store.tender("K-1")
+    assert done.state == "done"
+    last = store.history("K-1")[-1]
+    assert (last.trigger, last.occurred_at, last.actor) == ("finish", at("2008-01-09"), "system")
+
+
 def test_forecast_changes_nothing() -> None:
     """A forecast over the whole timeline leaves every tender and the outbox as they were."""
     store = pilot_store()
@@ -370,3 +386,49 @@ def test_a_stale_next_check_is_corrected_not_claimed_forever() -> None:
     assert report.claimed == 1 and report.happenings == [] and report.failed == []
     assert store.tender("AAR-SUND-01").next_check_at == true_check
     assert tick(store, at("2007-09-03")).claimed == 0
+
+
+def test_an_escalation_set_later_reaches_steps_already_late_once() -> None:
+    """The four scoping steps are flagged overdue on 2007-10-01 with no escalation set; the
+    programme then says `escalate_after: P14D`: the next tick escalates all four (none waits
+    for someone to touch its tender), and a later change to P21D escalates none again."""
+    from support import PILOT_TEXT
+
+    from konkurrence_flow.programme import parse_programme
+
+    store = pilot_store()
+    assert len(tick(store, at("2007-10-05")).of("overdue")) == 4
+    p14 = PILOT_TEXT.replace("municipalities:\n", "notifications: {escalate_after: P14D}\n"
+                             "municipalities:\n", 1)  # fmt: skip
+    store.load_programme(parse_programme(p14, "pilot.yaml"), at("2007-10-06"))
+    assert [h.tender for h in forecast(store, at("2007-10-20")) if h.what == "escalation"] == [
+        "AAR-BESK-01", "AAR-SUND-01", "FRB-SUND-01", "ODE-BESK-01"
+    ]  # fmt: skip
+    assert len(tick(store, at("2007-10-20")).of("escalation")) == 4
+    p21 = p14.replace("P14D", "P21D")
+    store.load_programme(parse_programme(p21, "pilot.yaml"), at("2007-10-21"))
+    assert tick(store, at("2007-11-30")).of("escalation") == []
+    store.set_facts("AAR-SUND-01", {"baseline_cost": 100}, store.person("anna"), at("2007-12-01"))
+    escalations = [n.dedupe_key for n in store.notifications() if n.kind == "escalation"]
+    assert len(escalations) == 4 and all("P14D" in key for key in escalations)
+
+
+def test_a_step_entered_late_is_flagged_at_its_entry_and_a_tick_in_the_past_writes_nothing() -> (
+    None
+):
+    """Materials was due 2008-03-31; the scope is approved 2008-04-05 10:00. The flag is owed
+    from the entry, and the forecast says so; a tick whose clock is before that entry (a past
+    --now) does nothing to the tender: no event dated after its own clock."""
+    store = pilot_store()
+    store.advance("AAR-SUND-01", "approve_scope", store.person("anna"), at("2008-04-05T10:00"))
+    entered = at("2008-04-05T10:00")
+    assert store.tender("AAR-SUND-01").next_check_at == entered
+    said = [h for h in forecast(store, at("2008-04-06")) if h.tender == "AAR-SUND-01"]
+    assert [(h.what, h.at) for h in said] == [("overdue", entered)]
+    events = len(store.history("AAR-SUND-01"))
+    past = tick(store, at("2008-04-02"))
+    assert [h for h in past.happenings if h.tender == "AAR-SUND-01"] == []
+    assert len(store.history("AAR-SUND-01")) == events
+    done = [h for h in tick(store, at("2008-04-06")).happenings if h.tender == "AAR-SUND-01"]
+    assert [h.key() for h in done] == [h.key() for h in said]
+    assert store.history("AAR-SUND-01")[-1].occurred_at == entered
