@@ -13,12 +13,13 @@ has passed by then is recorded but not sent (it would only confuse; the overdue 
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -187,13 +188,19 @@ def queue_digests(store: Store, now: datetime) -> int:
 
 
 def _last_digest_day(start: date, every: Period, today: date) -> date | None:
-    """The latest digest day (start + k × every, k >= 1) that is not after today."""
-    day, latest = start, None
-    try:
-        while (following := expiry_day(day, every)) <= today:
-            day = latest = following
-    except PeriodError:  # the calendar's end: no later digest day
-        pass
+    """The latest digest day (start + k × every, k >= 1) that is not after today. Each is
+    counted from the start, not from the one before: monthly from 31 January is the last day of
+    each month, not the 28th ever after February."""
+    latest, day = None, start
+    for k in itertools.count(1):
+        try:  # months from the start; days, weeks and working days add up the same either way
+            day = expiry_day(*((start, replace(every, amount=every.amount * k))
+                               if every.unit == "M" else (day, every)))  # fmt: skip
+        except PeriodError:  # the calendar's end: no later digest day
+            break
+        if day > today:
+            break
+        latest = day
     return latest
 
 

@@ -432,3 +432,19 @@ def test_a_step_entered_late_is_flagged_at_its_entry_and_a_tick_in_the_past_writ
     done = [h for h in tick(store, at("2008-04-06")).happenings if h.tender == "AAR-SUND-01"]
     assert [h.key() for h in done] == [h.key() for h in said]
     assert store.history("AAR-SUND-01")[-1].occurred_at == entered
+
+
+def test_a_monthly_digest_from_the_31st_keeps_to_each_months_end() -> None:
+    """Monthly from 31 January: 29 February, 31 March, 30 April (each counted from the start,
+    1182/71 Art. 3(2)(c)), not the 29th ever after February; weekly adds up as before."""
+    from konkurrence_flow.calendar import parse_period
+
+    monthly, start = parse_period("P1M"), date(2008, 1, 31)
+    found = [scheduler._last_digest_day(start, monthly, date(2008, m, d))
+             for m, d in ((2, 28), (2, 29), (3, 30), (3, 31), (4, 30), (5, 30))]  # fmt: skip
+    assert found == [None, date(2008, 2, 29), date(2008, 2, 29),
+                     date(2008, 3, 31), date(2008, 4, 30), date(2008, 4, 30)]  # fmt: skip
+    weekly = parse_period("P7D")
+    assert scheduler._last_digest_day(date(2007, 6, 1), weekly, date(2008, 1, 1)) == date(
+        2007, 12, 28
+    )
