@@ -154,6 +154,46 @@ class KflowGroup(click.Group):
             sys.exit(1)
         except KonkurrenceFlowError as exc:
             _fail(str(exc))
+        except Exception as exc:
+            if (said := _store_trouble(exc, ctx)) is None:
+                raise
+            if said[0] == 2:
+                raise click.UsageError(said[1]) from None
+            _fail(said[1])
+
+
+def _store_trouble(exc: Exception, ctx: click.Context) -> tuple[int, str] | None:
+    """A sentence (and exit code) for a store that cannot be opened or used: a URL that is no
+    URL, a database that is not there, not reachable or not a database; None for anything else
+    (a bug, which keeps its traceback)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else None
+    from konkurrence_flow.store import default_url
+
+    url = (settings.db if settings else None) or default_url()
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # no URL at all: show it as given, any password hidden
+        shown = re.sub(r"//[^/@]*@", "//***@", url)
+    forms = "e.g. sqlite:///kflow.db or postgresql+psycopg://user@host/db"
+    if isinstance(exc, ArgumentError | NoSuchModuleError):
+        return 2, f"--db / KFLOW_DB '{shown}' is not a store URL this kflow can open ({forms})"
+    if isinstance(exc, ImportError) and _raised_in(exc, f"sqlalchemy{os.sep}dialects"):
+        return 2, f"--db / KFLOW_DB '{shown}' needs a database driver kflow does not ship ({forms})"
+    if isinstance(exc, DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        again = "; try again" if "locked" in reason or "busy" in reason else ""
+        return 1, f"the store at '{shown}' could not be used: {reason}{again}"
+    return None
+
+
+def _raised_in(exc: BaseException, where: str) -> bool:
+    """Whether the exception came through code whose file's path holds `where`."""
+    import traceback
+
+    return any(where in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
 def _fail(message: str) -> NoReturn:

@@ -127,6 +127,34 @@ def test_refusals_exit_1_with_one_sentence(
 
 
 @pytest.mark.parametrize(
+    ("db", "code", "message"),
+    [
+        ("nope", 2, "--db / KFLOW_DB 'nope' is not a store URL this kflow can open"),
+        ("foo://bar", 2, "'foo://bar' is not a store URL this kflow can open"),
+        ("mysql://x/y", 2, "'mysql://x/y' needs a database driver kflow does not ship"),
+        ("sqlite:////nonexistent/dir/x.db", 1, "could not be used: unable to open database file"),
+        ("{text}", 1, "could not be used: file is not a database"),
+        ("postgresql+psycopg://u:hemmelig@127.0.0.1:1/x", 1,
+         "the store at 'postgresql+psycopg://u:***@127.0.0.1:1/x' could not be used: "),
+    ],
+)  # fmt: skip
+def test_a_store_that_cannot_be_opened_is_one_sentence(
+    tmp_path: Path, db: str, code: int, message: str
+) -> None:
+    """A malformed, missing, unreachable or foreign store: a sentence naming the URL (its
+    password hidden), exit 2 for a URL that is none, 1 for a store that cannot be used."""
+    text = tmp_path / "krav.txt"
+    text.write_text("ikke en database\n" * 100, encoding="utf-8")
+    url = db.replace("{text}", f"sqlite:///{text}")
+    for args in (("tender", "list"), ("init",)):
+        result = CliRunner().invoke(main, ["--db", url, *args], env={"KFLOW_USER": "kl-sek"})
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert result.exit_code == code
+        assert message in result.stderr and "hemmelig" not in result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (("advance",), "Missing argument"),
