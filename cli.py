@@ -1207,7 +1207,8 @@ def token_create(
         if label is not None or expires is not None:
             raise click.UsageError("--link and --calendar take no --label or --expires")
         create = tokens.create_link if link else tokens.create_calendar
-        _print_link(*create(settings.ready_store(), person_id), base_url, as_json)
+        base = _service_base(base_url)  # before the token: a refusal writes nothing
+        _print_link(*create(settings.ready_store(), person_id), base, as_json)
         return
     made, text = tokens.create(settings.ready_store(), person_id, label, expires)
     if as_json:
@@ -1219,18 +1220,21 @@ def token_create(
     click.echo(f"token {made.id} for {made.person}, {until}; it is shown only now", err=True)
 
 
-def _print_link(made: Any, text: str, base_url: str, as_json: bool) -> None:
+def _service_base(base_url: str) -> str:
+    """--url checked: the service's http(s) address, without a trailing slash."""
+    try:
+        parsed = urllib.parse.urlsplit(base_url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    except ValueError:  # a port that is no number, a bracket left open
+        valid = False
+    if not valid or parsed.query or parsed.fragment:
+        raise click.UsageError(f"--url {base_url[:80]!r} is not the service's http(s) address")
+    return base_url.rstrip("/")
+
+
+def _print_link(made: Any, text: str, base: str, as_json: bool) -> None:
     from konkurrence_flow.reports import instant
 
-    parsed = urllib.parse.urlsplit(base_url)
-    if (
-        parsed.scheme not in ("http", "https")
-        or not parsed.hostname
-        or parsed.query
-        or parsed.fragment
-    ):
-        raise click.UsageError(f"--url {base_url[:80]!r} is not the service's http(s) address")
-    base = base_url.rstrip("/")
     url = f"{base}/calendar/{text}.ics" if made.kind == "calendar" else f"{base}/signin#{text}"
     if as_json:
         _emit({"id": made.id, "person": made.person, "link": url,
@@ -1377,6 +1381,9 @@ def export_ical(
     viewer = actor
     if person_id is not None and person_id != actor.id:
         require_secretariat(actor, "export another person's calendar")
+        if person_id == "system":
+            raise click.BadParameter("'system' is the scheduler's identity; it has no calendar",
+                                     param_hint="--person")  # fmt: skip
         viewer = store.person(person_id)
     if programme is not None and programme not in store.programme_names():
         names = ", ".join(store.programme_names()) or "none is loaded"

@@ -117,11 +117,11 @@ class RemoteApp:
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""
-        return self._call("GET", f"/tenders/{_segment(tender_id)}")
+        return self._call("GET", f"/tenders/{_segment(tender_id, 'tender')}")
 
     def history(self, tender_id: str) -> list[dict[str, Any]]:
         """A tender's events, in order."""
-        path = f"/tenders/{_segment(tender_id)}/history"
+        path = f"/tenders/{_segment(tender_id, 'tender')}/history"
         return self._call("GET", path)
 
     def advance(
@@ -139,12 +139,12 @@ class RemoteApp:
         `--set KEY=VALUE` reads it, which gives the same value back."""
         body = {"trigger": trigger, "note": note, "facts": dict(facts or {}),
                 "at": at.isoformat() if at else None}  # fmt: skip
-        path = f"/tenders/{_segment(tender_id)}/advance"
+        path = f"/tenders/{_segment(tender_id, 'tender')}/advance"
         return self._call("POST", path, body)
 
     def set_facts(self, tender_id: str, facts: Mapping[str, Any]) -> dict[str, Any]:
         """Record facts on a tender; the `tender show` object after."""
-        path = f"/tenders/{_segment(tender_id)}/facts"
+        path = f"/tenders/{_segment(tender_id, 'tender')}/facts"
         return self._call("POST", path, {"facts": dict(facts)})
 
     # -- the network ----------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class RemoteApp:
 
     def programme(self, name: str | None = None) -> dict[str, Any]:
         """A programme's timeline (without a name: the one `kflow programme show` shows)."""
-        path = "/programmes" if name is None else f"/programmes/{_segment(name)}"
+        path = "/programmes" if name is None else f"/programmes/{_segment(name, 'programme')}"
         return self._call("GET", path)
 
     # -- the outbox (secretariat) ----------------------------------------------------------------
@@ -223,12 +223,12 @@ class RemoteApp:
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
                    "Content-Length": str(length), "X-Files": str(len(uploads))}  # fmt: skip
         query = {"kind": kind, "title": title}
-        target = self._target(f"/tenders/{_segment(tender_id)}/files", query)
+        target = self._target(f"/tenders/{_segment(tender_id, 'tender')}/files", query)
         return self._send("POST", target, body(), headers)
 
     def files(self, tender_id: str) -> list[dict[str, Any]]:
         """Every version of the tender's documents."""
-        return self._call("GET", f"/tenders/{_segment(tender_id)}/files")
+        return self._call("GET", f"/tenders/{_segment(tender_id, 'tender')}/files")
 
     def file(self, file_id: int) -> dict[str, Any]:
         """One document version's facts."""
@@ -390,8 +390,13 @@ def _part_head(boundary: str, filename: str) -> bytes:
     ).encode()
 
 
-def _segment(text: str) -> str:
-    """A path segment: every reserved character escaped."""
+def _segment(text: str, what: str) -> str:
+    """A path segment: every reserved character escaped. An id that no path can carry (empty,
+    `.`, `..`, or with a `/`, which no tender or programme id holds) is refused here, as the
+    store would refuse it, not sent to be answered with the framework's bare Not Found."""
+    if text in ("", ".", "..") or "/" in text:
+        see = "tender list" if what == "tender" else "programme show"
+        raise NotFound(f"unknown {what} '{text[:64]}'; see `kflow {see}`")
     return quote(text, safe="")
 
 

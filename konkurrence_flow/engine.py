@@ -126,8 +126,9 @@ def attributes_of(tender: Tender) -> dict[str, str | None]:
 
 
 def allowed_triggers(definition: Definition, state: str) -> tuple[str, ...]:
-    """The triggers that can be fired from `state`, in definition order."""
-    return tuple(t.trigger for t in definition.transitions_from(state))
+    """The triggers that can be fired from `state`, in definition order, each once (a trigger
+    with several `when:` branches is one trigger)."""
+    return tuple(dict.fromkeys(t.trigger for t in definition.transitions_from(state)))
 
 
 def triggers_for(definition: Definition, tender: Tender, actor: Person) -> tuple[str, ...]:

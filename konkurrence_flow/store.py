@@ -38,6 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from . import claims, legal, migrate, rows
 from . import engine as core
+from ._yaml import close_match
 from .calendar import Period, parse_period, start_of_day, wall_time
 from .definitions import Definition, PeriodRef, parse_definition
 from .errors import (
@@ -669,8 +670,13 @@ class Store:
         with self.engine.connect() as conn:
             found = conn.execute(query).all()
         if not found:
-            raise NotFound(f"unknown programme '{name}'" if name else
-                           "no programme is loaded yet (use `kflow programme load FILE`)")  # fmt: skip
+            loaded = self.programme_names()
+            if not loaded:
+                raise NotFound("no programme is loaded yet (use `kflow programme load FILE`)")
+            close = close_match(name or "", loaded)
+            hint = f"; did you mean {close!r}?" if close else ""
+            raise NotFound(f"unknown programme {(name or '')[:64]!r}{hint} (programmes: "
+                           f"{', '.join(loaded)})")  # fmt: skip
         if len(found) > 1:
             names = ", ".join(r.name for r in found)
             raise InvalidInput(f"several programmes are loaded ({names}); name one")

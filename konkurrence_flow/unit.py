@@ -138,9 +138,9 @@ class Unit:
         _check_not_recorded(spec.facts)
         check_regime(spec.regime)
         check_procedure(spec.procedure, spec.regime)
-        tender_id = spec.id or self._new_id(codes)
+        tender_id = self._new_id(codes) if spec.id is None else spec.id
         if actor.role != "system":  # a programme's own tenders were checked with its file
-            self._check_new(spec, tender_id)
+            self._check_new(spec, tender_id, codes)
             self._check_joint(spec, actor, codes)
         if tender_id in self._work or self.store.has_tender(tender_id):
             raise InvalidInput(f"tender '{tender_id}' exists already; choose another --id")
@@ -159,13 +159,13 @@ class Unit:
         self._record(work, kind, None, None, definition.initial, actor, at, None, {}, entry)
         return work.tender
 
-    def _check_new(self, spec: NewTender, tender_id: str) -> None:
+    def _check_new(self, spec: NewTender, tender_id: str, codes: tuple[str, ...]) -> None:
         """A new tender's id is a plain word, its title one line; its leader and programme exist."""
         problem = tender_id_problem(tender_id) or title_problem(spec.title, "a tender's title")
         if problem:
             raise InvalidInput(problem)
         if spec.leader is not None:
-            self.store.person(spec.leader)
+            _check_leader(self.store.person(spec.leader), codes)
         if spec.programme is not None and spec.programme not in self.store.programme_names():
             names = ", ".join(self.store.programme_names()) or "none is loaded"
             raise NotFound(f"unknown programme '{spec.programme}' (programmes: {names})")
@@ -709,6 +709,18 @@ def _corrections(
     check_regime(regime)
     check_procedure(changes.get("procedure", tender.procedure), regime)
     return changes
+
+
+def _check_leader(leader: Person, codes: tuple[str, ...]) -> None:
+    """A tender's leader is a person who may act on it: the secretariat, or the project leader of
+    one of its municipalities (never the scheduler)."""
+    if leader.role == "system":
+        raise InvalidInput("'system' is the scheduler's identity; a tender's leader is a person")
+    if leader.role == "project_leader" and leader.municipality not in codes:
+        raise InvalidInput(
+            f"{leader.id} is project leader for municipality {leader.municipality}, which is not "
+            f"in this tender ({', '.join(codes)}): a leader must be able to act on it"
+        )
 
 
 def _check_creator(actor: Person, codes: tuple[str, ...]) -> None:

@@ -113,6 +113,51 @@ def test_a_leader_s_joint_tender_stays_within_a_programme(kflow: Kflow) -> None:
     kflow.ok(*create, "--programme", "forum-2007-2008", "--id", "FAE-MAD-01", user="anna")
 
 
+def test_a_tenders_leader_is_a_person_who_may_act_on_it(kflow: Kflow) -> None:
+    """2: neither the scheduler nor a project leader of another municipality leads a tender: he
+    could never act on it. An empty --id is refused, not replaced by a made-up one."""
+    create = ("tender", "create", "--definition", "individual-tender", "--title", "Madservice",
+              "--municipality", "751")  # fmt: skip
+    assert "'system' is the scheduler's identity; a tender's leader is a person" in refused(
+        kflow, *create, "--leader", "system"
+    )
+    assert ("ole is project leader for municipality 461, which is not in this tender (751)"
+            in refused(kflow, *create, "--leader", "ole", user="anna"))  # fmt: skip
+    assert "tender id '' may hold 1-64 letters" in refused(kflow, *create, "--id", "")
+    made = json.loads(kflow.ok(*create, "--leader", "anna", "--json"))
+    assert made["leader"] == "anna"
+    secretariat = json.loads(kflow.ok(*create, "--leader", "lise", "--json"))
+    assert secretariat["leader"] == "lise"
+
+
+def test_system_has_no_calendar_and_a_bad_link_url_issues_no_token(kflow: Kflow) -> None:
+    """2: `export ical --person system` is a usage error; `token create --link` with a --url
+    that is no address is refused before any token is made (a live link would be left)."""
+    assert "'system' is the scheduler's identity; it has no calendar" in refused(
+        kflow, "export", "ical", "--person", "system", code=2
+    )
+    for kind in ("--link", "--calendar"):
+        assert "is not the service's http(s) address" in refused(
+            kflow, "token", "create", "anna", kind, "--url", "notaurl", code=2
+        )
+
+
+def test_a_refusal_lists_each_allowed_trigger_once_and_names_the_programmes(kflow: Kflow) -> None:
+    """`publish` has two `when:` branches: the list of allowed triggers names it once. An
+    unknown programme is named with the loaded ones."""
+    create = ("tender", "create", "--definition", "individual-tender", "--title", "Madservice",
+              "--municipality", "751", "--id", "AAR-MAD-09", "--procedure", "open")  # fmt: skip
+    kflow.ok(*create, now="2007-07-01")
+    kflow.ok("advance", "AAR-MAD-09", "approve_scope", now="2007-07-02")
+    err = refused(kflow, "advance", "AAR-MAD-09", "approve_scope", now="2007-07-03")
+    allowed = err.split("(allowed: ", 1)[1].split(")", 1)[0].split(", ")
+    assert "publish" in allowed and len(allowed) == len(set(allowed)), err
+    said = refused(kflow, "programme", "show", "forum-2007")
+    assert "unknown programme 'forum-2007'; did you mean 'forum-2007-2008'?" in said
+    assert "(programmes: forum-2007-2008)" in refused(kflow, "programme", "show", "nope")
+    assert "(programmes: forum-2007-2008)" in refused(kflow, "programme", "show", "")
+
+
 def test_a_leader_cannot_cancel_a_joint_tender_alone(kflow: Kflow) -> None:
     """3: each participant's leader signs the cancellation off; the secretariat may do it alone."""
     joint = "FAE-BESK-01"  # Aarhus, Odense, Esbjerg
