@@ -42,6 +42,9 @@ XML_LIMIT = 64 * 1024 * 1024
 """The most unpacked bytes of a DOCX's or ODT's text part that are read for the search index."""
 PARAGRAPH_ELEMENTS = 100_000
 """The most XML elements one paragraph of a DOCX or ODT may hold (it is held whole while read)."""
+OFFICE_ELEMENTS = 1_000_000
+"""The most XML elements of a DOCX's or ODT's text part read (a few seconds of work; an ordinary
+document reaches TEXT_LIMIT's 500,000 characters in a tenth of that)."""
 XLSX_CELLS = 2_000_000
 """The most rows and cells of an XLSX read for the search index."""
 
@@ -308,8 +311,12 @@ def _paragraphs(
     inside = 0  # how many of them are paragraphs
     held = 0  # elements held in the paragraph being read
     with zipfile.ZipFile(path) as archive, archive.open(part) as content:
+        started = 0
         for event, element in iterparse(_Bounded(content, XML_LIMIT), ("start", "end")):
             if event == "start":
+                started += 1
+                if started > OFFICE_ELEMENTS:
+                    raise ValueError(f"more than {OFFICE_ELEMENTS:,} elements")
                 open_.append(element)
                 inside += element.tag in paragraphs
                 held += inside > 0

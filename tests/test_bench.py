@@ -19,6 +19,7 @@ from support import ROOT
         ("dashboard.py", "overview and Gantt under 1 s"),
         ("scale.py", "speed-up, four schedulers / two"),
         ("materials.py", "file get, peak RSS"),
+        ("documents.py", "ZIP bomb, bounded peak < 2 MB"),
     ],
 )
 def test_benchmark_smoke_run(script: str, expected: str) -> None:

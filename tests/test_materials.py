@@ -910,10 +910,16 @@ def test_an_endless_paragraph_or_part_stops_the_text_not_the_attach(
     the text read before it kept."""
     monkeypatch.setattr(documents, "PARAGRAPH_ELEMENTS", 1_000)
     monkeypatch.setattr(documents, "XML_LIMIT", 200_000)
+    monkeypatch.setattr(documents, "OFFICE_ELEMENTS", 30_000)
     first = "<w:p><w:r><w:t>genoptræning</w:t></w:r></w:p>"
     wide = _bomb(tmp_path / "bred.docx", "<w:p>" + "<w:r/>" * 2_000 + "</w:p>", first)
     long = _bomb(tmp_path / "lang.docx", first * 10_000)  # 460 kB unpacked
     assert documents.text_of(wide, "docx") == "genoptræning"
+    last = "<w:p><w:r><w:t>sidst</w:t></w:r></w:p>"  # after 40,000 elements: never reached
+    many = _bomb(tmp_path / "mange.docx", "<x/>" * 40_000 + last, first)  # under XML_LIMIT
+    assert documents.text_of(many, "docx") == "genoptræning"
+    few = _bomb(tmp_path / "faa.docx", "<x/>" * 20_000 + last, first)
+    assert documents.text_of(few, "docx") == "genoptræning sidst"
     assert documents.text_of(long, "docx").startswith("genoptræning genoptræning")
     assert len(documents.text_of(long, "docx")) < 200_000 // 46 * 13
     store = pilot_store(any_store.url)
