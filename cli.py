@@ -167,7 +167,14 @@ def _store_trouble(exc: Exception, ctx: click.Context) -> tuple[int, str] | None
     URL, a database that is not there, not reachable or not a database; None for anything else
     (a bug, which keeps its traceback)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+    from sqlalchemy.exc import (
+        ArgumentError,
+        DatabaseError,
+        DBAPIError,
+        InterfaceError,
+        NoSuchModuleError,
+        OperationalError,
+    )
 
     settings = ctx.obj if isinstance(ctx.obj, Settings) else None
     from konkurrence_flow.store import default_url
@@ -182,7 +189,9 @@ def _store_trouble(exc: Exception, ctx: click.Context) -> tuple[int, str] | None
         return 2, f"--db / KFLOW_DB '{shown}' is not a store URL this kflow can open ({forms})"
     if isinstance(exc, ImportError) and _raised_in(exc, f"sqlalchemy{os.sep}dialects"):
         return 2, f"--db / KFLOW_DB '{shown}' needs a database driver kflow does not ship ({forms})"
-    if isinstance(exc, DBAPIError):
+    # not there, not reachable, or not a database; a constraint or a data error is a bug
+    unusable = isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError
+    if isinstance(exc, DBAPIError) and unusable:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         again = "; try again" if "locked" in reason or "busy" in reason else ""
         return 1, f"the store at '{shown}' could not be used: {reason}{again}"

@@ -324,17 +324,19 @@ def _paragraphs(
                     raise ValueError(f"a paragraph of more than {PARAGRAPH_ELEMENTS:,} elements")
                 continue
             open_.pop()
-            if element.tag in paragraphs:
+            paragraph = element.tag in paragraphs
+            if paragraph:
                 inside -= 1
                 if run is None:
                     yield "".join(element.itertext())
                 else:
                     yield "".join(t.text or "" for t in element.iter(run))
-            if not inside:  # let it go, paragraph or not: memory holds one paragraph at a time
-                held = 0
-                element.clear()
+            if paragraph or not inside:  # let it go: memory holds one paragraph at a time, and
+                element.clear()  # a paragraph in a paragraph (a text box) is read once
                 if open_:
                     open_[-1].remove(element)
+            if not inside:
+                held = 0
 
 
 class _Bounded(io.RawIOBase):

@@ -405,7 +405,7 @@ class _Reader:
         self, top: YMap, start: date | None, members: list[Member], people: list[Person]
     ) -> list[PlannedTender]:
         codes = {m.code for m in members}
-        ids = {p.id for p in people}
+        ids = {p.id: p for p in people}
         tenders: list[PlannedTender] = []
         for item, pos in self._items(top, "tenders"):
             tender = self._tender(item, pos, start, codes, ids)
@@ -417,7 +417,7 @@ class _Reader:
         return tenders
 
     def _tender(
-        self, item: YMap, pos: Pos, start: date | None, codes: set[str], ids: set[str]
+        self, item: YMap, pos: Pos, start: date | None, codes: set[str], ids: dict[str, Person]
     ) -> PlannedTender | None:
         check_keys(item, _TENDER, "a tender", self.problems)
         text = {k: self._text(item, k, "a tender", required=k in ("id", "definition", "title"))
@@ -429,10 +429,20 @@ class _Reader:
         own = self._tender_municipalities(item, pos, codes)
         if own is None:
             return None
-        if text["leader"] is not None and text["leader"] not in ids:
+        leader = ids.get(text["leader"] or "")
+        if text["leader"] is not None and leader is None:
             hint = did_you_mean(text["leader"], ids)
             self.problems.add(item.value_pos("leader"),
                               f"leader {text['leader']!r} is not among the people{hint}")  # fmt: skip
+        elif (
+            leader is not None
+            and leader.role == "project_leader"
+            and (leader.municipality not in own)
+        ):
+            self.problems.add(item.value_pos("leader"),
+                              f"leader {leader.id!r} is project leader for municipality "
+                              f"{leader.municipality}, which is not in this tender "
+                              f"({', '.join(own)}): a leader must be able to act on it")  # fmt: skip
         when = self._date(item, "start") if "start" in item else start
         facts = self._facts(item)
         if not (text["id"] and text["definition"] and text["title"] and when):

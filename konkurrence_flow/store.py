@@ -692,10 +692,12 @@ class Store:
         if sha == programme.sha256:
             return replace(report, status="unchanged")
         old = dict(self.milestones(programme.name))
+        escalation = self.escalate_after(programme.name)
         self._milestones[programme.name] = programme.milestone_dates()
         self._settings[programme.name] = programme.settings
         try:
-            return self._load_programme(programme, now, old, report)
+            recheck = self.escalate_after(programme.name) != escalation
+            return self._load_programme(programme, now, old, report, recheck=recheck)
         except BaseException:
             self._milestones.pop(programme.name, None)
             self._settings.pop(programme.name, None)
@@ -704,7 +706,13 @@ class Store:
             self._people = None
 
     def _load_programme(
-        self, programme: Programme, now: datetime, old: dict[str, date], report: ProgrammeReport
+        self,
+        programme: Programme,
+        now: datetime,
+        old: dict[str, date],
+        report: ProgrammeReport,
+        *,
+        recheck: bool,
     ) -> ProgrammeReport:
         unit = Unit(self, now)
         people = {p.id: p for p in self.people()}
@@ -723,7 +731,8 @@ class Store:
         for tender in self.tenders():
             if tender.programme == programme.name and not self._is_final(tender):
                 self._follow_milestone(unit, tender, moved, report)
-                unit.recheck(tender.id)  # an escalation set or changed reaches steps late already
+                if recheck:  # an escalation set or changed reaches steps late already
+                    unit.recheck(tender.id)
         changed = {
             p.id: p for p in programme.people if p.id in report.people_added + report.people_updated
         }

@@ -154,6 +154,21 @@ def test_a_store_that_cannot_be_opened_is_one_sentence(
         assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_a_bug_in_the_store_keeps_its_traceback() -> None:
+    """A constraint or data error is no store that cannot be opened: no sentence hides it."""
+    import sqlite3
+
+    import click
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    from cli import _store_trouble
+
+    ctx = click.Context(main)
+    unique = sqlite3.IntegrityError("UNIQUE constraint failed: event.tender_id, event.seq")
+    assert _store_trouble(IntegrityError("INSERT …", {}, unique), ctx) is None
+    assert _store_trouble(DataError("UPDATE …", {}, ValueError("value too long")), ctx) is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -856,6 +856,29 @@ def test_office_text_keeps_words_split_over_runs_and_spans(tmp_path: Path) -> No
     assert documents.text_of(docx, "docx") == "Titel første afsnit Genoptræning"
 
 
+def test_a_paragraph_in_a_paragraph_is_read_once(tmp_path: Path) -> None:
+    """A DOCX text box and an ODT footnote are paragraphs inside a paragraph: each text is read
+    once, and the outer paragraph's own words stay apart from it (no made-up 'afnb')."""
+    import zipfile
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    box = (f'<w:document xmlns:w="{w}"><w:body><w:p><w:r><w:t>ydre</w:t></w:r><w:r><w:pict>'
+           "<w:txbxContent><w:p><w:r><w:t>indre</w:t></w:r></w:p></w:txbxContent></w:pict>"
+           "</w:r><w:r><w:t>hale</w:t></w:r></w:p><w:p><w:r><w:t>næste</w:t></w:r></w:p>"
+           "</w:body></w:document>")  # fmt: skip
+    text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    note = (f'<office:document-content xmlns:office="o" xmlns:text="{text}"><text:p>før'
+            "<text:note><text:note-body><text:p>fodnote</text:p></text:note-body></text:note>"
+            " efter</text:p></office:document-content>")  # fmt: skip
+    docx, odt = tmp_path / "boks.docx", tmp_path / "note.odt"
+    with zipfile.ZipFile(docx, "w") as archive:
+        archive.writestr("word/document.xml", box)
+    with zipfile.ZipFile(odt, "w") as archive:
+        archive.writestr("content.xml", note)
+    assert documents.text_of(docx, "docx") == "indre ydrehale næste"
+    assert documents.text_of(odt, "odt") == "fodnote før efter"
+
+
 def test_a_docx_is_read_without_its_pictures(tmp_path: Path) -> None:
     """Only word/document.xml is unpacked: a 30 MB picture beside it is never read."""
     import resource

@@ -48,6 +48,27 @@ def test_every_problem_is_reported_with_its_position() -> None:
     assert any("unknown key 'strat' in a tender; did you mean 'start'?" in m for m in messages)
 
 
+def test_a_planned_tenders_leader_may_act_on_it() -> None:
+    """A project leader of a municipality the tender does not include could never act on it:
+    refused at its place, as `tender create --leader` refuses it."""
+    text = (
+        "name: p\nstart: 2007-04-01\nend: 2008-09-30\n"
+        "municipalities:\n  - {code: '751'}\n  - {code: '461'}\n"
+        "people:\n  - {id: ole, name: Ole, email: o@x.dk, role: project_leader, municipality: '461'}\n"
+        "tenders:\n  - {id: T1, definition: d, title: T, municipalities: ['751'], leader: ole}\n"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        parse_programme(text, "p.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "p.yaml:10:72: leader 'ole' is project leader for municipality 461, which is not in this "
+        "tender (751): a leader must be able to act on it"
+    ]
+    fine = text.replace(
+        "municipalities: ['751'], leader: ole", "municipalities: ['461'], leader: ole"
+    )
+    assert parse_programme(fine, "p.yaml").tenders[0].leader == "ole"
+
+
 def test_loading_twice_changes_nothing(store: Store) -> None:
     """A second load of the same file reports 'unchanged' and writes nothing."""
     first = store.load_programme(load_programme(PILOT), at("2007-06-01"))
