@@ -183,7 +183,9 @@ def _store_trouble(exc: Exception, ctx: click.Context) -> tuple[int, str] | None
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except Exception:  # no URL at all: show it as given, any password hidden
-        shown = re.sub(r"//[^/@]*@", "//***@", url)
+        from konkurrence_flow.channels import redacted
+
+        shown = redacted(url)
     forms = "e.g. sqlite:///kflow.db or postgresql+psycopg://user@host/db"
     if isinstance(exc, ArgumentError | NoSuchModuleError):
         return 2, f"--db / KFLOW_DB '{shown}' is not a store URL this kflow can open ({forms})"

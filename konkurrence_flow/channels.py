@@ -111,7 +111,7 @@ def _split(url: str, what: str) -> Any:
     try:
         return urlsplit(url)
     except ValueError as exc:
-        raise InvalidInput(f"{what} URL '{_redacted(url)}' is not understood: {exc}") from exc
+        raise InvalidInput(f"{what} URL '{redacted(url)}' is not understood: {exc}") from exc
 
 
 def _site(parts: Any) -> str:
@@ -123,7 +123,7 @@ def _site(parts: Any) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """A URL as written, less any user and password."""
     return re.sub(r"//[^/@]*@", "//***@", url)
 
@@ -152,7 +152,7 @@ class SmtpChannel:
         port = _port(parts)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname or port is None:
             raise InvalidInput(
-                f"SMTP URL '{_redacted(url)}' is not understood; use smtp://[user:password@]host:port"
+                f"SMTP URL '{redacted(url)}' is not understood; use smtp://[user:password@]host:port"
                 "[?starttls=1] or smtps://host:port, with a port from 1 to 65535"
             )
         self.url = f"{parts.scheme}://{parts.hostname}:{port}"

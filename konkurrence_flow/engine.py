@@ -475,6 +475,11 @@ def escalation_key(period: Period | str) -> str:
     return f"escalation:{period}"
 
 
+def escalations(tender: Tender) -> tuple[str, ...]:
+    """The escalations the current visit has had (at most one, whatever its period)."""
+    return tuple(key for key in tender.reminded if key.startswith(escalation_key("")))
+
+
 def _due_items(
     state: State, tender: Tender, due: date, escalate_after: Period | None
 ) -> list[Pending]:
@@ -482,8 +487,7 @@ def _due_items(
     items = []
     if tender.overdue_flagged_at is None:
         items.append(Pending(late_at, _RANK["overdue"], "overdue", due.isoformat()))
-    escalated = any(key.startswith(escalation_key("")) for key in tender.reminded)
-    if escalate_after is not None and not escalated:  # once a visit, whatever the period was
+    if escalate_after is not None and not escalations(tender):  # once a visit, whatever period
         at = max(start_of_day(expiry_day(due, escalate_after)), late_at)
         items.append(Pending(at, _RANK["escalation"], "escalation", str(escalate_after)))
     for period in state.remind:

@@ -194,8 +194,10 @@ def _last_digest_day(start: date, every: Period, today: date) -> date | None:
     latest, day = None, start
     for k in itertools.count(1):
         try:  # months from the start; days, weeks and working days add up the same either way
-            day = expiry_day(*((start, replace(every, amount=every.amount * k))
-                               if every.unit == "M" else (day, every)))  # fmt: skip
+            if every.unit == "M":
+                day = expiry_day(start, replace(every, amount=every.amount * k))
+            else:
+                day = expiry_day(day, every)
         except PeriodError:  # the calendar's end: no later digest day
             break
         if day > today:

@@ -430,8 +430,7 @@ class Unit:
             str(p) for p in state.remind
             if still_late or start_of_day(day_before(due, p)) <= self.now
         )  # fmt: skip
-        escalated = tuple(r for r in work.tender.reminded if r.startswith(core.escalation_key("")))
-        return passed + (escalated if still_late else ())
+        return passed + (core.escalations(work.tender) if still_late else ())
 
     def _notify(
         self,

@@ -500,7 +500,7 @@ def _trigger_form(definition: Any, state: str, trigger: str) -> dict[str, Any]:
 
 def _sentence(exc: KonkurrenceFlowError) -> str:
     """The sentence `kflow` prints for a refusal (after its `kflow: `)."""
-    return str(exc) or type(exc).__name__
+    return refusal(exc).text
 
 
 # The outbox (secretariat)

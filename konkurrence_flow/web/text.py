@@ -238,9 +238,6 @@ class Refusal:
     reason: str
     text: str
 
-    def __str__(self) -> str:
-        return self.text
-
 
 def refusal(exc: Exception) -> Refusal:
     """The page's refusal for an error the package raised on purpose."""
