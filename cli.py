@@ -91,6 +91,11 @@ class Settings:
         from konkurrence_flow.access import require_person
         from konkurrence_flow.model import SYSTEM
 
+        if self.user == "" or (self.user is None and os.environ.get("KFLOW_USER") == ""):
+            raise click.UsageError(
+                "--user / KFLOW_USER is set but empty; give a person's id, or unset it to act "
+                "as your login name"
+            )
         name = self.user or getpass.getuser()
         if name == SYSTEM.id:
             require_person(SYSTEM)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .access import require_person, require_secretariat
-from .errors import NotAllowed
+from .errors import InvalidInput, NotAllowed
 from .model import NewTender, Person
 from .store import Store
 
@@ -66,6 +66,7 @@ class App:
         clock; `limit` of them from `offset` (filtered and paged in SQL)."""
         from .calendar import local_date
 
+        self._check_state(state)
         found = self.store.tenders(_code(municipality), state, limit=limit, offset=offset,
                                    overdue_on=local_date(self.now) if overdue else None)  # fmt: skip
         return [self._tender_json(t) for t in found]
@@ -85,6 +86,7 @@ class App:
 
         code, today = _code(municipality), local_date(self.now)
         on = today if overdue else None
+        self._check_state(state)
         if not brief:
             return (
                 self._tender_json(t) for t in self.store.each_tender(code, state, overdue_on=on)
@@ -95,6 +97,21 @@ class App:
              "municipalities": list(t.municipalities)}
             for t in self.store.each_line(code, state, overdue_on=on)
         )  # fmt: skip
+
+    def _check_state(self, state: str | None) -> None:
+        """A state to list by is a state of some loaded definition: a typo lists nothing, and
+        says so instead of an empty list."""
+        if state is None:
+            return
+        stored = self.store.definitions()
+        known = sorted({name for d in stored
+                        for name in self.store.definition(d.name, d.version).states})  # fmt: skip
+        if known and state not in known:
+            from ._yaml import close_match
+
+            close = close_match(state, known)
+            hint = f"; did you mean {close!r}?" if close else ""
+            raise InvalidInput(f"unknown state {state[:40]!r}{hint} (states: {', '.join(known)})")
 
     def tender(self, tender_id: str) -> dict[str, Any]:
         """One tender: the `tender show` object."""

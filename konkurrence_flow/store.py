@@ -151,6 +151,9 @@ class Store:
         schema this code writes; never touch a store newer than this code."""
         if self._schema_checked:
             return
+        file = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if file and file != ":memory:" and not os.path.exists(file):  # before SQLite makes it
+            raise NotFound(f"no konkurrence-flow store at {self.safe_url}; run `kflow init` first")
         found = self.schema()
         if found.state == "empty":
             raise NotFound(f"no konkurrence-flow store at {self.safe_url}; run `kflow init` first")

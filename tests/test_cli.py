@@ -146,7 +146,8 @@ def test_a_store_that_cannot_be_opened_is_one_sentence(
     text = tmp_path / "krav.txt"
     text.write_text("ikke en database\n" * 100, encoding="utf-8")
     url = db.replace("{text}", f"sqlite:///{text}")
-    for args in (("tender", "list"), ("init",)):
+    missing = "nonexistent" in db  # a read finds no store there; only init tries to make it
+    for args in (("init",),) if missing else (("tender", "list"), ("init",)):
         result = CliRunner().invoke(main, ["--db", url, *args], env={"KFLOW_USER": "kl-sek"})
         assert isinstance(result.exception, SystemExit), result.exception
         assert result.exit_code == code
@@ -236,10 +237,27 @@ def test_person_list(kflow: Kflow) -> None:
     assert {p["id"]: p["municipality"] for p in people}["anna"] == "751"
 
 
+def test_an_unknown_state_to_list_by_is_named_and_an_empty_user_refused(kflow: Kflow) -> None:
+    """`tender list --state scopin` lists nothing because of a typo: it says so, with the states
+    of the loaded definitions; an empty --user / KFLOW_USER is no login name."""
+    result = kflow("tender", "list", "--state", "scopin")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "unknown state 'scopin'; did you mean 'scoping'? (states: " in result.stderr
+    assert json.loads(kflow.ok("tender", "list", "--state", "scoping", "--json"))
+    blank = CliRunner().invoke(main, ["tender", "list"], env={**kflow.env, "KFLOW_USER": ""})
+    given = CliRunner().invoke(main, ["--user", "", "tender", "list"], env=kflow.env)
+    for refused in (blank, given):
+        assert refused.exit_code == 2 and refused.stdout == ""
+        assert "--user / KFLOW_USER is set but empty" in refused.stderr
+
+
 def test_commands_before_init_say_run_init(tmp_path: Path) -> None:
-    """A store that does not exist yet: exit 1 and the command to run."""
-    result = Kflow(tmp_path / "none.db")("tender", "list")
-    assert result.exit_code == 1 and "run `kflow init` first" in result.stderr
+    """A store that does not exist yet: exit 1 and the command to run; no empty file is left
+    where it would be (SQLite makes one as soon as it connects)."""
+    for args in (("tender", "list"), ("overdue",), ("person", "list")):
+        result = Kflow(tmp_path / "none.db")(*args)
+        assert result.exit_code == 1 and "run `kflow init` first" in result.stderr
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_a_bad_kflow_now_is_named_and_spares_commands_without_a_clock(kflow: Kflow) -> None:
