@@ -152,10 +152,9 @@ class Store:
         if self._schema_checked:
             return
         file = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
-        if file and file != ":memory:" and not os.path.exists(file):  # before SQLite makes it
-            raise NotFound(f"no konkurrence-flow store at {self.safe_url}; run `kflow init` first")
-        found = self.schema()
-        if found.state == "empty":
+        missing = file and file != ":memory:" and not os.path.exists(file)
+        found = None if missing else self.schema()  # not connecting: SQLite would make the file
+        if found is None or found.state == "empty":
             raise NotFound(f"no konkurrence-flow store at {self.safe_url}; run `kflow init` first")
         if found.state == "behind":
             made = " (made by v0.1.0)" if found.legacy else ""
