@@ -5,7 +5,11 @@ that group up, and lets go of the claim in the same transaction that writes the 
 claims the next group, until nothing due is left unclaimed. A dispatch claims messages the same
 way (`claim_notifications`). A claim names its claimant and lapses at `claimed_until` on the real
 clock, however fast a virtual clock runs: a claimant that dies holding one only delays that work
-by the lease.
+by the lease. A tick does not wait even that long for a claimant that was a process on its own
+host and is gone (a scheduler killed and restarted): it clears that claimant's claims first
+(`release_abandoned`). Messages wait for the lease: a message may be on its way, and a host name
+is not proof enough that its sender is gone (containers sharing a host's name have their own
+processes); for tenders the version check at commit makes such a mistake harmless.
 
 One statement claims a group: it picks the oldest due rows nobody holds and marks them, so two
 claimants never take the same row. On PostgreSQL the pick is `FOR UPDATE SKIP LOCKED`, so a second
@@ -57,6 +61,39 @@ def claim_tenders(
     taken = _claim(conn, T_TENDER, c.next_check_at <= now, c.next_check_at, real_now, limit,
                    {"claimed_by": owner, "claimed_until": real_now + lease})  # fmt: skip
     return [row.id for row in taken]
+
+
+def release_abandoned(conn: Any, now: datetime, real_now: datetime) -> list[str]:
+    """Clear the claims on tenders due for a check by `now`, not lapsed by `real_now`, of
+    claimants that were processes on this host and are no longer running (a scheduler killed
+    mid-tick); returns those claimants. Only due tenders are read (an index finds them)."""
+    c = T_TENDER.c
+    live = and_(c.next_check_at <= now, c.claimed_until > real_now)
+    holders = select(c.claimed_by).where(live).distinct()
+    with conn.begin():
+        gone = [owner for owner in conn.execute(holders).scalars() if owner and _gone(owner)]
+        if gone:
+            free = {"claimed_by": None, "claimed_until": None}
+            conn.execute(update(T_TENDER).where(c.claimed_by.in_(gone)).values(free))
+    return gone
+
+
+def _gone(owner: str) -> bool:
+    """Whether `owner` (a `claimant()` name) was a process on this host that has ended; False
+    whenever that cannot be known (another host, a name of another form, not POSIX)."""
+    parts = owner.rsplit(":", 2)
+    if os.name != "posix" or len(parts) != 3 or parts[0] != socket.gethostname()[:40]:
+        return False
+    pid = int(parts[1]) if parts[1].isdigit() else 0
+    if pid in (0, 1, os.getpid()):  # this process's own ticks are alive; 0 and 1 are no claimants
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: is there such a process? (nothing is sent)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, but is not ours to signal
+        return False
+    return False
 
 
 def release_tenders(conn: Any, ids: Collection[str], owner: str) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import messages
 from .calendar import TZ, Period, expiry_day, local_date, parse_period, start_of_day
-from .claims import GROUP, TICK_LEASE, claim_tenders, claimant, release_tenders
+from .claims import GROUP, TICK_LEASE, claim_tenders, claimant, release_abandoned, release_tenders
 from .clock import Clock, SystemClock
 from .errors import ConcurrentChange, KonkurrenceFlowError, PeriodError, StoreVersionError
 from .log import logger
@@ -75,11 +75,12 @@ def tick(
     """One pass: catch up every tender owed something by `now`, `group` tenders a transaction.
 
     The tick claims a group of due tenders nobody else holds (until `lease` has passed on `real`,
-    the machine's clock), catches them up in one unit and commits it, letting go of the claim in
-    the same transaction; then the next group, until no unclaimed tender is due. Several ticks
-    on one store so share the due set. When the group's commit finds a tender changed meanwhile,
-    or one tender's catch-up fails, the group is done again one tender at a time: whatever one
-    tender's catch-up raises stays that tender's (it is reported as failed, the tick goes on).
+    the machine's clock, or whose claimant was a process on this host that has ended), catches
+    them up in one unit and commits it, letting go of the claim in the same transaction; then the
+    next group, until no unclaimed tender is due. Several ticks on one store so share the due set.
+    When the group's commit finds a tender changed meanwhile, or one tender's catch-up fails, the
+    group is done again one tender at a time: whatever one tender's catch-up raises stays that
+    tender's (it is reported as failed, the tick goes on).
     Only a store this code must not write stops it. `progress(done, total)` follows the tick.
     """
     store.refresh()  # another process may have loaded a programme or added people since
@@ -89,6 +90,8 @@ def tick(
     total = store.count_due(now) if progress else 0
     held: set[str] = set()  # failed, changed meanwhile, owed more: kept claimed to the tick's end
     with store.engine.connect() as conn:  # one connection for the whole tick
+        if gone := release_abandoned(conn, now, clock.now()):
+            logger().warning("released the claims of ended processes", claimants=gone)
         try:
             while ids := claim_tenders(conn, now, clock.now(), owner, lease=lease, limit=group):
                 report.claimed += len(ids)

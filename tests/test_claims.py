@@ -2,7 +2,7 @@
 
 Real processes on a real PostgreSQL: each tick claims groups of due tenders that no other holds,
 so every tender is caught up by exactly one of them and every event is written once; a claimant
-killed mid-tick delays its tenders by the lease, no more. The same for notification dispatch.
+killed mid-tick delays its tenders by the lease, no more (and not at all when it ran on this host). The same for notification dispatch.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from servers import SmtpServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from support import ROOT, at, empty_postgres, pilot_store, wait_for
 
 from konkurrence_flow.channels import SmtpChannel
@@ -158,10 +158,8 @@ _DOOMED = textwrap.dedent(
 )
 
 
-def test_a_claimant_killed_mid_tick_delays_its_tenders_by_the_lease_only(url: str) -> None:
-    """A `tick` process claims a group and is killed before it commits: another tick leaves that
-    group alone while the lease holds, then catches it up, once."""
-    lease = 3.0
+def _doomed_claim(url: str, lease: float) -> tuple[subprocess.Popen[str], list[str]]:
+    """A `tick` process that has claimed a group of 50 and will never commit it."""
     doomed = subprocess.Popen(
         [sys.executable, "-c", _DOOMED, url, TICK_AT.isoformat(), str(lease)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
@@ -169,12 +167,46 @@ def test_a_claimant_killed_mid_tick_delays_its_tenders_by_the_lease_only(url: st
     )  # fmt: skip
     assert doomed.stdout is not None
     claimed = doomed.stdout.readline().split()
+    assert len(claimed) == 50
+    return doomed, claimed
+
+
+def test_a_claimant_killed_on_this_host_leaves_its_tenders_to_the_next_tick_at_once(
+    url: str,
+) -> None:
+    """While the claimant lives, another tick leaves its group alone; once it is killed, the
+    next tick on this host sees that the process is gone and catches the group up, once, without
+    waiting for the lease (a scheduler killed and restarted carries on where it stopped)."""
+    doomed, claimed = _doomed_claim(url, lease=600.0)
+    store = Store(url)
+    due = store.count_due(TICK_AT)
+    first = tick(store, TICK_AT)
+    assert first.claimed == due - 50  # the living claimant's group is its own
+    assert not {h.tender for h in first.happenings} & set(claimed)
+
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(30)
+    second = tick(store, TICK_AT)
+    assert second.claimed == 50 and second.rolled_back == 0
+    assert {h.tender for h in second.happenings} == set(claimed)
+    assert store.count_due(TICK_AT) == 0
+    assert max(_events(store).values()) == 1
+    store.engine.dispose()
+
+
+def test_a_claimant_killed_on_another_host_delays_its_tenders_by_the_lease_only(url: str) -> None:
+    """A claimant on another host may be alive for all this host knows: its group is left alone
+    while the lease holds (on the real clock), then caught up, once."""
+    lease = 3.0
+    doomed, claimed = _doomed_claim(url, lease)
     killed_at = time.monotonic()
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(30)
-    assert len(claimed) == 50
-
     store = Store(url)
+    with store.engine.begin() as conn:  # as if it had run elsewhere, under the same pid
+        held = T_TENDER.c.claimed_by.is_not(None)
+        conn.execute(update(T_TENDER).where(held).values(claimed_by=f"elsewhere:{doomed.pid}:cafe"))
+
     due = store.count_due(TICK_AT)
     first = tick(store, TICK_AT)
     assert first.claimed == due - 50
