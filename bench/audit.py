@@ -63,7 +63,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from konkurrence_flow import audit, chain, migrate
 from konkurrence_flow.chain import GENESIS, Content, event_hash
 from konkurrence_flow.municipalities import all_municipalities
-from konkurrence_flow.rows import T_EVENT, T_TENDER
+from konkurrence_flow.rows import T_EVENT, T_TENDER, T_TM
 from konkurrence_flow.store import Store
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -143,17 +143,29 @@ def life_data(i: int, trigger: str | None, step: int, day: datetime) -> dict[str
     return {}
 
 
+def described(i: int) -> dict[str, Any]:
+    """Tender `i` as its creation event records it (`model.described`); its row says the same."""
+    code = MEMBERS[i % len(MEMBERS)]
+    return {"title": f"{SCOPES[i % len(SCOPES)]} ({code})", "municipalities": [code],
+            "definition": "individual-tender", "definition_version": 1, "programme": None,
+            "leader": f"pl-{code}", "area": AREAS[i % len(AREAS)].lower(), "procedure": "open",
+            "regime": "eu-2004-18"}  # fmt: skip
+
+
 def life(i: int, chained: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Tender `i`'s row and its ten event rows, hashed as `unit._record` hashes them (or not)."""
     tid, code = tender_id(i), MEMBERS[i % len(MEMBERS)]
     leader = f"pl-{code}"
     created = START + timedelta(days=i % 400, minutes=7 * (i % 480))
-    events, prev, facts = [], GENESIS, {}
+    events: list[dict[str, Any]] = []
+    prev, facts = GENESIS, dict[str, Any]()
     for seq, (kind, trigger, source, dest, who, days) in enumerate(LIFE, start=1):
         occurred = created + timedelta(days=days, minutes=seq)
         recorded = occurred + timedelta(minutes=(i + seq) % 90)
         actor = leader if who == "leader" else who
-        data = life_data(i, trigger, seq, occurred)
+        data: dict[str, Any] = (
+            life_data(i, trigger, seq, occurred) if seq > 1 else {"tender": described(i)}
+        )
         note = NOTES.get(trigger or "")
         if note is not None:
             note = note.format(winner=WINNERS[i % len(WINNERS)])
@@ -168,11 +180,10 @@ def life(i: int, chained: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             prev = row["hash"]
         events.append(row)
     last = events[-1]["occurred_at"]
+    said = {k: v for k, v in described(i).items() if k != "municipalities"}
     tender = {
-        "id": tid, "title": f"{SCOPES[i % len(SCOPES)]} ({code})", "definition": "individual-tender",
-        "definition_version": 1, "programme": None, "state": "done", "state_entered_at": last,
-        "due": None, "timer_at": None, "next_check_at": None, "leader": leader,
-        "area": AREAS[i % len(AREAS)].lower(), "procedure": "open", "regime": "eu-2004-18",
+        "id": tid, **said, "state": "done", "state_entered_at": last,
+        "due": None, "timer_at": None, "next_check_at": None,
         "facts": facts, "signoffs": {}, "version": len(LIFE) + 1, "seq": len(LIFE), "visit": 8,
         "last_event_at": last, "created_at": created, "overdue_flagged_at": None, "reminded": [],
     }  # fmt: skip
@@ -195,6 +206,9 @@ def fill(engine: Engine, events: int, chained: bool) -> None:
         for start in range(0, tenders, CHUNK):
             lives = [life(i, chained) for i in range(start, min(start + CHUNK, tenders))]
             conn.execute(insert(T_TENDER), [t for t, _ in lives])
+            members = [{"tender_id": t["id"], "municipality": t["id"].split("-")[0][1:],
+                        "position": 0} for t, _ in lives]  # fmt: skip
+            conn.execute(insert(T_TM), members)
             conn.execute(insert(T_EVENT), [e for _, evs in lives for e in evs])
 
 

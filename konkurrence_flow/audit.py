@@ -24,8 +24,10 @@ from sqlalchemy import LargeBinary, String, cast, func, insert, outerjoin, selec
 from . import chain
 from .chain import Break, Content, Link, Recorded
 from .errors import InvalidInput, NotAllowed
-from .rows import T_EVENT, T_TENDER
+from .model import DESCRIBED
+from .rows import T_EVENT, T_TENDER, T_TM
 from .tables import CheckpointRow, table
+from .unit import ATTRIBUTES
 
 if TYPE_CHECKING:
     from .store import Store
@@ -95,10 +97,12 @@ def verify(
     seen: dict[str, dict[int, str | None]] = {}
     attached: dict[tuple[str, int], Mapping[str, Any]] = {}
     with store.engine.connect() as conn:
-        for tender_id, links, recorded in _chains(conn, tenders):
+        for tender_id, links, recorded, row in _chains(conn, tenders):
             report.tenders += 1
             report.events += len(links)
             found = chain.verify(tender_id, links, recorded)
+            if found is None and row is not None:  # an intact history: does the row agree?
+                found = _row_problem(tender_id, links, row)
             if found is not None:
                 report.breaks.append(found)
             if covered is not None and tender_id in covered[1]:
@@ -118,23 +122,110 @@ _COLUMNS = (
     T_EVENT.c.dest, T_EVENT.c.actor, type_coerce(T_EVENT.c.occurred_at, String),
     type_coerce(T_EVENT.c.recorded_at, String), T_EVENT.c.note, type_coerce(T_EVENT.c.data, String),
     T_EVENT.c.prev_hash, T_EVENT.c.hash, T_TENDER.c.id, T_TENDER.c.seq, T_TENDER.c.chain_head,
-    T_TENDER.c.state,
+    T_TENDER.c.state, type_coerce(T_TENDER.c.facts, String),
+    *(T_TENDER.c[name] for name in DESCRIBED if name != "municipalities"),
 )  # fmt: skip
 """Raw values (no type conversion that could fail on a mangled row), read by position."""
 
 
-def _chains(conn: Any, tenders: Sequence[str]) -> Iterator[tuple[str, list[Link], Recorded | None]]:
+@dataclass
+class _Row:
+    """What a tender row says of the tender, besides its history's end (`Recorded`)."""
+
+    facts: Any  # as stored: JSON text on SQLite, decoded on PostgreSQL
+    described: dict[str, Any]
+
+
+def _chains(
+    conn: Any, tenders: Sequence[str]
+) -> Iterator[tuple[str, list[Link], Recorded | None, _Row | None]]:
     """Each tender's stored events as links, with what its tender row records (None if gone)."""
     joined = outerjoin(T_EVENT, T_TENDER, T_EVENT.c.tender_id == T_TENDER.c.id)
     query = select(*_COLUMNS).select_from(joined).order_by(T_EVENT.c.tender_id, T_EVENT.c.seq)
+    members = select(T_TM.c.tender_id, T_TM.c.municipality).order_by(
+        T_TM.c.tender_id, T_TM.c.position, T_TM.c.municipality
+    )
     if tenders:
         query = query.where(T_EVENT.c.tender_id.in_(list(tenders)))
+        members = members.where(T_TM.c.tender_id.in_(list(tenders)))
     rows = conn.execution_options(yield_per=STREAM).execute(query)
+    of = _Members(conn.execution_options(yield_per=STREAM).execute(members))
     for tender_id, group in groupby(rows, key=lambda r: r[0]):
         found = list(group)
-        row_id, seq, head, state = found[0][13:]
-        recorded = None if row_id is None else Recorded(seq, head, state)
-        yield tender_id, [_link(r) for r in found], recorded
+        row_id, seq, head, state, facts, *described = found[0][13:]
+        if row_id is None:
+            yield tender_id, [_link(r) for r in found], None, None
+            continue
+        said = dict(zip((n for n in DESCRIBED if n != "municipalities"), described, strict=True))
+        said["municipalities"] = of.tender(tender_id)
+        yield tender_id, [_link(r) for r in found], Recorded(seq, head, state), _Row(facts, said)
+
+
+class _Members:
+    """The municipalities of each tender, from one stream in tender order, read alongside the
+    events' stream (which is in the same order)."""
+
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self._rows = groupby(rows, key=lambda r: r[0])
+        self._next: tuple[str, list[str]] | None = None
+
+    def tender(self, tender_id: str) -> list[str]:
+        while self._next is None or self._next[0] < tender_id:
+            found = next(self._rows, None)
+            if found is None:
+                return []
+            self._next = (found[0], [r[1] for r in found[1]])
+        return self._next[1] if self._next[0] == tender_id else []
+
+
+def _row_problem(tender_id: str, links: Sequence[Link], row: _Row) -> Break | None:
+    """Where the tender row's facts or description differ from what its (intact) history
+    recorded: the first difference, at the event that recorded the value."""
+    facts, described, whole = _history_says(links)
+    try:
+        stored = _data(row.facts)
+    except (ValueError, TypeError) as exc:
+        return Break(tender_id, links[-1].seq, chain.CHANGED,
+                     f"the tender row's facts cannot be read ({exc})")  # fmt: skip
+    for name, (seq, value) in sorted(described.items()):
+        if row.described.get(name) != value:
+            return _differs(tender_id, seq, name, row.described.get(name), value)
+    for name, (seq, value) in sorted(facts.items()):
+        if name not in stored or stored[name] != value:
+            return _differs(tender_id, seq, f"fact {name}", stored.get(name, "(none)"), value)
+    extra = sorted(set(stored) - set(facts)) if whole else []
+    if extra:
+        return Break(tender_id, links[-1].seq, chain.ADDED,
+                     f"the tender row has a fact no event recorded: {extra[0]}="
+                     f"{stored[extra[0]]!r}")  # fmt: skip
+    return None
+
+
+def _history_says(
+    links: Sequence[Link],
+) -> tuple[dict[str, tuple[int, Any]], dict[str, tuple[int, Any]], bool]:
+    """The facts and the description the events recorded, each with the event that recorded it
+    last; and whether the creation event described the tender whole (events written before
+    that was done leave the first facts and the description unknown)."""
+    facts: dict[str, tuple[int, Any]] = {}
+    described: dict[str, tuple[int, Any]] = {}
+    whole = False
+    for link in links:
+        data = link.content.data if link.content is not None else {}
+        if link.seq == 1 and isinstance(data.get("tender"), Mapping):
+            whole = True
+            described.update((k, (1, v)) for k, v in data["tender"].items() if k in DESCRIBED)
+        given = data.get("set")
+        for name, value in given.items() if isinstance(given, Mapping) else ():
+            target = described if name in ATTRIBUTES else facts
+            target[name] = (link.seq, str(value) if name in ATTRIBUTES else value)
+    return facts, described, whole
+
+
+def _differs(tender_id: str, seq: int, what: str, stored: Any, recorded: Any) -> Break:
+    return Break(tender_id, seq, chain.CHANGED,
+                 f"the tender row says {what} is {stored!r}, but event {seq} recorded "
+                 f"{recorded!r}")  # fmt: skip
 
 
 def _link(row: Any) -> Link:

@@ -62,6 +62,17 @@ class Tender:
     head: str | None = None  # the hash of its last event: where the next one chains on
 
 
+DESCRIBED = ("title", "municipalities", "definition", "definition_version", "programme", "leader",
+             "area", "procedure", "regime")  # fmt: skip
+"""What a tender's creation event records of it (`described`), besides its first facts."""
+
+
+def described(tender: Tender) -> dict[str, Any]:
+    """The tender as its creation event records it (JSON: the municipalities as a list)."""
+    return {name: list(value) if isinstance(value := getattr(tender, name), tuple) else value
+            for name in DESCRIBED}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class NewTender:
     """What `tender create` asks for (a light value: the CLI builds it without the store)."""

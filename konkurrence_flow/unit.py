@@ -26,7 +26,7 @@ from .errors import ConcurrentChange, Forbidden, InvalidInput, NotAllowed, NotFo
 from .identifiers import ascii_prefix, tender_id_problem, title_problem
 from .legal import check_procedure, check_regime
 from .log import logger
-from .model import SYSTEM, Person, Tender
+from .model import SYSTEM, Person, Tender, described
 from .municipalities import municipality
 from .owed import catch_up
 from .rows import T_EVENT, T_NOTE, T_STEP, T_TENDER, T_TM, tender_values
@@ -156,7 +156,10 @@ class Unit:
         work = self._work[tender_id] = _Work(tender, None, municipalities=codes)
         entry = self._entry(work, definition, definition.initial, at)
         kind = "system" if actor.role == "system" else "human"
-        self._record(work, kind, None, None, definition.initial, actor, at, None, {}, entry)
+        data: dict[str, Any] = {"tender": described(tender)}  # so `audit verify` can check the row
+        if spec.facts:
+            data["set"] = dict(spec.facts)
+        self._record(work, kind, None, None, definition.initial, actor, at, None, data, entry)
         return work.tender
 
     def _check_new(self, spec: NewTender, tender_id: str, codes: tuple[str, ...]) -> None:

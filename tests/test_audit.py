@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -169,6 +170,57 @@ def test_a_tender_row_set_to_another_state_is_reported(busy: Store) -> None:
     assert found.what == "changed" and "the tender is in 'done', but its last event" in found.detail
 
 
+def test_an_edited_fact_in_the_tender_row_is_reported_at_the_event_that_set_it(
+    busy: Store,
+) -> None:
+    """Reports read the tender row's facts (the effects, IKU): a fact edited there, with the
+    events left alone, is named with the event that recorded its true value."""
+    sql(busy, "UPDATE tender SET facts = json_set(facts, '$.baseline_cost', 9000000) WHERE id = :t",
+        t=TENDER)  # fmt: skip
+    found = first_break(busy)
+    set_at = next(e.seq for e in busy.history(TENDER) if "set" in e.data and e.actor == "kl-sek")
+    assert (found.tender, found.seq, found.what) == (TENDER, set_at, "changed")
+    assert found.detail == (f"the tender row says fact baseline_cost is 9000000, but event "
+                            f"{set_at} recorded 4500000")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("UPDATE tender SET facts = json_remove(facts, '$.winner')", "fact winner is '(none)'"),
+        ("UPDATE tender SET facts = json_set(facts, '$.bidders', 3)", "a fact no event recorded"),
+        ("UPDATE tender SET title = 'Andet'", "title is 'Andet'"),
+        ("UPDATE tender SET leader = 'ole'", "leader is 'ole'"),
+        ("UPDATE tender SET regime = 'dk-national'", "regime is 'dk-national'"),
+        ("UPDATE tender_municipality SET municipality = '461'", "municipalities is ['461']"),
+    ],
+)
+def test_a_tender_row_edited_behind_the_store_is_reported(
+    busy: Store, change: str, said: str
+) -> None:
+    """The creation event records the tender as created (title, municipalities, leader, regime,
+    ...); a row that no longer says what its events recorded is reported, the history intact."""
+    sql(busy, f"{change} WHERE {'tender_id' if 'municipality' in change else 'id'} = :t", t=TENDER)
+    found = first_break(busy)
+    assert found.tender == TENDER and said in found.detail, found
+
+
+def test_a_tender_created_before_its_creation_was_recorded_is_still_checked_on_later_facts(
+    busy: Store,
+) -> None:
+    """Tenders created by an older kflow have a creation event without the tender in it: their
+    first facts cannot be checked, the facts events recorded later still are."""
+    created = busy.history(TENDER)[0].data
+    assert created["tender"]["municipalities"] == ["751"]
+    rewrite(busy, TENDER, created={k: v for k, v in created.items() if k != "tender"})
+    assert verify(busy).ok
+    sql(busy, "UPDATE tender SET title = 'Andet', facts = json_set(facts, '$.bidders', 3) "
+        "WHERE id = :t", t=TENDER)  # fmt: skip
+    assert verify(busy).ok  # nothing recorded to hold them against
+    sql(busy, "UPDATE tender SET facts = json_set(facts, '$.winner', 'X') WHERE id = :t", t=TENDER)
+    assert "fact winner is 'X'" in first_break(busy).detail
+
+
 def test_a_deleted_tender_row_is_reported_as_removed(busy: Store) -> None:
     with busy.engine.connect() as conn:  # one connection: the pragma is the connection's own
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
@@ -187,20 +239,24 @@ def test_a_whole_history_deleted_is_reported(busy: Store) -> None:
     assert (found.tender, found.seq, found.what) == (TENDER, 1, "removed")
 
 
-def rewrite(store: Store, tender_id: str, note: str) -> None:
-    """A careful forger: change a note, then recompute every hash after it and the tender's head."""
+def rewrite(
+    store: Store, tender_id: str, note: str | None = None, created: dict[str, Any] | None = None
+) -> None:
+    """A careful forger: change the second event's note (or the creation event's data), then
+    recompute every hash after it and the tender's head."""
     events = store.history(tender_id)
     prev = GENESIS
     for event in events:
-        text_ = note if event.seq == 2 else event.note
+        text_ = note if event.seq == 2 and note is not None else event.note
+        data = created if event.seq == 1 and created is not None else dict(event.data)
         content = Content(
             tender_id, event.seq, event.kind, event.trigger, event.source, event.dest,
-            event.actor, event.occurred_at, event.recorded_at, text_, dict(event.data),
+            event.actor, event.occurred_at, event.recorded_at, text_, data,
         )  # fmt: skip
         digest = chain.event_hash(prev, content)
-        sql(store, "UPDATE event SET note = :n, prev_hash = :p, hash = :h "
+        sql(store, "UPDATE event SET note = :n, data = :d, prev_hash = :p, hash = :h "
                    "WHERE tender_id = :t AND seq = :s",
-            n=text_, p=prev, h=digest, t=tender_id, s=event.seq)  # fmt: skip
+            n=text_, d=json.dumps(data), p=prev, h=digest, t=tender_id, s=event.seq)  # fmt: skip
         prev = digest
     sql(store, "UPDATE tender SET chain_head = :h WHERE id = :t", h=prev, t=tender_id)
 

@@ -154,8 +154,9 @@ def legacy_store(url: str, tenders: int, events: int) -> None:
             text("INSERT INTO tender (id, title, definition, definition_version, state, "
                  "state_entered_at, facts, signoffs, version, seq, visit, last_event_at, "
                  "created_at, reminded) VALUES (:id, 'T', 'individual-tender', 1, 'scoping', "
-                 ":t, '{}', '{}', 1, :n, 1, :t, :t, '[]')"),
-            [{"id": f"T-{i:05d}", "t": stamp, "n": events} for i in range(tenders)],
+                 ":t, :f, '{}', 1, :n, 1, :t, :t, '[]')"),
+            [{"id": f"T-{i:05d}", "t": stamp, "n": events, "f": '{"x": 1.5}'}
+             for i in range(tenders)],
         )  # fmt: skip
         conn.execute(
             text("INSERT INTO event (tender_id, seq, kind, actor, occurred_at, recorded_at, "
