@@ -1695,7 +1695,7 @@ def _print_dispatch(report: Any, quiet: bool = False) -> None:
 
 @notify.command("list")
 @click.option("--failed", is_flag=True, help="Only messages that failed for good.")
-@click.option("--status", type=click.Choice(["queued", "sent", "failed"]))
+@click.option("--status", type=click.Choice(["queued", "sent", "failed", "withdrawn"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
 @OFFSET_OPTION
 @JSON_OPTION

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .access import require_person, require_secretariat
 from .errors import InvalidInput, NotAllowed
-from .model import NewTender, Person
+from .model import NOTICE_STATUSES, NewTender, Person
 from .store import Store
 
 if TYPE_CHECKING:
@@ -316,6 +316,9 @@ class App:
         of `limit` from `offset`, selected in SQL."""
         from .reports import notification_json
 
+        if status not in (None, *NOTICE_STATUSES):
+            shown = ", ".join(NOTICE_STATUSES)
+            raise InvalidInput(f"unknown status {status[:40]!r} (statuses: {shown})")
         require_secretariat(self._acting(), "read the notification outbox")
         found = self.store.notifications(status, limit=limit, offset=offset)
         return [notification_json(n) for n in found]

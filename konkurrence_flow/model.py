@@ -73,6 +73,11 @@ def described(tender: Tender) -> dict[str, Any]:
             for name in DESCRIBED}  # fmt: skip
 
 
+NOTICE_STATUSES = ("queued", "sent", "failed", "withdrawn")
+"""An outbox message's statuses: waiting, delivered, given up on, or moot before it went out (the
+tender left the step it was about)."""
+
+
 @dataclass(frozen=True)
 class NewTender:
     """What `tender create` asks for (a light value: the CLI builds it without the store)."""

@@ -501,7 +501,7 @@ class Store:
     def notifications(
         self, status: str | None = None, *, limit: int | None = None, offset: int = 0
     ) -> list[Notification]:
-        """The outbox, oldest first, optionally only one status (queued, sent, failed); a page."""
+        """The outbox, oldest first, optionally only one status (`NOTICE_STATUSES`); a page."""
         query = select(T_NOTE).order_by(T_NOTE.c.id).offset(offset or None).limit(limit)
         if status is not None:
             query = query.where(T_NOTE.c.status == status)

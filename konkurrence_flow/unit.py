@@ -48,6 +48,16 @@ class _Work:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     municipalities: tuple[str, ...] = ()
     dirty: bool = False
+    first_visit: int = 0  # the visit the tender was in when this unit read it
+
+    def __post_init__(self) -> None:
+        self.first_visit = self.tender.visit
+
+    def left(self) -> tuple[str, ...]:
+        """The dedupe-key prefixes of the notices about the steps this unit took the tender out
+        of: those not yet sent are withdrawn (`_withdraw`)."""
+        return tuple(f"{kind}:{self.tender.id}:{visit}:" for visit in
+                     range(self.first_visit, self.tender.visit) for kind in STEP_NOTICES)  # fmt: skip
 
     def update_step(self, visit: int, **values: Any) -> None:
         """Change a step row, whether it is new in this unit or already stored."""
@@ -561,7 +571,8 @@ class Unit:
         if events:
             conn.execute(insert(T_EVENT), events)
         notes = [n for w in touched for n in w.notifications] + self._extra
-        self.queued = _write_notifications(conn, notes)
+        left = {w.tender.id: w.left() for w in touched if w.tender.visit != w.first_visit}
+        self.queued = _write_notifications(conn, _withdraw(conn, notes, left))
         for write in self._also:
             write(conn)
 
@@ -648,7 +659,8 @@ def _write_steps(conn: Any, works: list[_Work]) -> None:
 
 
 def _write_notifications(conn: Any, rows: list[dict[str, Any]]) -> int:
-    """Queue notifications; a dedupe key already in the outbox is never queued twice."""
+    """Queue notifications; a dedupe key already in the outbox is never queued twice. Returns
+    how many were queued (not those withdrawn before they were written)."""
     if not rows:
         return 0
     keys = [r["dedupe_key"] for r in rows]
@@ -658,7 +670,31 @@ def _write_notifications(conn: Any, rows: list[dict[str, Any]]) -> int:
     fresh = {r["dedupe_key"]: r for r in rows if r["dedupe_key"] not in known}
     if fresh:
         conn.execute(insert(T_NOTE), list(fresh.values()))
-    return len(fresh)
+    return sum(r["status"] == "queued" for r in fresh.values())
+
+
+STEP_NOTICES = ("reminder", "overdue", "escalation", "signoff")
+"""The notices about one step of a tender (its dedupe key names the visit): moot once it is left."""
+
+WITHDRAWN = "withdrawn: the tender left the step before the message went out"
+
+
+def _withdraw(
+    conn: Any, rows: list[dict[str, Any]], left: Mapping[str, tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """Withdraw the notices about the steps the tenders `left` (prefixes of their keys, by
+    tender) that are not sent yet: those in the outbox still queued, and those about to be
+    written (a catch-up that flagged a step and then left it, in one unit)."""
+    if not left:
+        return rows
+    prefixes = tuple(prefix for some in left.values() for prefix in some)
+    n = T_NOTE.c
+    waiting = select(n.id, n.dedupe_key).where(n.tender_id.in_(list(left)), n.status == "queued")
+    moot = [row.id for row in conn.execute(waiting) if row.dedupe_key.startswith(prefixes)]
+    withdrawn = {"status": "withdrawn", "last_error": WITHDRAWN, "next_attempt_at": None}
+    if moot:
+        conn.execute(update(T_NOTE).where(n.id.in_(moot), n.status == "queued").values(withdrawn))
+    return [{**r, **withdrawn} if r["dedupe_key"].startswith(prefixes) else r for r in rows]
 
 
 def _log(works: Iterable[_Work]) -> None:

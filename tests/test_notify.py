@@ -33,6 +33,7 @@ from konkurrence_flow.notify import (
 )
 from konkurrence_flow.scheduler import tick
 from konkurrence_flow.store import Store
+from konkurrence_flow.unit import WITHDRAWN
 
 SENDER = "Konkurrence-flow <noreply@udbudsportalen.example.dk>"
 
@@ -344,12 +345,13 @@ def test_two_runs_across_the_timeline_with_a_restart_deliver_each_notice_once(
         assert daemon.returncode == 0, err
     keys = smtp.inbox.keys()
     outbox = Store(f"sqlite:///{db}").notifications()
+    sent = [n for n in outbox if n.status == "sent"]
+    withdrawn = [n for n in outbox if n.status != "sent"]  # a tick that queued, then left the step
     assert 0 < halfway < len(keys)
-    assert len(keys) == len(set(keys)) == len(outbox)
-    assert {n.status for n in outbox} == {"sent"}
-    kinds = {n.kind for n in outbox}
-    assert {"reminder", "overdue", "escalation", "digest"} <= kinds
-    assert sorted(keys) == sorted(n.dedupe_key for n in outbox)
+    assert len(keys) == len(set(keys)) == len(sent) > len(outbox) // 2
+    assert all(n.status == "withdrawn" and n.last_error == WITHDRAWN for n in withdrawn)
+    assert {"reminder", "overdue", "escalation", "digest"} <= {n.kind for n in sent}
+    assert sorted(keys) == sorted(n.dedupe_key for n in sent)
 
 
 def test_dispatch_with_the_server_down_says_so_in_one_line_and_exits_0(tmp_path: Path) -> None:
@@ -640,3 +642,58 @@ def test_a_message_one_channel_refuses_while_another_rests_is_put_back_once() ->
     ole = [n for n in notes if n.recipient == "ole"]
     assert ole and all("smtp" not in n.data.get("delivered", []) for n in ole)
     assert all(n.data.get("delivered") == ["smtp"] for n in notes if n.recipient != "ole")
+
+
+def test_notices_about_a_step_left_before_they_went_out_are_withdrawn(smtp: SmtpServer) -> None:
+    """The reminders queued on 2007-09-16 wait (the mail server was down, say); Anna approves the
+    scope on 09-20. Her reminder is withdrawn, with why, in the same transaction as her act; the
+    other leaders' still go out, and the next dispatch sends nothing about a step already done."""
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    anna = store.person("anna")
+    store.advance("AAR-SUND-01", "approve_scope", anna, at("2007-09-20"))
+    by_key = {n.dedupe_key: n for n in store.notifications()}
+    mine = by_key["reminder:AAR-SUND-01:1:P14D@2007-09-30:anna"]
+    assert (mine.status, mine.last_error, mine.next_attempt_at) == ("withdrawn", WITHDRAWN, None)
+    others = [n for n in by_key.values() if n is not mine]
+    assert len(others) == 3 and {n.status for n in others} == {"queued"}
+
+    report = dispatch(store, [SmtpChannel(smtp.url, SENDER)], at("2007-09-20T00:05"))
+    assert sorted(report.sent) == sorted(n.id for n in others)
+    assert "AAR-SUND-01" not in str([m["X-Kflow-Key"] for _rcpt, m in smtp.inbox.messages])
+    assert [n.dedupe_key for n in store.notifications("withdrawn")] == [mine.dedupe_key]
+    assert tick(store, at("2007-09-21")).notifications == 0  # nothing queued again
+
+
+def test_a_step_flagged_and_left_in_one_act_writes_its_notice_withdrawn() -> None:
+    """Nobody ticked after the due date: Anna's late act first catches the tender up (the
+    overdue flag is history), then leaves the step; the notice it queued is written withdrawn,
+    and the reminders of the step she leaves too."""
+    store = pilot_store()
+    anna = store.person("anna")
+    store.advance("AAR-SUND-01", "approve_scope", anna, at("2007-10-03"))
+    assert any("overdue" in e.data for e in store.history("AAR-SUND-01"))
+    notes = [n for n in store.notifications() if n.tender == "AAR-SUND-01"]
+    assert {n.kind for n in notes} == {"overdue"} and {n.status for n in notes} == {"withdrawn"}
+    assert store.notifications("queued") == []  # the other tenders' wait for a tick of their own
+
+
+def test_the_outbox_lists_withdrawn_messages_and_names_its_statuses(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    url = f"sqlite:///{tmp_path / 'kflow.db'}"
+    store = pilot_store(url)
+    tick(store, at("2007-09-16"))
+    store.advance("AAR-SUND-01", "approve_scope", store.person("anna"), at("2007-09-20"))
+    env = {"KFLOW_DB": url, "KFLOW_USER": "kl-sek", "KFLOW_NOW": "2007-09-20"}
+    listed = CliRunner().invoke(
+        main, ["notify", "list", "--status", "withdrawn", "--json"], env=env
+    )
+    assert listed.exit_code == 0, listed.output
+    (row,) = json.loads(listed.output)
+    assert (row["status"], row["tender"], row["last_error"]) == ("withdrawn", "AAR-SUND-01",
+                                                                 WITHDRAWN)  # fmt: skip
+    refused = CliRunner().invoke(main, ["notify", "list", "--status", "late"], env=env)
+    assert refused.exit_code == 2 and "'queued', 'sent', 'failed', 'withdrawn'" in refused.output

@@ -35,6 +35,7 @@ from ..errors import InvalidInput, KonkurrenceFlowError, NotFound, http_status
 from ..facts import parse_assignments
 from ..http import received, upload_refusal
 from ..log import logger
+from ..model import NOTICE_STATUSES
 from ..programme import Milestone, Programme
 from ..store import Store
 from . import bank, charts, paging, session
@@ -511,14 +512,13 @@ def _outbox_routes(pages: FastAPI, view: _Views) -> None:
     def notifications(request: Request) -> Response:
         app = view.app(request)
         status = request.query_params.get("status") or None
-        if status not in (None, "queued", "sent", "failed"):
-            raise InvalidInput(f"unknown status {status[:40]!r} (statuses: queued, sent, failed)")
         retried = request.query_params.get("retried", "")
-        rows = app.notifications(status)
+        rows = app.notifications(status)  # it checks the status
         rows.reverse()  # newest first
         failed = [r for r in app.notifications("failed")] if status is None else []
         return view.render(request, "notifications.html", person=app.actor, rows=rows[:300],
                            total=len(rows), failed=failed, status=status,
+                           statuses=NOTICE_STATUSES,
                            retried=int(retried) if retried.isascii() and retried.isdigit()
                            and len(retried) < 12 else None)  # fmt: skip
 

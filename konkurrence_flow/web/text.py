@@ -124,6 +124,7 @@ _DA = {
     "kind": ("Type", "Kind"),
     "created": ("Oprettet", "Created"),
     "failed": ("Fejlede", "Failed"),
+    "withdrawn": ("Trukket tilbage", "Withdrawn"),
     "queued": ("I kø", "Queued"),
     "sent": ("Sendt", "Sent"),
     "no_notifications": ("Ingen meddelelser.", "No messages."),
