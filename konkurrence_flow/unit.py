@@ -571,7 +571,7 @@ class Unit:
         if events:
             conn.execute(insert(T_EVENT), events)
         notes = [n for w in touched for n in w.notifications] + self._extra
-        left = {w.tender.id: w.left() for w in touched if w.tender.visit != w.first_visit}
+        left = [w for w in touched if w.tender.visit != w.first_visit]
         self.queued = _write_notifications(conn, _withdraw(conn, notes, left))
         for write in self._also:
             write(conn)
@@ -679,22 +679,36 @@ STEP_NOTICES = ("reminder", "overdue", "escalation", "signoff")
 WITHDRAWN = "withdrawn: the tender left the step before the message went out"
 
 
-def _withdraw(
-    conn: Any, rows: list[dict[str, Any]], left: Mapping[str, tuple[str, ...]]
-) -> list[dict[str, Any]]:
-    """Withdraw the notices about the steps the tenders `left` (prefixes of their keys, by
-    tender) that are not sent yet: those in the outbox still queued, and those about to be
-    written (a catch-up that flagged a step and then left it, in one unit)."""
+def _withdraw(conn: Any, rows: list[dict[str, Any]], left: list[_Work]) -> list[dict[str, Any]]:
+    """Withdraw the notices about the steps the tenders `left` that are not sent yet: those in
+    the outbox still queued, and those about to be written (a catch-up that flagged a step and
+    then left it, in one unit). One indexed read of the outbox for all of them."""
     if not left:
         return rows
-    prefixes = tuple(prefix for some in left.values() for prefix in some)
-    n = T_NOTE.c
-    waiting = select(n.id, n.dedupe_key).where(n.tender_id.in_(list(left)), n.status == "queued")
-    moot = [row.id for row in conn.execute(waiting) if row.dedupe_key.startswith(prefixes)]
+    prefixes = tuple(prefix for work in left for prefix in work.left())
     withdrawn = {"status": "withdrawn", "last_error": WITHDRAWN, "next_attempt_at": None}
-    if moot:
-        conn.execute(update(T_NOTE).where(n.id.in_(moot), n.status == "queued").values(withdrawn))
+    stored = [work.tender.id for work in left if work.read_version is not None]
+    for start in range(0, len(stored), 500):  # within any database's limit of parameters
+        some = stored[start : start + 500]
+        found = conn.execute(*(_NOTICES_OF_ONE, {"tender": some[0]}) if len(some) == 1 else
+                             (_NOTICES_OF, {"tenders": some}))  # fmt: skip
+        moot = [r.id for r in found if r.status == "queued" and r.dedupe_key.startswith(prefixes)]
+        if moot:
+            n = T_NOTE.c
+            conn.execute(
+                update(T_NOTE).where(n.id.in_(moot), n.status == "queued").values(withdrawn)
+            )
     return [{**r, **withdrawn} if r["dedupe_key"].startswith(prefixes) else r for r in rows]
+
+
+_NOTICES_OF = select(T_NOTE.c.id, T_NOTE.c.dedupe_key, T_NOTE.c.status).where(
+    T_NOTE.c.tender_id.in_(bindparam("tenders", expanding=True))
+)
+_NOTICES_OF_ONE = select(T_NOTE.c.id, T_NOTE.c.dedupe_key, T_NOTE.c.status).where(
+    T_NOTE.c.tender_id == bindparam("tender")
+)
+"""The outbox's messages about some tenders, or one (a plainer statement: one act's), found by
+their index (a few each)."""
 
 
 def _log(works: Iterable[_Work]) -> None:
