@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -40,9 +40,9 @@ PRODID = "-//konkurrence-flow//kflow//DA"
 
 _WORDS = {
     "da": {"due": "frist", "ends": "udløber", "reminder": "Påmindelse", "milestone": "Milepæl",
-           "tender": "Udbud", "leader": "Projektleder"},
+           "tender": "Udbud", "leader": "Projektleder", "end_of": "ved udgangen af"},
     "en": {"due": "due", "ends": "ends", "reminder": "Reminder", "milestone": "Milestone",
-           "tender": "Tender", "leader": "Project leader"},
+           "tender": "Tender", "leader": "Project leader", "end_of": "at the end of"},
 }  # fmt: skip
 
 
@@ -102,6 +102,15 @@ def _copenhagen() -> Timezone:
 # Tenders
 
 
+def _ends(instant: datetime, words: dict[str, str]) -> str:
+    """When a period runs out, as its last day says it: a period that ends at midnight is shown
+    at 00:00 of the next day by a calendar, so the summary names its last day."""
+    local = instant.astimezone(TZ)
+    if local.time() == time(0):
+        return f"{words['ends']} {words['end_of']} {(local.date() - timedelta(days=1)).isoformat()}"
+    return f"{words['ends']} {local.strftime('%Y-%m-%d %H:%M')}"
+
+
 def _tender_events(
     store: Store, tender: Tender, stamps: dict[str, datetime], revisions: dict[str, int]
 ) -> list[Event]:
@@ -127,7 +136,7 @@ def _tender_events(
         timer.add("dtstamp", stamp.astimezone(UTC))
         timer.add("dtstart", tender.timer_at.astimezone(TZ))  # no DTEND: an instant (§3.6.1)
         timer.add("sequence", revisions.get(tender.id, 0))
-        timer.add("summary", f"{tender.id}: {state.label} — {words['ends']}")
+        timer.add("summary", f"{tender.id}: {state.label} — {_ends(tender.timer_at, words)}")
         timer.add("description", description)
         timer.add("transp", "TRANSPARENT")
         found.append(timer)

@@ -522,12 +522,34 @@ def legal_period(ref: LegalPeriod, tender: Tender, start: date) -> Answer:
     regime = regime_of(tender)
     procedure = tender.procedure or tender.facts.get("procedure")
     try:
-        return deadline(regime.name, procedure, ref.stage, start, tender.facts)
+        answer = deadline(regime.name, procedure, ref.stage, start, tender.facts)
     except NoMinimum as exc:
         days = _own_deadline(ref, regime, tender, start, exc.fact)
         return Answer(days, f"the tender's own {exc.fact}", rolls=False)
     except NotAllowed as exc:
         raise NotAllowed(f"tender {tender.id}: {ref}: {exc}") from exc
+    fact = _DEADLINE_FACT.get(ref.stage)
+    if fact is None or tender.facts.get(fact) in (None, ""):
+        return answer
+    return announced(answer, start, fact, _own_date(tender, fact))
+
+
+def announced(minimum: Answer, start: date, fact: str, deadline: date) -> Answer:
+    """The period a tender announced (its `tender_deadline` or `requests_deadline`, a date that
+    does not roll) where the law sets a minimum: it runs to the end of that day when that is no
+    earlier than the minimum's last day (Directive 2004/18 Art. 38(1), 2014/24 Art. 47(1): the
+    authority fixes the time limit, the minimum is only its floor; a bid is on time until the
+    announced deadline); an announced day before that is unlawful, so the minimum applies, and
+    a warning says so."""
+    last = expiry_day(start, Period(minimum.days, "D", rolls=minimum.rolls))
+    if deadline < last:
+        warning = (f"{fact} {deadline} is earlier than the legal minimum allows: {minimum.days} "
+                   f"days from {start} run to the end of {last} ({minimum.basis}); the minimum "
+                   "applies, so correct the announced deadline")  # fmt: skip
+        return replace(minimum, warnings=(*minimum.warnings, warning))
+    note = f"{fact} {deadline} as announced (the minimum, {minimum.days} days, ends {last})"
+    return Answer((deadline - start).days, f"the tender's own {fact}; at least {minimum.basis}",
+                  (*minimum.notes, note), minimum.warnings, rolls=False)  # fmt: skip
 
 
 def tender_notes(tender: Tender, today: date) -> tuple[list[str], list[str]]:
@@ -541,6 +563,9 @@ def tender_notes(tender: Tender, today: date) -> tuple[list[str], list[str]]:
     for stage, start in (("tenders", notice), ("standstill", today)):
         try:
             answer = deadline(tender.regime, tender.procedure, stage, start, tender.facts)
+            fact = _DEADLINE_FACT.get(stage)
+            if fact is not None and tender.facts.get(fact) not in (None, ""):
+                answer = announced(answer, start, fact, _own_date(tender, fact))
         except NotAllowed:
             continue
         notes.extend(f"{stage}: {note}" for note in answer.notes)
@@ -549,22 +574,28 @@ def tender_notes(tender: Tender, today: date) -> tuple[list[str], list[str]]:
 
 
 def _own_deadline(ref: LegalPeriod, regime: Regime, tender: Tender, start: date, fact: str) -> int:
-    value = tender.facts.get(fact)
-    if value in (None, ""):
+    if tender.facts.get(fact) in (None, ""):
         raise NotAllowed(
             f"tender {tender.id} is under {regime.name}, which sets no minimum {ref} for "
             f"{_named(tender.procedure)}; record the tender's own {fact} first "
             f"(kflow tender set {tender.id} {fact}=YYYY-MM-DD)"
         )
-    try:
-        deadline = parse_date_expr(str(value))
-    except PeriodError as exc:
-        raise NotAllowed(f"tender {tender.id}: {fact} {value!r} is not a date ({exc})") from exc
+    deadline = _own_date(tender, fact)
     if deadline < start:
         raise NotAllowed(
             f"tender {tender.id}: {fact} {deadline} is before the period starts on {start}"
         )
     return (deadline - start).days
+
+
+def _own_date(tender: Tender, fact: str) -> date:
+    """The tender's own deadline fact, as a date."""
+    value = tender.facts.get(fact)
+    try:
+        deadline = parse_date_expr(str(value))
+    except PeriodError as exc:
+        raise NotAllowed(f"tender {tender.id}: {fact} {value!r} is not a date ({exc})") from exc
+    return deadline
 
 
 @dataclass(frozen=True)

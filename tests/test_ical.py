@@ -5,7 +5,7 @@ alarms, stable UIDs, SEQUENCE after a moved milestone, no other municipality's t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -90,7 +90,7 @@ def test_a_running_timer_is_an_event_at_the_instant_it_runs_out(store: Store) ->
     assert tender.timer_at is not None
     found = events(ical.feed(store, anna).body)
     timer = found[f"AAR-SUND-01.{tender.visit}.timer@konkurrence-flow"]
-    assert timer["summary"] == "AAR-SUND-01: Tilbudsperiode — udløber"
+    assert timer["summary"] == "AAR-SUND-01: Tilbudsperiode — udløber ved udgangen af 2007-12-14"
     start = timer["start"]
     assert isinstance(start, datetime) and start == tender.timer_at
     assert (
@@ -191,11 +191,11 @@ def test_the_access_log_never_shows_a_feeds_secret() -> None:
 
 def test_a_timer_is_an_instant_and_its_sequence_grows_when_it_moves(store: Store) -> None:
     """RFC 5545: no DTEND equal to DTSTART; a timer moved within the step keeps its UID with a
-    higher SEQUENCE (the bid period shortened by 7 days for an electronic notice)."""
+    higher SEQUENCE (the minimum bid period, no deadline announced yet, shortened by 7 days for an
+    electronic notice)."""
     anna = store.person("anna")
     store.advance("AAR-SUND-01", "approve_scope", anna, at("2007-10-05T10:00"))
-    store.advance("AAR-SUND-01", "publish", anna, at("2007-10-05T11:00"),
-                  facts={"tender_deadline": "2007-12-14"})  # fmt: skip
+    store.advance("AAR-SUND-01", "publish", anna, at("2007-10-05T11:00"))
     visit = store.tender("AAR-SUND-01").visit
     uid = f"AAR-SUND-01.{visit}.timer@konkurrence-flow"
     body = ical.feed(store, anna).body
@@ -250,3 +250,18 @@ def test_a_failing_feed_is_logged_without_its_secret(
     secret = text.split("_", 2)[2]
     assert logs and all(secret not in str(entry) for entry in logs)
     assert any(entry.get("path", "").endswith("_….ics") for entry in logs)
+
+
+def test_a_timer_says_the_last_day_of_its_period_which_calendars_would_not_show() -> None:
+    """A period that runs out at midnight shows at 00:00 of the next day in a calendar; its
+    summary names the last day (Copenhagen time, summer or winter), in the programme's language;
+    any other instant is named as it is."""
+    from konkurrence_flow.calendar import start_of_day
+
+    words = ical._WORDS
+    midnight = start_of_day(date(2008, 3, 31))  # 22:00 UTC the day before: summer time
+    assert midnight.astimezone(UTC).hour == 22
+    assert ical._ends(midnight, words["da"]) == "udløber ved udgangen af 2008-03-30"
+    assert ical._ends(midnight, words["en"]) == "ends at the end of 2008-03-30"
+    later = midnight + timedelta(hours=12, minutes=30)
+    assert ical._ends(later, words["da"]) == "udløber 2008-03-31 12:30"

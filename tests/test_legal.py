@@ -213,6 +213,49 @@ def test_facts_given_with_publish_set_the_period(store: Store) -> None:
     assert store.tender("AAR-02").facts["tender_deadline"] == "2008-02-22"
 
 
+def test_an_announced_deadline_after_the_minimum_closes_the_bidding_at_its_end() -> None:
+    """The law sets a floor; the notice fixes the deadline (2004/18 Art. 38(1)). Notice Thu
+    2008-01-10, the 52 days end on Mon 03-03; a deadline announced for Fri 03-14 runs to its end,
+    one announced for Sat 03-08 to the end of that Saturday (a date does not roll)."""
+    period = resolve(TENDER, tender(tender_deadline="2008-03-14"), date(2008, 1, 10))
+    assert (period.amount, period.rolls) == (64, False)
+    assert expires_at(date(2008, 1, 10), period) == at("2008-03-15")
+    saturday = resolve(TENDER, tender(tender_deadline="2008-03-08"), date(2008, 1, 10))
+    assert expires_at(date(2008, 1, 10), saturday) == at("2008-03-09")
+    same = resolve(TENDER, tender(tender_deadline="2008-03-03"), date(2008, 1, 10))
+    assert expires_at(date(2008, 1, 10), same) == at("2008-03-04")
+
+
+@pytest.mark.parametrize("announced", ["2008-03-02", "2008-02-15", "2007-12-24"])
+def test_an_announced_deadline_before_the_minimum_never_shortens_it(announced: str) -> None:
+    """A deadline the law does not allow (even the minimum's own rolled-over Sunday, or a day
+    before the notice) leaves the minimum, to the end of Mon 03-03, and says why."""
+    from konkurrence_flow.legal import legal_period, tender_notes
+
+    t = tender(tender_deadline=announced)
+    period = resolve(TENDER, t, date(2008, 1, 10))
+    assert expires_at(date(2008, 1, 10), period) == at("2008-03-04")
+    (warning,) = legal_period(TENDER, t, date(2008, 1, 10)).warnings
+    assert warning.startswith(f"tender_deadline {announced} is earlier than the legal minimum")
+    assert "run to the end of 2008-03-03" in warning
+    assert warning in tender_notes(t, date(2008, 1, 10))[1]  # `tender show` says it too
+
+
+def test_an_announced_deadline_moves_a_published_tenders_timer(store: Store) -> None:
+    """Published on 2008-01-10 under 2004/18 without a deadline: the timer stands at the end of
+    the minimum; the deadline announced in the notice, recorded later, moves it there."""
+    spec = NewTender("individual-tender", "T", ("751",), id="AAR-04", regime="eu-2004-18",
+                     procedure="open")  # fmt: skip
+    store.create_tender(spec, ANNA, at("2007-07-01"))
+    store.advance("AAR-04", "approve_scope", ANNA, at("2007-09-01"))
+    store.advance("AAR-04", "publish", ANNA, at("2008-01-10"))
+    assert store.tender("AAR-04").timer_at == at("2008-03-04")
+    store.set_facts("AAR-04", {"tender_deadline": "2008-03-14"}, ANNA, at("2008-01-11"))
+    assert store.tender("AAR-04").timer_at == at("2008-03-15")
+    assert tick(store, at("2008-03-10")).of("advance") == []  # bids still on time
+    assert [h.dest for h in tick(store, at("2008-03-15")).of("advance")] == ["award"]
+
+
 def test_a_changed_deadline_moves_the_running_timer(store: Store) -> None:
     """The bid deadline extended while bidding is open: the timer follows, nothing gets stuck."""
     spec = NewTender("individual-tender", "T", ("751",), id="AAR-03", regime="annex-iib",
