@@ -1716,7 +1716,7 @@ def notify_list(
 @notify.command("retry")
 @click.argument("note_id", type=click.IntRange(1, 2**62))
 def notify_retry(note_id: int) -> None:
-    """Queue a failed message again (secretariat; sent by the next dispatch)."""
+    """Queue a failed or withdrawn message again (secretariat; sent by the next dispatch)."""
     from datetime import datetime
 
     from konkurrence_flow.calendar import wall_time

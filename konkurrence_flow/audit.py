@@ -141,9 +141,11 @@ def _chains(
 ) -> Iterator[tuple[str, list[Link], Recorded | None, _Row | None]]:
     """Each tender's stored events as links, with what its tender row records (None if gone)."""
     joined = outerjoin(T_EVENT, T_TENDER, T_EVENT.c.tender_id == T_TENDER.c.id)
-    query = select(*_COLUMNS).select_from(joined).order_by(T_EVENT.c.tender_id, T_EVENT.c.seq)
+    by_id = _in_code_order(conn)  # both streams in one order, the one Python's `<` knows
+    query = select(*_COLUMNS).select_from(joined)
+    query = query.order_by(by_id(T_EVENT.c.tender_id), T_EVENT.c.seq)
     members = select(T_TM.c.tender_id, T_TM.c.municipality).order_by(
-        T_TM.c.tender_id, T_TM.c.position, T_TM.c.municipality
+        by_id(T_TM.c.tender_id), T_TM.c.position, T_TM.c.municipality
     )
     if tenders:
         query = query.where(T_EVENT.c.tender_id.in_(list(tenders)))
@@ -159,6 +161,14 @@ def _chains(
         said = dict(zip((n for n in DESCRIBED if n != "municipalities"), described, strict=True))
         said["municipalities"] = of.tender(tender_id)
         yield tender_id, [_link(r) for r in found], Recorded(seq, head, state), _Row(facts, said)
+
+
+def _in_code_order(conn: Any) -> Any:
+    """Sort a text column by its characters' codes (SQLite's own order; PostgreSQL's "C"
+    collation), whatever the database's collation says: `_Members` walks two streams in it."""
+    if conn.dialect.name == "postgresql":
+        return lambda column: column.collate("C")
+    return lambda column: column
 
 
 class _Members:
@@ -217,8 +227,10 @@ def _history_says(
             described.update((k, (1, v)) for k, v in data["tender"].items() if k in DESCRIBED)
         given = data.get("set")
         for name, value in given.items() if isinstance(given, Mapping) else ():
-            target = described if name in ATTRIBUTES else facts
-            target[name] = (link.seq, str(value) if name in ATTRIBUTES else value)
+            if name in ATTRIBUTES and link.seq > 1:  # `tender set regime=…` corrects the tender
+                described[name] = (link.seq, str(value))
+            else:  # the first facts are facts, whatever their names
+                facts[name] = (link.seq, value)
     return facts, described, whole
 
 

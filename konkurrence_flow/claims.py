@@ -84,14 +84,15 @@ def _gone(owner: str) -> bool:
     parts = owner.rsplit(":", 2)
     if os.name != "posix" or len(parts) != 3 or parts[0] != socket.gethostname()[:40]:
         return False
-    pid = int(parts[1]) if parts[1].isdigit() else 0
+    digits = parts[1]
+    pid = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 9 else 0
     if pid in (0, 1, os.getpid()):  # this process's own ticks are alive; 0 and 1 are no claimants
         return False
     try:
         os.kill(pid, 0)  # signal 0: is there such a process? (nothing is sent)
     except ProcessLookupError:
         return True
-    except OSError:  # it exists, but is not ours to signal
+    except (OSError, OverflowError, ValueError):  # it exists but is not ours; or no pid at all
         return False
     return False
 

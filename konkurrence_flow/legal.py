@@ -528,10 +528,16 @@ def legal_period(ref: LegalPeriod, tender: Tender, start: date) -> Answer:
         return Answer(days, f"the tender's own {exc.fact}", rolls=False)
     except NotAllowed as exc:
         raise NotAllowed(f"tender {tender.id}: {ref}: {exc}") from exc
-    fact = _DEADLINE_FACT.get(ref.stage)
-    if fact is None or tender.facts.get(fact) in (None, ""):
-        return answer
-    return announced(answer, start, fact, _own_date(tender, fact))
+    return _as_announced(answer, tender, ref.stage, start)
+
+
+def _as_announced(minimum: Answer, tender: Tender, stage: str, start: date) -> Answer:
+    """The stage's period as the tender announced it (`announced`), where it did; a date the
+    tender fixed already (a deadline agreed with the candidates, 2014/24) stands as it is."""
+    fact = _DEADLINE_FACT.get(stage)
+    if fact is None or tender.facts.get(fact) in (None, "") or not minimum.rolls:
+        return minimum
+    return announced(minimum, start, fact, _own_date(tender, fact))
 
 
 def announced(minimum: Answer, start: date, fact: str, deadline: date) -> Answer:
@@ -560,12 +566,13 @@ def tender_notes(tender: Tender, today: date) -> tuple[list[str], list[str]]:
     notice = _date_fact(tender.facts, "notice_sent_on") or today
     notes: list[str] = []
     warnings: list[str] = []
-    for stage, start in (("tenders", notice), ("standstill", today)):
+    two_stage = tender.procedure in TWO_STAGE
+    stages = (("requests", notice),) if two_stage else ()
+    for stage, start in (*stages, ("tenders", notice), ("standstill", today)):
         try:
             answer = deadline(tender.regime, tender.procedure, stage, start, tender.facts)
-            fact = _DEADLINE_FACT.get(stage)
-            if fact is not None and tender.facts.get(fact) not in (None, ""):
-                answer = announced(answer, start, fact, _own_date(tender, fact))
+            if not (two_stage and stage == "tenders"):  # that period starts at the invitation
+                answer = _as_announced(answer, tender, stage, start)
         except NotAllowed:
             continue
         notes.extend(f"{stage}: {note}" for note in answer.notes)

@@ -21,11 +21,13 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     and_,
+    case,
     create_engine,
     delete,
     event,
     func,
     insert,
+    literal,
     not_,
     or_,
     select,
@@ -579,6 +581,12 @@ class Store:
                 values["next_attempt_at"] = retry_at
             if attempts is not None:
                 values["attempts"] = attempts
+            if status != "sent":  # withdrawn while it was being sent: it stays withdrawn
+                kept_as_is = row.status == "withdrawn"
+                for name in ("status", "last_error", "next_attempt_at"):
+                    if name in values:
+                        given = literal(values[name], row[name].type)
+                        values[name] = case((kept_as_is, row[name]), else_=given)
             conn.execute(update(T_NOTE).where(mine).values(**values))
 
     def retry_notification(self, note_id: int, now: datetime) -> Notification:

@@ -440,3 +440,53 @@ def test_text_that_is_not_valid_unicode_still_hashes() -> None:
     """A lone surrogate (bytes that were not UTF-8 on a command line) cannot stop the chain."""
     content = replace(links(1)[0].content, note="Falck\udcff")
     assert len(chain.event_hash(GENESIS, content)) == 64
+
+
+def test_a_database_collation_that_sorts_ids_otherwise_reports_no_false_break(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL with an ICU collation sorts 'aar-02' before 'AAR-BESK-01' (Python after):
+    verify still pairs each tender with its own municipalities."""
+    from sqlalchemy import create_engine
+    from support import pilot_store
+
+    from konkurrence_flow.store import NewTender
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS kflow_icu"))
+        conn.execute(text("CREATE DATABASE kflow_icu TEMPLATE template0 LOCALE_PROVIDER icu "
+                          "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"))  # fmt: skip
+    try:
+        store = pilot_store(postgres_url.rsplit("/", 1)[0] + "/kflow_icu")
+        store.create_tender(NewTender("individual-tender", "T", ("751",), id="aar-02"),
+                            store.person("kl-sek"), at("2007-07-01"))  # fmt: skip
+        with store.engine.connect() as conn:  # the premise: the database sorts otherwise
+            ids = conn.execute(text("SELECT id FROM tender ORDER BY id")).scalars().all()
+        assert ids != sorted(ids)
+        report = verify(store)
+        assert report.ok and report.tenders == 5, report.breaks
+        sql(store, "UPDATE tender_municipality SET municipality = '461' WHERE tender_id = 'aar-02'")
+        assert "municipalities is ['461']" in first_break(store).detail
+        store.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS kflow_icu WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_first_facts_named_like_the_tenders_attributes_are_facts(busy: Store) -> None:
+    """A programme's tender may carry a fact named `procedure`: at creation it is a fact, not a
+    correction of the tender's own procedure (which `tender set` makes later)."""
+    from support import ANNA
+
+    from konkurrence_flow.store import NewTender
+
+    spec = NewTender("individual-tender", "T", ("751",), id="AAR-FACT-01",
+                     facts={"procedure": "open", "regime": "eu-2004-18"})  # fmt: skip
+    busy.create_tender(spec, ANNA, at("2008-06-02"))
+    assert busy.tender("AAR-FACT-01").procedure is None
+    assert verify(busy).ok
+    sql(busy, "UPDATE tender SET facts = json_set(facts, '$.procedure', 'restricted') "
+        "WHERE id = 'AAR-FACT-01'")  # fmt: skip
+    assert "fact procedure is 'restricted'" in first_break(busy).detail

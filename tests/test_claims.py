@@ -356,3 +356,22 @@ def test_a_dispatcher_killed_after_claiming_delays_its_messages_by_the_lease_onl
     received = [k for k in server.inbox.keys() if k.startswith("test:")]  # noqa: SIM118
     assert sorted(received) == sorted(keys)  # each once
     store.engine.dispose()
+
+
+def test_only_an_ended_process_on_this_host_counts_as_gone() -> None:
+    """A claimant is gone when it names this host and a process id that no longer runs; anything
+    else (another host, this process, a name no claimant writes) may be alive and waits."""
+    import socket
+
+    from konkurrence_flow.claims import _gone
+
+    here = socket.gethostname()[:40]
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(30)
+    assert _gone(f"{here}:{ended.pid}:cafe0001")
+    assert not _gone(f"elsewhere:{ended.pid}:cafe0001")
+    assert not _gone(f"{here}:{os.getpid()}:cafe0001")
+    assert not _gone(f"{here}:{os.getppid()}:cafe0001")  # alive
+    for odd in ("²", "99999999999999999999", "-5", "", "1"):  # a row edited behind our back
+        assert not _gone(f"{here}:{odd}:cafe0001")
+    assert not _gone("no colons")

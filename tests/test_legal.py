@@ -271,3 +271,36 @@ def test_a_changed_deadline_moves_the_running_timer(store: Store) -> None:
     assert store.steps("AAR-03")[-1].timer_at == at("2008-02-16")
     assert tick(store, at("2008-02-05")).happenings == []
     assert [h.dest for h in tick(store, at("2008-02-16")).of("advance")] == ["award"]
+
+
+def test_tender_show_checks_an_announced_requests_deadline_not_a_two_stage_tender_period() -> None:
+    """Restricted, notice 2008-01-10: 37 days for requests end Mon 02-18 (day 37 is Sat 02-16).
+    A requests_deadline of 02-15 is warned about; the tender period starts at the invitation,
+    which `tender show` does not know, so it says nothing of tender_deadline there."""
+    from konkurrence_flow.legal import tender_notes
+
+    t = tender(procedure="restricted", requests_deadline="2008-02-15",
+               tender_deadline="2008-02-20")  # fmt: skip
+    notes, warnings = tender_notes(t, date(2008, 1, 10))
+    assert [w[:60] for w in warnings] == [
+        "requests_deadline 2008-02-15 is earlier than the legal minim"
+    ]
+    assert "run to the end of 2008-02-18" in warnings[0]
+    assert not [n for n in notes if "tender_deadline" in n]
+    later = tender(procedure="restricted", requests_deadline="2008-02-29")
+    assert "requests: requests_deadline 2008-02-29 as announced (the minimum, 37 days, ends " \
+           "2008-02-18)" in tender_notes(later, date(2008, 1, 10))[0]  # fmt: skip
+
+
+def test_a_deadline_agreed_with_the_candidates_is_not_overruled_by_tender_deadline() -> None:
+    """2014/24 restricted: a deadline agreed with the selected candidates (Art. 28(4)) is the
+    period; a tender_deadline beside it neither moves it nor is called unlawful."""
+    from konkurrence_flow.legal import legal_period
+
+    t = tender(regime="eu-2014-24", procedure="restricted",
+               agreed_tender_deadline="2024-04-15", tender_deadline="2024-04-25")  # fmt: skip
+    answer = legal_period(TENDER, t, date(2024, 3, 1))
+    assert (answer.days, answer.rolls, answer.warnings) == (45, False, ())
+    earlier = tender(regime="eu-2014-24", procedure="restricted",
+                     agreed_tender_deadline="2024-04-15", tender_deadline="2024-04-05")  # fmt: skip
+    assert legal_period(TENDER, earlier, date(2024, 3, 1)).warnings == ()

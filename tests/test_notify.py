@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from servers import SmtpServer, WebhookServer, free_port, self_signed
@@ -697,3 +698,33 @@ def test_the_outbox_lists_withdrawn_messages_and_names_its_statuses(tmp_path: Pa
                                                                  WITHDRAWN)  # fmt: skip
     refused = CliRunner().invoke(main, ["notify", "list", "--status", "late"], env=env)
     assert refused.exit_code == 2 and "'queued', 'sent', 'failed', 'withdrawn'" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [({"status": "queued", "error": "451 try later", "retry_at": at("2007-09-21")}, "withdrawn"),
+     ({"status": "queued", "error": None, "hold": True}, "withdrawn"),
+     ({"status": "failed", "error": "550 no such user"}, "withdrawn"),
+     ({"status": "sent", "sent_at": at("2007-09-20T00:10")}, "sent")],
+)  # fmt: skip
+def test_a_message_withdrawn_while_a_dispatch_holds_it_stays_withdrawn_unless_it_went_out(
+    outcome: dict[str, Any], status: str
+) -> None:
+    """A dispatch has claimed Anna's reminder when she approves the scope: whatever the attempt
+    comes to, the message is not queued again (not even to wait for a server); only one that
+    did go out is recorded as sent."""
+    from datetime import UTC, datetime
+
+    store = pilot_store()
+    tick(store, at("2007-09-16"))
+    claimed = store.claim_notifications(at("2007-09-20"), datetime.now(UTC), "d1", LEASE, limit=10)
+    (note,) = [n for n in claimed if n.dedupe_key.startswith("reminder:AAR-SUND-01:1:")]
+    store.advance("AAR-SUND-01", "approve_scope", store.person("anna"), at("2007-09-20"))
+    store.settle_notification(note.id, ["smtp"], owner="d1", **outcome)
+    after = store.notification(note.id)
+    assert after.status == status
+    if status == "withdrawn":
+        assert (after.last_error, after.next_attempt_at) == (WITHDRAWN, None)
+    later = store.claim_notifications(at("2008-01-01"), datetime.now(UTC) + 2 * LEASE, "d2",
+                                      LEASE, limit=10)  # fmt: skip
+    assert note.id not in [n.id for n in later] and len(later) == 3  # the others' reminders
