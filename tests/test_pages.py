@@ -643,3 +643,27 @@ def test_the_api_pages_tender_lists_and_refuses_a_bad_page(store: Store, board: 
         outbox = api.get("/api/v1/notifications", headers=headers).json()
         paged = api.get("/api/v1/notifications", params={"limit": 1}, headers=headers)
         assert len(outbox) > 1 and paged.json() == outbox[:1]
+
+
+def test_the_outbox_filters_withdrawn_messages_and_refuses_an_unknown_status(
+    store: Store, board: Board
+) -> None:
+    """A withdrawn message (its step left before it went out) has its own filter, in Danish;
+    a status the outbox does not have is refused with the list of those it has."""
+    from sqlalchemy import text
+
+    from konkurrence_flow.unit import WITHDRAWN
+
+    newest = store.notifications()[-1:]  # as if it had been withdrawn before it went out
+    assert newest, "the dashboard's store has messages"
+    with store.engine.begin() as conn:  # as `_withdraw` leaves one
+        conn.execute(text("UPDATE notification SET status = 'withdrawn', last_error = :e "
+                          "WHERE id = :i"), {"e": WITHDRAWN, "i": newest[0].id})  # fmt: skip
+    secretariat = signed_in(store, board, "kl-sek")
+    page = secretariat.get("/notifications")
+    assert '<a href="/notifications?status=withdrawn">Trukket tilbage</a>' in page.text
+    only = secretariat.get("/notifications?status=withdrawn")
+    assert only.status_code == 200 and f"<td>{newest[0].id}</td>" in only.text
+    assert "Trukket tilbage (1)" in only.text
+    odd = secretariat.get("/notifications?status=late")
+    assert odd.status_code == 400 and "statuses: queued, sent, failed, withdrawn" in odd.text
