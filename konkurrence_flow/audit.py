@@ -117,13 +117,16 @@ def verify(
     return report
 
 
+_ON_THE_ROW = tuple(name for name in DESCRIBED if name != "municipalities")
+"""What the creation event describes that the tender row holds (its municipalities have a table)."""
+
 _COLUMNS = (
     T_EVENT.c.tender_id, T_EVENT.c.seq, T_EVENT.c.kind, T_EVENT.c.trigger, T_EVENT.c.source,
     T_EVENT.c.dest, T_EVENT.c.actor, type_coerce(T_EVENT.c.occurred_at, String),
     type_coerce(T_EVENT.c.recorded_at, String), T_EVENT.c.note, type_coerce(T_EVENT.c.data, String),
     T_EVENT.c.prev_hash, T_EVENT.c.hash, T_TENDER.c.id, T_TENDER.c.seq, T_TENDER.c.chain_head,
     T_TENDER.c.state, type_coerce(T_TENDER.c.facts, String),
-    *(T_TENDER.c[name] for name in DESCRIBED if name != "municipalities"),
+    *(T_TENDER.c[name] for name in _ON_THE_ROW),
 )  # fmt: skip
 """Raw values (no type conversion that could fail on a mangled row), read by position."""
 
@@ -158,7 +161,7 @@ def _chains(
         if row_id is None:
             yield tender_id, [_link(r) for r in found], None, None
             continue
-        said = dict(zip((n for n in DESCRIBED if n != "municipalities"), described, strict=True))
+        said = dict(zip(_ON_THE_ROW, described, strict=True))
         said["municipalities"] = of.tender(tender_id)
         yield tender_id, [_link(r) for r in found], Recorded(seq, head, state), _Row(facts, said)
 
